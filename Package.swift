@@ -1,0 +1,113 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Layover",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "layover", targets: ["layover"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        /// OCI wire types: names, digests, references, manifests, errors. No I/O.
+        .target(
+            name: "LayoverWire",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        /// The content-addressed blob store, its SQLite index and LRU eviction.
+        .target(
+            name: "LayoverStore",
+            dependencies: [
+                "LayoverWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The client for upstream registries: token auth, redirects, retries.
+        .target(
+            name: "LayoverUpstream",
+            dependencies: [
+                "LayoverWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The pull-through service: coalesced misses, tag revalidation, repository links.
+        .target(
+            name: "LayoverPull",
+            dependencies: [
+                "LayoverWire",
+                "LayoverStore",
+                "LayoverUpstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The HTTP front on SwiftNIO: router, OCI handlers, sendfile bodies.
+        .target(
+            name: "LayoverHTTP",
+            dependencies: [
+                "LayoverWire",
+                "LayoverStore",
+                "LayoverPull",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// Configuration: the embedded default, the YAML file, the environment and flags.
+        .target(
+            name: "LayoverConfig",
+            dependencies: [
+                "LayoverWire",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        /// The `layover` executable: the only place where the pieces are wired together.
+        .executableTarget(
+            name: "layover",
+            dependencies: [
+                "LayoverWire",
+                "LayoverStore",
+                "LayoverUpstream",
+                "LayoverPull",
+                "LayoverHTTP",
+                "LayoverConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "LayoverWireTests", dependencies: ["LayoverWire"]),
+        .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),
+        .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
+        .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverWire"]),
+        .testTarget(
+            name: "LayoverEndToEndTests",
+            dependencies: [
+                "LayoverWire", "LayoverStore", "LayoverUpstream", "LayoverPull", "LayoverHTTP", "LayoverConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,159 @@
+import GRDB
+import LayoverWire
+
+/// The SQLite index (WAL mode): blob sizes, media types and recency, repository links, tags.
+///
+/// Every method is safe to call from any task; GRDB serialises writes and runs reads
+/// concurrently. Callers outside the store never see this type.
+final class BlobIndex: Sendable {
+    private let pool: DatabasePool
+
+    init(path: String) throws(StoreError) {
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw .index("cannot open \(path): \(error)")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE blob (
+                    digest TEXT PRIMARY KEY NOT NULL,
+                    size INTEGER NOT NULL,
+                    mediaType TEXT,
+                    lastAccess DOUBLE NOT NULL
+                );
+                CREATE INDEX blob_lastAccess ON blob(lastAccess);
+                CREATE TABLE repositoryLink (
+                    upstream TEXT NOT NULL,
+                    repository TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (upstream, repository, digest)
+                ) WITHOUT ROWID;
+                CREATE TABLE tag (
+                    upstream TEXT NOT NULL,
+                    repository TEXT NOT NULL,
+                    tag TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    mediaType TEXT NOT NULL,
+                    confirmedAt DOUBLE NOT NULL,
+                    PRIMARY KEY (upstream, repository, tag)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+
+    func allBlobs() throws(StoreError) -> [BlobRecord] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob").compactMap { row in
+                    guard let digest = try? Digest(parsing: row["digest"] as String) else { return nil }
+                    return BlobRecord(digest: digest, size: row["size"], mediaType: row["mediaType"], lastAccess: row["lastAccess"])
+                }
+            }
+        }
+    }
+
+    func insert(_ record: BlobRecord) async throws(StoreError) {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)",
+                    arguments: [record.digest.description, record.size, record.mediaType, record.lastAccess])
+            }
+        }
+    }
+
+    func delete(_ digests: [Digest]) async throws(StoreError) {
+        guard !digests.isEmpty else { return }
+        try await guarded {
+            try await pool.write { db in
+                for digest in digests {
+                    try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.description])
+                }
+            }
+        }
+    }
+
+    /// Removes rows synchronously; used by startup reconciliation only.
+    func deleteNow(_ digests: [Digest]) throws(StoreError) {
+        try guarded {
+            try pool.write { db in
+                for digest in digests {
+                    try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.description])
+                }
+            }
+        }
+    }
+
+    func updateRecency(_ times: [Digest: Double]) async throws(StoreError) {
+        guard !times.isEmpty else { return }
+        try await guarded {
+            try await pool.write { db in
+                for (digest, time) in times {
+                    try db.execute(sql: "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE digest = ?",
+                                   arguments: [time, digest.description])
+                }
+            }
+        }
+    }
+
+    func isLinked(_ key: RepositoryKey, _ digest: Digest) async throws(StoreError) -> Bool {
+        try await guarded {
+            try await pool.read { db in
+                try Bool.fetchOne(db, sql: """
+                    SELECT 1 FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?
+                    """, arguments: [key.upstream, key.repository.value, digest.description]) ?? false
+            }
+        }
+    }
+
+    func link(_ key: RepositoryKey, _ digest: Digest) async throws(StoreError) {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
+                               arguments: [key.upstream, key.repository.value, digest.description])
+            }
+        }
+    }
+
+    func tag(_ key: RepositoryKey, _ tag: Tag) async throws(StoreError) -> TagRecord? {
+        try await guarded {
+            try await pool.read { db in
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT digest, mediaType, confirmedAt FROM tag WHERE upstream = ? AND repository = ? AND tag = ?
+                    """, arguments: [key.upstream, key.repository.value, tag.value]),
+                    let digest = try? Digest(parsing: row["digest"] as String)
+                else { return nil }
+                return TagRecord(digest: digest, mediaType: row["mediaType"], confirmedAt: row["confirmedAt"])
+            }
+        }
+    }
+
+    func setTag(_ key: RepositoryKey, _ tag: Tag, _ record: TagRecord) async throws(StoreError) {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [key.upstream, key.repository.value, tag.value, record.digest.description,
+                                     record.mediaType, record.confirmedAt])
+            }
+        }
+    }
+
+    private func guarded<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do { return try body() } catch { throw .index("\(error)") }
+    }
+
+    private func guarded<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
+        do { return try await body() } catch { throw .index("\(error)") }
+    }
+}

@@ -1,0 +1,97 @@
+import LayoverWire
+import Logging
+
+extension BlobStore {
+    /// Makes the store consistent after any crash: no ingest leftovers, no row without its file
+    /// (or with a file of another size), no file without its row. Returns the surviving records.
+    static func reconcile(layout: StoreLayout, index: BlobIndex, logger: Logger) throws(StoreError) -> [BlobRecord] {
+        for name in FileSystem.list(layout.ingestDirectory) {
+            FileSystem.remove(layout.ingestPath(id: name))
+        }
+        var kept: [BlobRecord] = []
+        var dropped: [Digest] = []
+        for record in try index.allBlobs() {
+            if FileSystem.size(of: layout.blobPath(for: record.digest)) == record.size {
+                kept.append(record)
+            } else {
+                dropped.append(record.digest)
+            }
+        }
+        try index.deleteNow(dropped)
+        let known = Set(kept.map(\.digest.description))
+        var orphans = 0
+        for algorithm in FileSystem.list(layout.blobsDirectory) {
+            for prefix in FileSystem.list("\(layout.blobsDirectory)/\(algorithm)") {
+                let directory = "\(layout.blobsDirectory)/\(algorithm)/\(prefix)"
+                for name in FileSystem.list(directory) where !known.contains("\(algorithm):\(name)") {
+                    FileSystem.remove("\(directory)/\(name)")
+                    orphans += 1
+                }
+            }
+        }
+        if !dropped.isEmpty || orphans > 0 {
+            logger.notice("store reconciled", metadata: ["rowsDropped": "\(dropped.count)", "filesRemoved": "\(orphans)"])
+        }
+        return kept
+    }
+
+    /// Moves a verified, fsynced ingest file into place and records it.
+    func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64) async throws(StoreError) -> BlobRecord {
+        defer { release(reservation: reservation) }
+        let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
+        if let existing = self.record(for: digest) {
+            FileSystem.remove(ingestPath)
+            return existing
+        }
+        let directory = layout.blobDirectory(for: digest)
+        do {
+            try FileSystem.makeDirectories(directory)
+            try FileSystem.move(ingestPath, layout.blobPath(for: digest))
+            FileSystem.syncDirectory(directory)
+            try await index.insert(record)
+        } catch {
+            FileSystem.remove(ingestPath)
+            FileSystem.remove(layout.blobPath(for: digest))
+            throw error
+        }
+        state.withLock { $0.add(record) }
+        await evictIfNeeded()
+        return record
+    }
+
+    /// Writes recency kept in memory to the index, so a restart keeps the LRU order.
+    public func flushRecency() async {
+        let dirty = state.withLock { state in
+            defer { state.dirtyRecency = [:] }
+            return state.dirtyRecency
+        }
+        do {
+            try await index.updateRecency(dirty)
+        } catch {
+            logger.error("recency flush failed", metadata: ["error": "\(error)"])
+            state.withLock { state in state.dirtyRecency.merge(dirty) { max($0, $1) } }
+        }
+    }
+
+    /// Evicts least recently used, unprotected blobs while stored plus reserved bytes (plus
+    /// `extra` bytes wanted) are above the high watermark, down to the low watermark.
+    public func evictIfNeeded(extra: Int64 = 0) async {
+        let victims: [BlobRecord] = state.withLock { state in
+            let used = state.totalBytes + state.reservedBytes + extra
+            guard used > budget.highWatermark || extra > 0 else { return [] }
+            let chosen = EvictionPlanner.victims(of: state.records.values, usedBytes: used,
+                                                 targetBytes: extra > 0 ? used - extra : budget.lowWatermark,
+                                                 isProtected: state.isProtected)
+            for record in chosen { state.remove(record.digest) }
+            return chosen
+        }
+        guard !victims.isEmpty else { return }
+        for record in victims { FileSystem.remove(layout.blobPath(for: record.digest)) }
+        do {
+            try await index.delete(victims.map(\.digest))
+        } catch {
+            logger.error("eviction index update failed", metadata: ["error": "\(error)"])
+        }
+        logger.info("evicted", metadata: ["blobs": "\(victims.count)", "bytes": "\(victims.reduce(0) { $0 + $1.size })"])
+    }
+}

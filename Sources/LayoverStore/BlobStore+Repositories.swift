@@ -1,0 +1,30 @@
+import LayoverWire
+
+extension BlobStore {
+    /// Whether `repository` is known to hold `digest` (a successful upstream check or a push).
+    public func isLinked(_ repository: RepositoryKey, _ digest: Digest) async throws(StoreError) -> Bool {
+        let key = StoreState.LinkKey(repository: repository, digest: digest)
+        if state.withLock({ $0.links.contains(key) }) { return true }
+        guard try await index.isLinked(repository, digest) else { return false }
+        state.withLock { _ = $0.links.insert(key) }
+        return true
+    }
+
+    /// Records that `repository` holds `digest`.
+    public func link(_ repository: RepositoryKey, _ digest: Digest) async throws(StoreError) {
+        let key = StoreState.LinkKey(repository: repository, digest: digest)
+        if state.withLock({ $0.links.contains(key) }) { return }
+        try await index.link(repository, digest)
+        state.withLock { _ = $0.links.insert(key) }
+    }
+
+    /// Where `tag` pointed when last confirmed.
+    public func tag(_ repository: RepositoryKey, _ tag: Tag) async throws(StoreError) -> TagRecord? {
+        try await index.tag(repository, tag)
+    }
+
+    /// Records where `tag` points now.
+    public func setTag(_ repository: RepositoryKey, _ tag: Tag, _ record: TagRecord) async throws(StoreError) {
+        try await index.setTag(repository, tag, record)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import LayoverWire
+import Logging
+import Synchronization
+
+/// The content-addressed store: one verified file per digest, whatever upstream or repository it
+/// came through, an SQLite index beside it, and LRU eviction under a byte budget.
+///
+/// Thread safety: every method may be called from any task. The in-memory state (records, leases,
+/// reservations, recency) is behind one mutex held only for bookkeeping, never across I/O.
+/// Durability: a blob is visible only after its digest was verified, its file fsynced and renamed
+/// into place and its index row written.
+public final class BlobStore: Sendable {
+    /// Where the store's files live.
+    public let layout: StoreLayout
+    /// The byte budget eviction keeps to.
+    public let budget: StoreBudget
+    let index: BlobIndex
+    let state: Mutex<StoreState>
+    let clock: @Sendable () -> Double
+    let availableBytes: @Sendable (String) -> Int64?
+    let logger: Logger
+
+    /// Opens (creating when needed) the store at `layout.root` and reconciles it after a crash:
+    /// stale ingest files are removed, index rows without files dropped, files without rows deleted.
+    ///
+    /// - Parameters:
+    ///   - clock: seconds since 1970, injected so tests control recency.
+    ///   - availableBytes: free bytes on the store's file system, injected so tests can fill the disk.
+    public init(
+        layout: StoreLayout,
+        budget: StoreBudget,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        availableBytes: @escaping @Sendable (String) -> Int64? = BlobStore.systemAvailableBytes,
+        logger: Logger = Logger(label: "layover.store")
+    ) throws(StoreError) {
+        self.layout = layout
+        self.budget = budget
+        self.clock = clock
+        self.availableBytes = availableBytes
+        self.logger = logger
+        try FileSystem.makeDirectories(layout.blobsDirectory)
+        try FileSystem.makeDirectories(layout.ingestDirectory)
+        index = try BlobIndex(path: layout.indexPath)
+        let records = try Self.reconcile(layout: layout, index: index, logger: logger)
+        state = Mutex(StoreState(records: records))
+    }
+
+    /// Free bytes on the file system holding `path`, as `statvfs` reports them to a non-root writer.
+    public static func systemAvailableBytes(_ path: String) -> Int64? {
+        FileSystem.availableBytes(at: path)
+    }
+
+    /// The record of a stored blob, without touching its recency. No I/O.
+    public func record(for digest: Digest) -> BlobRecord? {
+        state.withLock { $0.records[digest] }
+    }
+
+    /// Takes a lease on a stored blob (it will not be evicted until released) and marks it used.
+    /// Nil when the blob is not stored.
+    public func lease(_ digest: Digest) -> BlobLease? {
+        let now = clock()
+        guard let record = state.withLock({ $0.acquire(digest, at: now) }) else { return nil }
+        return BlobLease(record: record, path: layout.blobPath(for: digest)) { [weak self] digest in
+            self?.state.withLock { $0.releaseLease(digest) }
+        }
+    }
+
+    /// Marks a blob as used now, for LRU.
+    public func touch(_ digest: Digest) {
+        let now = clock()
+        state.withLock { $0.touch(digest, at: now) }
+    }
+
+    /// Starts writing new content. `expectedSize`, when known, is reserved against the budget
+    /// up front (evicting first if needed) and checked against the disk's free space.
+    public func beginIngest(algorithm: Digest.Algorithm = .sha256, expectedSize: Int64?) async throws(StoreError) -> IngestWriter {
+        let reservation = max(0, expectedSize ?? 0)
+        if let free = availableBytes(layout.ingestDirectory), free < reservation {
+            await evictIfNeeded(extra: reservation - free)
+            if let free = availableBytes(layout.ingestDirectory), free < reservation { throw .diskFull }
+        }
+        state.withLock { $0.reservedBytes += reservation }
+        do {
+            let writer = try IngestWriter(path: layout.ingestPath(id: UUID().uuidString), algorithm: algorithm,
+                                          reservation: reservation, store: self)
+            await evictIfNeeded()
+            return writer
+        } catch {
+            release(reservation: reservation)
+            throw error
+        }
+    }
+
+    /// Stores small content held in memory (a manifest) after verifying it is `digest`.
+    public func put(_ bytes: [UInt8], digest: Digest, mediaType: String?) async throws(StoreError) -> BlobRecord {
+        if let existing = record(for: digest) { return existing }
+        let writer = try await beginIngest(algorithm: digest.algorithm, expectedSize: Int64(bytes.count))
+        do {
+            try writer.write(bytes)
+        } catch {
+            writer.abort()
+            throw error
+        }
+        return try await writer.commit(expected: digest, mediaType: mediaType)
+    }
+
+    /// Reads a whole small blob (a manifest) into memory; nil when it is not stored.
+    public func read(_ digest: Digest, maximumSize: Int = Manifest.maximumSize) -> [UInt8]? {
+        guard let lease = lease(digest), lease.record.size <= maximumSize else { return nil }
+        defer { lease.release() }
+        guard let data = FileManager.default.contents(atPath: lease.path) else { return nil }
+        return [UInt8](data)
+    }
+
+    func release(reservation: Int64) {
+        state.withLock { $0.reservedBytes -= reservation }
+    }
+
+    /// Bytes stored, files stored, bytes reserved by ingests in progress.
+    public var usage: (bytes: Int64, files: Int, reserved: Int64) {
+        state.withLock { ($0.totalBytes, $0.records.count, $0.reservedBytes) }
+    }
+}

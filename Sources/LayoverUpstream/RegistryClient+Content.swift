@@ -1,0 +1,141 @@
+import AsyncHTTPClient
+import LayoverWire
+import NIOCore
+import NIOHTTP1
+
+/// What an upstream said about a manifest without sending it.
+public struct ManifestHead: Sendable, Equatable {
+    public var digest: Digest
+    public var mediaType: String
+    public var size: Int64
+}
+
+/// A manifest fetched from upstream, verified against the digest asked for or announced.
+public struct FetchedManifest: Sendable {
+    public var manifest: Manifest
+}
+
+/// A blob body arriving from upstream; consume `body` or drop it to cancel.
+public struct BlobDownload: Sendable {
+    /// The length announced by the upstream, when it announced one.
+    public var size: Int64?
+    /// The bytes, with backpressure.
+    public var body: HTTPClientResponse.Body
+}
+
+/// A tag list passed through as the upstream answered it.
+public struct TagListAnswer: Sendable {
+    public var status: Int
+    public var contentType: String?
+    public var link: String?
+    public var body: [UInt8]
+}
+
+extension RegistryClient {
+    static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository.value):pull" }
+
+    /// `HEAD manifests/<reference>`: the digest, media type and size, without a pull being counted.
+    public func headManifest(_ repository: RepositoryName, _ reference: Reference, accept: [String]) async throws(UpstreamError) -> ManifestHead {
+        let response = try await send(Call(method: .HEAD, path: "/v2/\(repository.value)/manifests/\(reference)",
+                                           headers: acceptHeaders(accept), scope: Self.pullScope(repository),
+                                           deadline: .seconds(30)))
+        try await Self.expectSuccess(response)
+        guard let digestText = response.headers.first(name: "docker-content-digest") else {
+            if case .digest(let digest) = reference, let type = response.headers.first(name: "content-type") {
+                return ManifestHead(digest: digest, mediaType: type, size: Self.contentLength(response) ?? 0)
+            }
+            throw UpstreamError.protocolViolation("manifest HEAD without Docker-Content-Digest")
+        }
+        guard let digest = try? Digest(parsing: digestText) else {
+            throw UpstreamError.protocolViolation("bad Docker-Content-Digest \(digestText)")
+        }
+        return ManifestHead(digest: digest, mediaType: response.headers.first(name: "content-type") ?? MediaType.ociManifest,
+                            size: Self.contentLength(response) ?? 0)
+    }
+
+    /// `GET manifests/<reference>`, at most `Manifest.maximumSize` bytes, its digest verified against
+    /// the digest requested or, for a tag, against the one the upstream announced.
+    public func getManifest(_ repository: RepositoryName, _ reference: Reference, accept: [String]) async throws(UpstreamError) -> FetchedManifest {
+        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/manifests/\(reference)",
+                                           headers: acceptHeaders(accept), scope: Self.pullScope(repository)))
+        try await Self.expectSuccess(response)
+        if let length = Self.contentLength(response), length > Manifest.maximumSize {
+            await Self.drain(response)
+            throw UpstreamError.tooLarge(length)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: Manifest.maximumSize)
+        } catch {
+            throw UpstreamError.unavailable("manifest body: \(error)")
+        }
+        let manifest: Manifest
+        do {
+            manifest = try Manifest(bytes: Array(buffer.readableBytesView), contentType: response.headers.first(name: "content-type"))
+        } catch {
+            throw UpstreamError.protocolViolation("upstream manifest rejected: \(error)")
+        }
+        let announced = response.headers.first(name: "docker-content-digest").flatMap { try? Digest(parsing: $0) }
+        let expected: Digest? = if case .digest(let digest) = reference { digest } else { announced }
+        if let expected, !manifest.matches(expected) {
+            throw UpstreamError.protocolViolation("manifest digest mismatch: expected \(expected), got \(manifest.digest)")
+        }
+        return FetchedManifest(manifest: manifest)
+    }
+
+    /// `HEAD blobs/<digest>` for `repository`: its size when the upstream holds it.
+    public func headBlob(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> Int64? {
+        let response = try await send(Call(method: .HEAD, path: "/v2/\(repository.value)/blobs/\(digest)",
+                                           scope: Self.pullScope(repository), deadline: .seconds(30)))
+        try await Self.expectSuccess(response)
+        return Self.contentLength(response)
+    }
+
+    /// `GET blobs/<digest>`; the body streams as it arrives. Redirects to blob storage are followed.
+    public func getBlob(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> BlobDownload {
+        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/blobs/\(digest)",
+                                           scope: Self.pullScope(repository), deadline: .hours(6)))
+        try await Self.expectSuccess(response)
+        return BlobDownload(size: Self.contentLength(response), body: response.body)
+    }
+
+    /// `GET tags/list`, passed through (with `n`/`last` when given).
+    public func listTags(_ repository: RepositoryName, query: String?) async throws(UpstreamError) -> TagListAnswer {
+        let suffix = query.map { $0.isEmpty ? "" : "?\($0)" } ?? ""
+        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/tags/list\(suffix)",
+                                           scope: Self.pullScope(repository)))
+        if response.status == .notFound {
+            await Self.drain(response)
+            throw UpstreamError.notFound
+        }
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: 16 << 20)
+        } catch {
+            throw UpstreamError.unavailable("tag list body: \(error)")
+        }
+        return TagListAnswer(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
+                             link: response.headers.first(name: "link"), body: Array(body.readableBytesView))
+    }
+
+    private func acceptHeaders(_ accept: [String]) -> [(String, String)] {
+        (accept.isEmpty ? MediaType.defaultManifestAccept : accept).map { ("Accept", $0) }
+    }
+
+    static func contentLength(_ response: HTTPClientResponse) -> Int64? {
+        response.headers.first(name: "content-length").flatMap { Int64($0) }
+    }
+
+    static func expectSuccess(_ response: HTTPClientResponse) async throws(UpstreamError) {
+        if (200..<300).contains(response.status.code) { return }
+        await drain(response)
+        switch response.status.code {
+        case 404:
+            throw .notFound
+        case 401, 403:
+            throw .unauthorized("upstream answered \(response.status.code)")
+        default:
+            throw .protocolViolation("upstream answered \(response.status.code)")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import Foundation
+import LayoverWire
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Talks to one upstream registry: token auth, redirects, retries, rate limits.
+///
+/// Thread safety: share one instance per upstream between all tasks; tokens are cached per scope.
+public final class RegistryClient: Sendable {
+    /// The upstream this client talks to.
+    public let upstream: UpstreamConfiguration
+    let http: HTTPClient
+    let tokens: TokenCache
+    let logger: Logger
+    let retryPolicy: RetryPolicy
+
+    /// - Parameters:
+    ///   - http: a client configured without automatic redirects (this type follows them itself,
+    ///     dropping `Authorization` when the redirect leaves the upstream's host).
+    ///   - clock: seconds since 1970, for token expiry.
+    public init(
+        upstream: UpstreamConfiguration,
+        http: HTTPClient,
+        retryPolicy: RetryPolicy = RetryPolicy(),
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        logger: Logger = Logger(label: "layover.upstream")
+    ) {
+        self.upstream = upstream
+        self.http = http
+        self.retryPolicy = retryPolicy
+        self.tokens = TokenCache(clock: clock)
+        var logger = logger
+        logger[metadataKey: "upstream"] = "\(upstream.name)"
+        self.logger = logger
+    }
+
+    /// Makes an `HTTPClient` suited to upstream traffic: no automatic redirects, bounded connect
+    /// and idle-read timeouts.
+    public static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10), read: .seconds(60)))
+        configuration.decompression = .disabled
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// One registry request, as the rest of the client builds them.
+    struct Call: Sendable {
+        var method: HTTPMethod
+        var path: String
+        var headers: [(String, String)] = []
+        var scope: String
+        var deadline: TimeAmount = .seconds(120)
+    }
+
+    /// Sends `call` with auth, redirects and retries. The answer's body is the caller's to consume.
+    /// 401 after authenticating, 429 and (after retries) 5xx are turned into `UpstreamError`s;
+    /// other statuses are returned as they are.
+    func send(_ call: Call) async throws(UpstreamError) -> HTTPClientResponse {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let response = try await sendAuthenticated(call)
+                switch response.status.code {
+                case 429:
+                    let retryAfter = response.headers.first(name: "retry-after").flatMap { Int($0) }
+                    await Self.drain(response)
+                    if call.method.isIdempotent, attempt < retryPolicy.attempts,
+                       let wait = retryAfter, Double(wait) <= retryPolicy.maximumRetryAfter {
+                        try? await Task.sleep(for: .seconds(wait))
+                        continue
+                    }
+                    throw UpstreamError.rateLimited(retryAfter: retryAfter)
+                case 500, 502, 503, 504:
+                    await Self.drain(response)
+                    if call.method.isIdempotent, attempt < retryPolicy.attempts {
+                        try? await Task.sleep(for: retryPolicy.backoff(attempt: attempt))
+                        continue
+                    }
+                    throw UpstreamError.unavailable("upstream answered \(response.status.code)")
+                default:
+                    return response
+                }
+            } catch let error as UpstreamError {
+                throw error
+            } catch {
+                if call.method.isIdempotent, attempt < retryPolicy.attempts, !Task.isCancelled {
+                    logger.debug("upstream request failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    try? await Task.sleep(for: retryPolicy.backoff(attempt: attempt))
+                    continue
+                }
+                throw UpstreamError.unavailable("\(error)")
+            }
+        }
+    }
+
+    /// One attempt: with a cached token if any; on 401 the challenge is answered once.
+    private func sendAuthenticated(_ call: Call) async throws -> HTTPClientResponse {
+        var authorization = tokens.token(for: authorizationKey(scope: call.scope))
+        var response = try await sendFollowingRedirects(call, authorization: authorization)
+        guard response.status == .unauthorized else { return response }
+        let challengeHeader = response.headers.first(name: "www-authenticate") ?? ""
+        await Self.drain(response)
+        guard let challenge = AuthChallenge(header: challengeHeader) else {
+            throw UpstreamError.unauthorized("upstream answered 401 without a challenge")
+        }
+        authorization = try await answer(challenge, scope: call.scope)
+        response = try await sendFollowingRedirects(call, authorization: authorization)
+        if response.status == .unauthorized {
+            await Self.drain(response)
+            throw UpstreamError.unauthorized("upstream refused the credentials for \(call.scope)")
+        }
+        return response
+    }
+
+    private func sendFollowingRedirects(_ call: Call, authorization: String?) async throws -> HTTPClientResponse {
+        var url = upstream.url + call.path
+        var authorization = authorization
+        for _ in 0..<6 {
+            var request = HTTPClientRequest(url: url)
+            request.method = call.method
+            for (name, value) in call.headers { request.headers.add(name: name, value: value) }
+            if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+            let response = try await http.execute(request, deadline: .now() + call.deadline, logger: logger)
+            guard [301, 302, 303, 307, 308].contains(response.status.code),
+                  let location = response.headers.first(name: "location") else { return response }
+            await Self.drain(response)
+            let next = Self.resolve(location, against: url)
+            if Self.origin(of: next) != Self.origin(of: url) { authorization = nil }
+            url = next
+        }
+        throw UpstreamError.protocolViolation("too many redirects")
+    }
+
+    /// Reads and drops a small body so the connection can be reused.
+    static func drain(_ response: HTTPClientResponse) async {
+        _ = try? await response.body.collect(upTo: 1 << 20)
+    }
+
+    static func resolve(_ location: String, against base: String) -> String {
+        if location.contains("://") { return location }
+        let origin = origin(of: base)
+        if location.hasPrefix("/") { return origin + location }
+        let directory = base.split(separator: "?", maxSplits: 1)[0]
+        return String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)]) + "/" + location
+    }
+
+    static func origin(of url: String) -> String {
+        guard let range = url.range(of: "://") else { return url }
+        let rest = url[range.upperBound...]
+        let host = rest.prefix { $0 != "/" && $0 != "?" }
+        return String(url[..<range.upperBound]) + host
+    }
+}
+
+extension HTTPMethod {
+    var isIdempotent: Bool { self == .GET || self == .HEAD }
+}

@@ -1,0 +1,22 @@
+/// Media types Layover recognises; everything else is ordinary content.
+public enum MediaType {
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let buildkitCacheConfig = "application/vnd.buildkit.cacheconfig.v0"
+
+    /// What Layover asks upstreams for when a client sent no `Accept`.
+    public static let defaultManifestAccept = [ociIndex, ociManifest, dockerManifestList, dockerManifest]
+
+    /// Whether a manifest of `mediaType` satisfies a client's `Accept` list.
+    /// An empty list, `*/*` or `application/*` accepts anything.
+    public static func isAccepted(_ mediaType: String, by accept: [String]) -> Bool {
+        if accept.isEmpty { return true }
+        for entry in accept {
+            let type = entry.split(separator: ";").first.map { $0.trimmingSpaces } ?? ""
+            if type == "*/*" || type == "application/*" || type == mediaType { return true }
+        }
+        return false
+    }
+}
