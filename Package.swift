@@ -74,6 +74,7 @@ let package = Package(
             name: "LayoverConfig",
             dependencies: [
                 "LayoverWire",
+                "LayoverUpstream",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -95,7 +96,9 @@ let package = Package(
         .testTarget(name: "LayoverWireTests", dependencies: ["LayoverWire"]),
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
-        .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverWire"]),
+        .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverUpstream"]),
+        .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream"]),
+        .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP"]),
         .testTarget(
             name: "LayoverEndToEndTests",
             dependencies: [

@@ -118,8 +118,12 @@ extension RegistryClient {
                              link: response.headers.first(name: "link"), body: Array(body.readableBytesView))
     }
 
+    /// The client's `Accept` list as separate header lines; when it is empty or has a wildcard,
+    /// the manifest types Layover knows are added, since registries match types, not wildcards.
     private func acceptHeaders(_ accept: [String]) -> [(String, String)] {
-        (accept.isEmpty ? MediaType.defaultManifestAccept : accept).map { ("Accept", $0) }
+        let wildcard = accept.isEmpty || accept.contains { $0.hasPrefix("*/*") || $0.hasPrefix("application/*") }
+        let list = wildcard ? MediaType.defaultManifestAccept + accept.filter { !MediaType.defaultManifestAccept.contains($0) } : accept
+        return list.map { ("Accept", $0) }
     }
 
     static func contentLength(_ response: HTTPClientResponse) -> Int64? {

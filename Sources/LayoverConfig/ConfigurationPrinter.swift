@@ -1,0 +1,23 @@
+/// Renders a configuration as the YAML a config file would hold; credentials are masked.
+public enum ConfigurationPrinter {
+    public static func yaml(_ configuration: LayoverConfiguration) -> String {
+        var lines = [
+            "listen: \(configuration.listenHost):\(configuration.listenPort)",
+            "storage: \(configuration.storage)",
+            "maxBytes: \(ByteSize.format(configuration.maxBytes))",
+        ]
+        if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
+        lines.append("upstreams:")
+        for name in configuration.upstreams.keys.sorted() {
+            let upstream = configuration.upstreams[name]!
+            lines.append("  \(name):")
+            lines.append("    url: \(upstream.url)")
+            if let credentials = upstream.credentials {
+                lines.append("    username: \(credentials.username)")
+                lines.append("    password: '********'")
+            }
+            if upstream.tagFreshnessSeconds > 0 { lines.append("    tagFreshnessSeconds: \(upstream.tagFreshnessSeconds)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

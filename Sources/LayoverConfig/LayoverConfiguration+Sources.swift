@@ -1,0 +1,67 @@
+import LayoverUpstream
+import Yams
+
+extension LayoverConfiguration {
+    private struct File: Decodable {
+        var listen: String?
+        var storage: String?
+        var maxBytes: String?
+        var defaultUpstream: String?
+        var upstreams: [String: Upstream]?
+
+        struct Upstream: Decodable {
+            var url: String
+            var username: String?
+            var password: String?
+            var tagFreshnessSeconds: Double?
+        }
+    }
+
+    /// Applies a YAML configuration file's keys (see docs/configuration.md).
+    public mutating func apply(yaml: String) throws(ConfigurationError) {
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: yaml)
+        } catch {
+            throw ConfigurationError("config file: \(error)")
+        }
+        if let listen = file.listen { try setListen(listen) }
+        if let storage = file.storage { self.storage = storage }
+        if let text = file.maxBytes {
+            guard let bytes = ByteSize.parse(text) else { throw ConfigurationError("maxBytes: cannot parse \(text)") }
+            maxBytes = bytes
+        }
+        for (name, upstream) in file.upstreams ?? [:] {
+            try addUpstream(name: name, url: upstream.url)
+            if let username = upstream.username, let password = upstream.password {
+                upstreams[name]?.credentials = .init(username: username, password: password)
+            }
+            if let freshness = upstream.tagFreshnessSeconds { upstreams[name]?.tagFreshnessSeconds = freshness }
+        }
+        if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
+    }
+
+    /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
+    /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, and per upstream
+    /// `LAYOVER_UPSTREAM_<NAME>_USERNAME` / `_PASSWORD` (NAME upper-cased, `.` and `-` as `_`).
+    public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
+        if let listen = environment["LAYOVER_LISTEN"] { try setListen(listen) }
+        if let storage = environment["LAYOVER_STORAGE"] { self.storage = storage }
+        if let text = environment["LAYOVER_MAX_BYTES"] {
+            guard let bytes = ByteSize.parse(text) else { throw ConfigurationError("LAYOVER_MAX_BYTES: cannot parse \(text)") }
+            maxBytes = bytes
+        }
+        if let name = environment["LAYOVER_DEFAULT_UPSTREAM"] { defaultUpstream = name }
+        for name in upstreams.keys {
+            let prefix = "LAYOVER_UPSTREAM_\(Self.environmentName(name))_"
+            if let username = environment[prefix + "USERNAME"], let password = environment[prefix + "PASSWORD"] {
+                upstreams[name]?.credentials = .init(username: username, password: password)
+            }
+        }
+    }
+
+    /// `ghcr.io` → `GHCR_IO`.
+    public static func environmentName(_ upstream: String) -> String {
+        String(upstream.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+}

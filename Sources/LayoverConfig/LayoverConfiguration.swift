@@ -1,0 +1,77 @@
+import LayoverUpstream
+
+/// Everything `layover serve` needs, from the embedded default overridden in order by the YAML
+/// file, the environment and the command line.
+public struct LayoverConfiguration: Sendable, Equatable {
+    /// The address to listen on.
+    public var listenHost: String
+    public var listenPort: Int
+    /// The store's root directory.
+    public var storage: String
+    /// The store's byte budget.
+    public var maxBytes: Int64
+    /// The upstreams, by name.
+    public var upstreams: [String: UpstreamConfiguration]
+    /// The upstream for names without a prefix (Docker Hub by default).
+    public var defaultUpstream: String?
+
+    /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
+    /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
+    public static let embeddedDefault = LayoverConfiguration(
+        listenHost: "127.0.0.1",
+        listenPort: 5000,
+        storage: "./layover-data",
+        maxBytes: 20 * 1024 * 1024 * 1024,
+        upstreams: Dictionary(uniqueKeysWithValues: [
+            UpstreamConfiguration(name: "docker.io", url: "https://registry-1.docker.io"),
+            UpstreamConfiguration(name: "ghcr.io", url: "https://ghcr.io"),
+            UpstreamConfiguration(name: "quay.io", url: "https://quay.io"),
+            UpstreamConfiguration(name: "registry.k8s.io", url: "https://registry.k8s.io"),
+            UpstreamConfiguration(name: "gcr.io", url: "https://gcr.io"),
+        ].map { ($0.name, $0) }),
+        defaultUpstream: "docker.io")
+
+    /// Parses `HOST:PORT` (`[v6]:PORT` too) into `listenHost`/`listenPort`.
+    public mutating func setListen(_ text: String) throws(ConfigurationError) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ConfigurationError("listen: expected HOST:PORT, got \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        listenHost = host.isEmpty ? "0.0.0.0" : host
+        listenPort = port
+    }
+
+    /// Parses `NAME=URL` and adds or replaces that upstream (credentials of a replaced one are kept).
+    public mutating func setUpstream(_ text: String) throws(ConfigurationError) {
+        guard let equals = text.firstIndex(of: "=") else {
+            throw ConfigurationError("upstream: expected NAME=URL, got \(text)")
+        }
+        let name = String(text[..<equals])
+        let url = String(text[text.index(after: equals)...])
+        try addUpstream(name: name, url: url)
+    }
+
+    mutating func addUpstream(name: String, url: String) throws(ConfigurationError) {
+        guard !name.isEmpty, !name.contains("/") else { throw ConfigurationError("upstream: bad name \(name)") }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw ConfigurationError("upstream \(name): URL must start with https:// or http://, got \(url)")
+        }
+        var upstream = UpstreamConfiguration(name: name, url: url)
+        if let existing = upstreams[name] {
+            upstream.credentials = existing.credentials
+            upstream.tagFreshnessSeconds = existing.tagFreshnessSeconds
+        }
+        upstreams[name] = upstream
+    }
+
+    /// Checks the whole: a default upstream that exists, a budget above zero.
+    public func validated() throws(ConfigurationError) -> LayoverConfiguration {
+        if let defaultUpstream, upstreams[defaultUpstream] == nil {
+            throw ConfigurationError("defaultUpstream: \(defaultUpstream) is not a configured upstream")
+        }
+        guard maxBytes > 0 else { throw ConfigurationError("maxBytes: must be above zero") }
+        return self
+    }
+}

@@ -1,0 +1,138 @@
+import LayoverPull
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+import NIOCore
+import NIOHTTP1
+
+extension RegistryResponder {
+    func manifest(_ request: Request, name: String, reference: String) async throws -> Response {
+        let (client, repository) = try resolve(request, name: name)
+        let parsed: Reference
+        do { parsed = try Reference(parsing: reference) } catch { throw OCIError(error) }
+        let withBody = request.method == .GET
+        let answer: ManifestAnswer
+        do {
+            answer = try await pull.manifest(client, repository, parsed, accept: Self.acceptList(request.headers), withBody: withBody)
+        } catch {
+            throw OCIError(error)
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: answer.mediaType)
+        headers.add(name: "Content-Length", value: String(answer.size))
+        headers.add(name: "Docker-Content-Digest", value: answer.digest.description)
+        headers.add(name: "ETag", value: "\"\(answer.digest)\"")
+        if answer.stale { headers.add(name: "Warning", value: "110 layover \"Response is stale\"") }
+        guard let lease = answer.body else { return Response(status: .ok, headers: headers) }
+        return Response(status: .ok, headers: headers, body: .file(lease, ByteSpan(offset: 0, count: answer.size)))
+    }
+
+    func blob(_ request: Request, name: String, digest text: String) async throws -> Response {
+        let (client, repository) = try resolve(request, name: name)
+        let digest: Digest
+        do { digest = try Digest(parsing: text) } catch { throw OCIError(error) }
+        var range: ByteRangeRequest?
+        if let header = request.headers.first(name: "range") {
+            do { range = try ByteRangeRequest.parse(header) } catch { throw OCIError(error) }
+        }
+        let withBody = request.method == .GET
+        let (answer, streamSpan): (BlobAnswer, ByteSpan?)
+        do {
+            (answer, streamSpan) = try await pull.blob(client, repository, digest, withBody: withBody, range: withBody ? range : nil)
+        } catch {
+            throw OCIError(error)
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Docker-Content-Digest", value: digest.description)
+        headers.add(name: "Content-Type", value: "application/octet-stream")
+        headers.add(name: "Accept-Ranges", value: "bytes")
+        headers.add(name: "ETag", value: "\"\(digest)\"")
+        switch answer {
+        case .upstreamHead(let size):
+            if let size { headers.add(name: "Content-Length", value: String(size)) }
+            return Response(status: .ok, headers: headers)
+        case .stored(let record, let lease):
+            guard let lease else {
+                headers.add(name: "Content-Length", value: String(record.size))
+                return Response(status: .ok, headers: headers)
+            }
+            var span = ByteSpan(offset: 0, count: record.size)
+            var status = HTTPResponseStatus.ok
+            if let range {
+                guard let resolved = range.resolve(length: record.size) else {
+                    lease.release()
+                    throw Self.rangeNotSatisfiable(size: record.size)
+                }
+                span = resolved
+                status = .partialContent
+                headers.add(name: "Content-Range", value: span.contentRange(length: record.size))
+            }
+            headers.add(name: "Content-Length", value: String(span.count))
+            return Response(status: status, headers: headers, body: .file(lease, span))
+        case .streaming(let size, let source):
+            var status = HTTPResponseStatus.ok
+            if let streamSpan, let size {
+                status = .partialContent
+                headers.add(name: "Content-Range", value: streamSpan.contentRange(length: size))
+                headers.add(name: "Content-Length", value: String(streamSpan.count))
+            } else if let size {
+                headers.add(name: "Content-Length", value: String(size))
+            }
+            return Response(status: status, headers: headers, body: .stream(source))
+        }
+    }
+
+    func tags(_ request: Request, name: String) async throws -> Response {
+        let (client, repository) = try resolve(request, name: name)
+        let answer: TagListAnswer
+        do {
+            answer = try await client.listTags(repository.repository, query: request.rawQuery.map(Self.withoutNamespace))
+        } catch .notFound {
+            throw OCIError.nameUnknown("repository \(repository) is not known upstream")
+        } catch {
+            throw OCIError(PullError.upstream(error))
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: answer.contentType ?? "application/json")
+        headers.add(name: "Content-Length", value: String(answer.body.count))
+        if let link = answer.link {
+            headers.add(name: "Link", value: link.replacingOccurrences(of: "/v2/\(repository.repository.value)/", with: "/v2/\(name)/"))
+        }
+        return Response(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, body: .bytes(ByteBuffer(bytes: answer.body)))
+    }
+
+    static func rangeNotSatisfiable(size: Int64) -> OCIError {
+        OCIError(status: 416, code: .rangeInvalid, message: "range not satisfiable",
+                 headers: [("Content-Range", "bytes */\(size)")])
+    }
+
+    static func withoutNamespace(_ query: String) -> String {
+        query.split(separator: "&").filter { !$0.hasPrefix("ns=") }.joined(separator: "&")
+    }
+}
+
+extension OCIError {
+    /// The answer a client sees for a pull that failed.
+    init(_ error: PullError) {
+        switch error {
+        case .manifestUnknown(let reference):
+            self = .manifestUnknown(reference)
+        case .blobUnknown(let digest):
+            self = .blobUnknown(digest.description)
+        case .upstream(.rateLimited(let retryAfter)):
+            self = .tooManyRequests(retryAfter: retryAfter)
+        case .upstream(.unauthorized(let detail)):
+            self = OCIError(status: 401, code: .unauthorized, message: detail)
+        case .upstream(.notFound):
+            self = OCIError(status: 404, code: .nameUnknown, message: "not found upstream")
+        case .upstream(.tooLarge(let size)):
+            self = OCIError(status: 502, code: .manifestInvalid, message: "upstream manifest of \(size) bytes exceeds the limit")
+        case .upstream(let other):
+            self = OCIError(status: 502, code: .unavailable, message: "upstream failed: \(other)")
+        case .interrupted(let detail), .store(let detail):
+            self = OCIError(status: 500, code: .unavailable, message: detail)
+        case .rangeNotSatisfiable(let size):
+            self = RegistryResponder.rangeNotSatisfiable(size: size)
+        }
+    }
+}

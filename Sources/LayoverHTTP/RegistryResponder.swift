@@ -1,0 +1,83 @@
+import LayoverPull
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Turns registry requests into answers: routes them, calls the pull service, and maps every
+/// failure to OCI error JSON. The only place where module errors become HTTP.
+public final class RegistryResponder: Sendable {
+    let pull: PullService
+    let logger: Logger
+
+    public init(pull: PullService, logger: Logger = Logger(label: "layover.http")) {
+        self.pull = pull
+        self.logger = logger
+    }
+
+    /// The answer to `request`, with the headers every registry answer carries.
+    public func respond(to request: Request) async -> Response {
+        var response: Response
+        let headOnly = request.method == .HEAD
+        do {
+            response = try await route(request)
+        } catch let error as OCIError {
+            response = .error(error, headOnly: headOnly)
+        } catch {
+            logger.error("unexpected failure", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            response = .error(OCIError(status: 500, code: .unavailable, message: "internal error"), headOnly: headOnly)
+        }
+        response.headers.replaceOrAdd(name: "Docker-Distribution-API-Version", value: "registry/2.0")
+        if let namespace = request.queryValue("ns") { response.headers.replaceOrAdd(name: "OCI-Namespace", value: namespace) }
+        return response
+    }
+
+    private func route(_ request: Request) async throws -> Response {
+        switch Route(path: request.path) {
+        case .base:
+            guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
+            return .json("{}")
+        case .manifest(let name, let reference):
+            guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
+            return try await manifest(request, name: name, reference: reference)
+        case .blob(let name, let digest):
+            guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
+            return try await blob(request, name: name, digest: digest)
+        case .tags(let name):
+            guard request.method == .GET else { throw Self.methodNotAllowed }
+            return try await tags(request, name: name)
+        case .upload, .referrers:
+            throw OCIError.unsupported("not supported by this Layover yet", status: 405)
+        case .unknown, .notRegistry:
+            throw OCIError(status: 404, code: .nameUnknown, message: "no such endpoint: \(request.path)")
+        }
+    }
+
+    static let methodNotAllowed = OCIError.unsupported("method not allowed")
+
+    func resolve(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
+        do {
+            return try pull.upstreams.resolve(name: name, namespace: request.queryValue("ns"))
+        } catch .unknownUpstream(let upstream) {
+            throw OCIError.nameUnknown("upstream \(upstream) is not configured")
+        } catch .invalidName(let repository) {
+            throw OCIError.nameInvalid(repository)
+        }
+    }
+
+    /// Every `Accept` value, whether sent as one line or several.
+    static func acceptList(_ headers: HTTPHeaders) -> [String] {
+        headers["accept"].flatMap { $0.split(separator: ",") }.map { String($0.trimmingCharacters(in: " ")) }.filter { !$0.isEmpty }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in character: Character) -> Substring {
+        var sub = self
+        while sub.first == character { sub.removeFirst() }
+        while sub.last == character { sub.removeLast() }
+        return sub
+    }
+}

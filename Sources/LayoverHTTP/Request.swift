@@ -1,0 +1,58 @@
+import NIOHTTP1
+
+/// One HTTP request as the router sees it: method, path split from its query, headers.
+public struct Request: Sendable {
+    public var method: HTTPMethod
+    /// The path without the query, e.g. `/v2/library/alpine/manifests/3.20`.
+    public var path: String
+    /// Query parameters in order; a repeated name appears repeatedly.
+    public var query: [(name: String, value: String)]
+    /// The raw query string, without `?`.
+    public var rawQuery: String?
+    public var headers: HTTPHeaders
+    /// Whether the connection stays open after the answer.
+    public var keepAlive: Bool
+
+    public init(head: HTTPRequestHead) {
+        method = head.method
+        headers = head.headers
+        keepAlive = head.isKeepAlive
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = Self.percentDecoded(parts.first.map(String.init) ?? "/")
+        rawQuery = parts.count > 1 ? String(parts[1]) : nil
+        query = rawQuery.map(Self.parseQuery) ?? []
+    }
+
+    /// The first value of query parameter `name`.
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name == name }?.value
+    }
+
+    static func parseQuery(_ text: String) -> [(name: String, value: String)] {
+        text.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecoded(String(parts[0]))
+            let value = parts.count > 1 ? percentDecoded(String(parts[1]).replacingPlus) : ""
+            return (name, value)
+        }
+    }
+
+    static func percentDecoded(_ text: String) -> String {
+        guard text.contains("%") else { return text }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    fileprivate var replacingPlus: String { contains("+") ? split(separator: "+", omittingEmptySubsequences: false).joined(separator: " ") : self }
+}

@@ -1,0 +1,88 @@
+import LayoverPull
+import LayoverWire
+import Logging
+import NIOCore
+import NIOHTTP1
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a `Response` onto an HTTP/1.1 channel.
+///
+/// Stored files go out as a `FileRegion` (sendfile): the file is opened here and closed when the
+/// write completes, the lease released with it. Streams are written one chunk at a time, the next
+/// chunk fetched only once the previous one has been handed to the socket: memory stays flat. A
+/// stream that fails mid-body closes the connection, so the client sees a short body, never a
+/// complete wrong one.
+enum ResponseWriter {
+    static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, on channel: any Channel) async {
+        var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
+        if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        if headOnly {
+            release(response.body)
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            finish(channel, keepAlive: keepAlive)
+            return
+        }
+        switch response.body {
+        case .empty:
+            if head.headers["content-length"].isEmpty, response.status.mayHaveResponseBody {
+                head.headers.add(name: "Content-Length", value: "0")
+            }
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            finish(channel, keepAlive: keepAlive)
+        case .bytes(let buffer):
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+            finish(channel, keepAlive: keepAlive)
+        case .file(let lease, let span):
+            let fd = open(lease.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                lease.release()
+                channel.close(promise: nil)
+                return
+            }
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+            let region = FileRegion(fileHandle: handle, readerIndex: Int(span.offset), endIndex: Int(span.offset + span.count))
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            let written = channel.write(HTTPServerResponsePart.body(.fileRegion(region)))
+            finish(channel, keepAlive: keepAlive)
+            written.whenComplete { _ in
+                try? handle.close()
+                lease.release()
+            }
+        case .stream(let source):
+            await stream(source, head: head, keepAlive: keepAlive, on: channel)
+        }
+    }
+
+    private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async {
+        do {
+            try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
+            while let chunk = try await source.nextChunk() {
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))).get()
+            }
+            finish(channel, keepAlive: keepAlive)
+        } catch {
+            // The body cannot be completed (or the client left): close short of a complete body.
+            channel.close(promise: nil)
+        }
+    }
+
+    private static func finish(_ channel: any Channel, keepAlive: Bool) {
+        let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        if !keepAlive {
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private static func release(_ body: Response.Body) {
+        if case .file(let lease, _) = body { lease.release() }
+    }
+}
+
+extension HTTPResponseStatus {
+    var mayHaveResponseBody: Bool {
+        !(code < 200 || code == 204 || code == 304)
+    }
+}

@@ -1,0 +1,101 @@
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+
+extension PullService {
+    /// A manifest by tag or digest for `repository`.
+    ///
+    /// By digest: served from the store once the repository is known to hold it (else an upstream
+    /// `HEAD` confirms it), fetched once otherwise. By tag: revalidated with an upstream `HEAD`
+    /// (concurrent revalidations coalesced; skipped within the upstream's freshness window);
+    /// when the upstream is down or rate limiting, the last known digest is served.
+    public func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ reference: Reference,
+                         accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
+        switch reference {
+        case .digest(let digest):
+            return try await manifest(client, repository, digest, accept: accept, withBody: withBody, stale: false)
+        case .tag(let tag):
+            return try await manifest(client, repository, tag, accept: accept, withBody: withBody)
+        }
+    }
+
+    private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ tag: Tag,
+                          accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
+        let known = try? await store.tag(repository, tag)
+        if let known, clock() - known.confirmedAt < client.upstream.tagFreshnessSeconds,
+           MediaType.isAccepted(known.mediaType, by: accept), store.record(for: known.digest) != nil {
+            return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
+        }
+        let head: ManifestHead
+        do {
+            head = try await tagRevalidations.run(TagKey(repository: repository, tag: tag, accept: accept)) {
+                try await client.headManifest(repository.repository, .tag(tag), accept: accept)
+            }
+        } catch let error as UpstreamError {
+            if error.allowsStaleAnswer, let known, MediaType.isAccepted(known.mediaType, by: accept),
+               store.record(for: known.digest) != nil {
+                logger.notice("upstream unavailable, serving last known tag",
+                              metadata: ["repository": "\(repository)", "tag": "\(tag)", "error": "\(error)"])
+                return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: true)
+            }
+            if error == .notFound { throw .manifestUnknown("\(repository):\(tag)") }
+            throw .upstream(error)
+        } catch {
+            throw .upstream(.unavailable("\(error)"))
+        }
+        let answer = try await manifest(client, repository, head.digest, accept: accept, withBody: withBody, stale: false)
+        try? await store.setTag(repository, tag, TagRecord(digest: head.digest, mediaType: answer.mediaType, confirmedAt: clock()))
+        return answer
+    }
+
+    private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
+                          accept: [String], withBody: Bool, stale: Bool) async throws(PullError) -> ManifestAnswer {
+        if let record = store.record(for: digest), record.mediaType != nil {
+            if !stale { try await confirmLink(repository, digest) { () async throws(UpstreamError) in
+                _ = try await client.headManifest(repository.repository, .digest(digest), accept: accept)
+            } }
+            if let answer = answer(for: digest, withBody: withBody, stale: stale) { return answer }
+        }
+        let manifest: Manifest
+        do {
+            manifest = try await manifestFetches.run(ManifestFetchKey(repository: repository, digest: digest)) { [store] in
+                let fetched = try await client.getManifest(repository.repository, .digest(digest), accept: accept).manifest
+                _ = try await store.put(fetched.bytes, digest: digest, mediaType: fetched.mediaType)
+                try await store.link(repository, digest)
+                return fetched
+            }
+        } catch let error as UpstreamError {
+            if error == .notFound { throw .manifestUnknown("\(repository)@\(digest)") }
+            throw .upstream(error)
+        } catch {
+            throw .store("\(error)")
+        }
+        if let answer = answer(for: digest, withBody: withBody, stale: stale) { return answer }
+        throw .store("manifest \(manifest.digest) vanished from the store")
+    }
+
+    private func answer(for digest: Digest, withBody: Bool, stale: Bool) -> ManifestAnswer? {
+        if withBody {
+            guard let lease = store.lease(digest), let mediaType = lease.record.mediaType else { return nil }
+            return ManifestAnswer(digest: digest, mediaType: mediaType, size: lease.record.size, body: lease, stale: stale)
+        }
+        guard let record = store.record(for: digest), let mediaType = record.mediaType else { return nil }
+        store.touch(digest)
+        return ManifestAnswer(digest: digest, mediaType: mediaType, size: record.size, body: nil, stale: stale)
+    }
+
+    /// Makes sure `repository` is known to hold `digest`, asking the upstream (no bytes move) the
+    /// first time. Content cached through another repository is never served without this.
+    func confirmLink(_ repository: RepositoryKey, _ digest: Digest,
+                     check: () async throws(UpstreamError) -> Void) async throws(PullError) {
+        if (try? await store.isLinked(repository, digest)) == true { return }
+        do {
+            try await check()
+        } catch .notFound {
+            throw .blobUnknown(digest)
+        } catch {
+            throw .upstream(error)
+        }
+        try? await store.link(repository, digest)
+    }
+}
