@@ -36,11 +36,13 @@ extension BlobStore {
     }
 
     /// Moves a verified, fsynced ingest file into place and records it.
+    /// The reservation is returned in the same step that adds the blob's bytes, so the two are
+    /// never counted together.
     func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64) async throws(StoreError) -> BlobRecord {
-        defer { release(reservation: reservation) }
         let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
         if let existing = self.record(for: digest) {
             FileSystem.remove(ingestPath)
+            release(reservation: reservation)
             return existing
         }
         let directory = layout.blobDirectory(for: digest)
@@ -52,9 +54,13 @@ extension BlobStore {
         } catch {
             FileSystem.remove(ingestPath)
             FileSystem.remove(layout.blobPath(for: digest))
+            release(reservation: reservation)
             throw error
         }
-        state.withLock { $0.add(record) }
+        state.withLock { state in
+            state.add(record)
+            state.reservedBytes -= reservation
+        }
         await evictIfNeeded()
         return record
     }

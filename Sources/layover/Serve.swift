@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import LayoverConfig
 import LayoverHTTP
@@ -49,6 +50,18 @@ struct Serve: AsyncParsableCommand {
         let store = try BlobStore(layout: StoreLayout(root: configuration.storage),
                                   budget: StoreBudget(maxBytes: configuration.maxBytes))
         let http = RegistryClient.makeHTTPClient()
+        do {
+            try await serve(configuration, store: store, http: http, logger: logger)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try? await http.shutdown()
+        logger.info("stopped")
+    }
+
+    /// Runs the front until SIGTERM or SIGINT, then flushes recency.
+    private func serve(_ configuration: LayoverConfiguration, store: BlobStore, http: HTTPClient, logger: Logger) async throws {
         let clients = configuration.upstreams.values.map { RegistryClient(upstream: $0, http: http) }
         let pull = PullService(store: store, upstreams: UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream))
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
@@ -68,8 +81,6 @@ struct Serve: AsyncParsableCommand {
         stopSignals.cancel()
         flusher.cancel()
         await store.flushRecency()
-        try? await http.shutdown()
-        logger.info("stopped")
     }
 
     func effectiveConfiguration() throws -> LayoverConfiguration {

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// Bad input gets the OCI error JSON with the right status and code.
+@Suite("Bad input")
+struct BadInputTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var path: String
+        var headers: [(String, String)] = []
+        var status: Int
+        var code: String
+        var testDescription: String { "\(path) → \(status) \(code)" }
+    }
+
+    static let cases: [Case] = [
+        Case(path: "/v2/up/Team/App/manifests/v1", status: 400, code: "NAME_INVALID"),
+        Case(path: "/v2/up/team//app/manifests/v1", status: 400, code: "NAME_INVALID"),
+        Case(path: "/v2/up/team/app/blobs/sha256:totallywrong", status: 400, code: "DIGEST_INVALID"),
+        Case(path: "/v2/up/team/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e", status: 400, code: "DIGEST_INVALID"),
+        Case(path: "/v2/up/team/app/manifests/sha256:totallywrong", status: 400, code: "DIGEST_INVALID"),
+        Case(path: "/v2/up/team/app/manifests/-notatag", status: 400, code: "MANIFEST_INVALID"),
+        Case(path: "/v2/evil.example.com/team/app/manifests/v1", status: 404, code: "NAME_UNKNOWN"),
+        Case(path: "/v2/team/app/manifests/v1?ns=evil.example.com", status: 404, code: "NAME_UNKNOWN"),
+        Case(path: "/v2/up/team/app/manifests/missing", status: 404, code: "MANIFEST_UNKNOWN"),
+        Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", status: 404, code: "BLOB_UNKNOWN"),
+        Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", headers: [("Range", "bytes=oops")], status: 416, code: "RANGE_INVALID"),
+    ]
+
+    @Test("malformed or unknown requests get OCI errors", arguments: cases)
+    func ociErrors(_ testCase: Case) async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        try await fixture.seeder.pushImage("team/app", tag: "v1", layerSizes: [10])
+        let answer = try await TestHTTP.shared.get(fixture.layover.url + testCase.path, headers: testCase.headers)
+        #expect(answer.status == testCase.status)
+        #expect(answer.text.contains("\"code\":\"\(testCase.code)\""), "\(answer.text)")
+        #expect(answer.header("content-type") == "application/json")
+        #expect(answer.header("docker-distribution-api-version") == "registry/2.0")
+    }
+
+    @Test("Range answers: 206 spans, suffixes, open ends and 416 beyond the end, cold and warm")
+    func ranges() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let blob = randomBytes(100_000)
+        let digest = try await fixture.seeder.pushBlob("team/app", blob)
+        let url = "\(fixture.url("team/app"))/blobs/\(digest)"
+
+        let cold = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=1000-1999")])
+        #expect(cold.status == 206)
+        #expect(cold.body == Array(blob[1000...1999]))
+        #expect(cold.header("content-range") == "bytes 1000-1999/100000")
+        try await eventually { fixture.storedBlobs().contains(digest) }
+
+        let warm = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=1000-1999")])
+        #expect(warm.status == 206)
+        #expect(warm.body == Array(blob[1000...1999]))
+        let suffix = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=-10")])
+        #expect(suffix.body == Array(blob[99_990...]))
+        #expect(suffix.header("content-range") == "bytes 99990-99999/100000")
+        let open = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=99000-")])
+        #expect(open.body == Array(blob[99_000...]))
+        let beyond = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=100000-")])
+        #expect(beyond.status == 416)
+        #expect(beyond.header("content-range") == "bytes */100000")
+        let whole = try await TestHTTP.shared.get(url)
+        #expect(whole.status == 200)
+        #expect(whole.body == blob)
+    }
+
+    @Test("pipelined requests on one connection are answered in order")
+    func pipelining() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let request = "GET /v2/ HTTP/1.1\r\nHost: t\r\n\r\nGET /v2/up/team/app/blobs/sha256:bad HTTP/1.1\r\nHost: t\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        let text = try await RawClient.exchange(port: port, request)
+        let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+        #expect(statuses == ["200", "400", "200"])
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// Upstream faults: corrupt bytes and connections that die mid-blob never leave a bad blob behind.
+@Suite("Upstream faults")
+struct FaultTests {
+    @Test("a corrupted upstream byte is never served complete nor stored")
+    func corruptUpstreamByte() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let size = 8 << 20
+        let digest = try await fixture.seeder.pushBlob("team/app", randomBytes(size))
+        let path = fixture.registry.blobDataPath(digest)
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[size / 2] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let outcome = try? await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)")
+        if let outcome {
+            #expect(outcome.count < size, "a corrupt body must end short, got \(outcome.count) bytes")
+        }
+        try await eventually { fixture.ingestFiles().isEmpty }
+        #expect(!fixture.storedBlobs().contains(digest))
+        let head = try await TestHTTP.shared.head("\(fixture.url("team/app"))/blobs/\(digest)")
+        #expect(head.status == 200, "HEAD still answers from upstream metadata")
+        #expect(!fixture.storedBlobs().contains(digest))
+    }
+
+    @Test("an upstream that dies mid-blob fails the readers and stores nothing; the next pull works")
+    func upstreamDiesMidBlob() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let size = 8 << 20
+        let blob = randomBytes(size)
+        let digest = try await fixture.seeder.pushBlob("team/app", blob)
+        let url = "\(fixture.url("team/app"))/blobs/\(digest)"
+
+        fixture.relay.cut(after: 2 << 20)
+        let cut = try? await TestHTTP.shared.streamedDigest(url)
+        if let cut { #expect(cut.count < size) }
+        try await eventually { fixture.ingestFiles().isEmpty }
+        #expect(!fixture.storedBlobs().contains(digest))
+
+        fixture.relay.cut(after: nil)
+        let whole = try await TestHTTP.shared.streamedDigest(url)
+        #expect(whole.status == 200)
+        #expect(whole.count == size)
+        #expect(whole.digest == digest)
+        try await eventually { fixture.storedBlobs().contains(digest) }
+    }
+}
+
+/// Polls `condition` until it holds (an external process or file system settling), at most 10 s.
+func eventually(_ condition: () -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(10)
+    while !condition() {
+        guard clock.now < deadline else { throw TestFailure("condition did not become true") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// One end-to-end setup: distribution's registry, a counting relay in front of it, and a
+/// Layover process whose only upstream (`up`, also the default) is the relay.
+final class Fixture: @unchecked Sendable {
+    let registry: UpstreamRegistry
+    let relay: Relay
+    let storage: TemporaryDirectory
+    let layover: LayoverProcess
+    let seeder: Seeder
+
+    init(layoverArguments: [String] = []) async throws {
+        registry = try await UpstreamRegistry()
+        relay = try await Relay(upstreamPort: registry.port)
+        storage = try TemporaryDirectory()
+        layover = try await LayoverProcess(upstreamURL: relay.url, storage: storage.path + "/store", extraArguments: layoverArguments)
+        seeder = Seeder(registry: registry.url)
+    }
+
+    /// `http://127.0.0.1:PORT/v2/up/<repository>` as a URL prefix.
+    func url(_ repository: String) -> String { "\(layover.url)/v2/up/\(repository)" }
+
+    /// `127.0.0.1:PORT/up/<repository>` as skopeo names it.
+    func reference(_ repository: String, _ tag: String) -> String {
+        "\(layover.url.dropFirst("http://".count))/up/\(repository):\(tag)"
+    }
+
+    /// Blob files currently in Layover's store.
+    func storedBlobs() -> Set<String> {
+        let root = storage.path + "/store/blobs/sha256"
+        var found: Set<String> = []
+        for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(prefix)")) ?? [] {
+                found.insert("sha256:\(name)")
+            }
+        }
+        return found
+    }
+
+    /// Files left in Layover's ingest directory.
+    func ingestFiles() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: storage.path + "/store/ingest")) ?? []
+    }
+
+    /// Kills the processes, closes the relay and removes the store.
+    func shutdown() {
+        layover.stop(signal: SIGKILL)
+        registry.stop()
+        relay.close()
+        storage.remove()
+    }
+}

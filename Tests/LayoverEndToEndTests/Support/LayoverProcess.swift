@@ -1,0 +1,50 @@
+import Foundation
+
+/// The real `layover` executable, started as a child process pointed at a test upstream.
+final class LayoverProcess: @unchecked Sendable {
+    let storage: String
+    let arguments: [String]
+    private(set) var process: TestProcess?
+    private(set) var url = ""
+
+    /// - Parameters:
+    ///   - upstreamURL: served as upstream `up`, also the default upstream.
+    ///   - extraArguments: more `serve` flags, e.g. `--max-bytes`.
+    init(upstreamURL: String, storage: String, extraArguments: [String] = []) async throws {
+        self.storage = storage
+        arguments = ["serve", "--listen", "127.0.0.1:0", "--storage", storage,
+                     "--upstream", "up=\(upstreamURL)", "--default-upstream", "up"] + extraArguments
+        try await start()
+    }
+
+    /// Starts the process (again) on a fresh port and waits until it listens.
+    func start() async throws {
+        let process = try TestProcess(executable: try Self.binary(), arguments: arguments,
+                                      environment: ProcessInfo.processInfo.environment.merging(["LAYOVER_LOG_LEVEL": "notice"]) { $1 })
+        let line = try await process.waitForLine(containing: "layover listening on ")
+        url = String(line.split(separator: " ").last!)
+        self.process = process
+    }
+
+    /// Stops the process with `signal` (SIGTERM: a clean stop; SIGKILL: a crash).
+    func stop(signal: Int32 = SIGTERM) {
+        process?.stop(signal: signal)
+    }
+
+    var log: String { process?.output ?? "" }
+
+    /// The executable built beside the test bundle (or `LAYOVER_BINARY`).
+    static func binary() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["LAYOVER_BINARY"] { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("layover").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw TestFailure("layover executable not found near \(executable); run `swift build` first or set LAYOVER_BINARY")
+    }
+
+    deinit { process?.stop(signal: SIGKILL) }
+}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// The real `skopeo` client.
+enum Skopeo {
+    /// `skopeo copy` from a cleartext registry into a `dir:` layout; returns the directory's files.
+    static func copy(_ reference: String, into directory: String) async throws -> [String: [UInt8]] {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/skopeo") else {
+            throw TestFailure("skopeo is not installed: apt-get install skopeo")
+        }
+        let process = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+            "copy", "--src-tls-verify=false", "docker://\(reference)", "dir:\(directory)",
+        ])
+        guard try await process.waitForExit() == 0 else {
+            throw TestFailure("skopeo copy \(reference) failed: \(process.output)")
+        }
+        var files: [String: [UInt8]] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "version" {
+            files[name] = [UInt8](FileManager.default.contents(atPath: "\(directory)/\(name)") ?? Data())
+        }
+        return files
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// distribution's registry (Debian's `docker-registry`) on 127.0.0.1 and a free port, storing
+/// under a temporary directory: the real upstream every end-to-end test pulls from.
+final class UpstreamRegistry: @unchecked Sendable {
+    let port: Int
+    let directory: TemporaryDirectory
+    private var process: TestProcess?
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init() async throws {
+        guard let binary = ["/usr/bin/docker-registry", "/usr/local/bin/registry", "/usr/bin/registry"]
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw TestFailure("distribution's registry is not installed: apt-get install docker-registry")
+        }
+        directory = try TemporaryDirectory()
+        port = try freePort()
+        let config = """
+            version: 0.1
+            log:
+              level: error
+              accesslog:
+                disabled: true
+            storage:
+              filesystem:
+                rootdirectory: \(directory.path)/data
+              delete:
+                enabled: true
+            http:
+              addr: 127.0.0.1:\(port)
+            """
+        let configPath = directory.path + "/config.yml"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        self.binary = binary
+        self.configPath = configPath
+        try await start()
+    }
+
+    private let binary: String
+    private let configPath: String
+
+    /// Starts (or restarts) the registry and waits until `/v2/` answers.
+    func start() async throws {
+        process = try TestProcess(executable: binary, arguments: ["serve", configPath])
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(20)
+        while clock.now < deadline {
+            if (try? await TestHTTP.shared.get("\(url)/v2/").status) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("registry did not start: \(process?.output ?? "")")
+    }
+
+    func stop() { process?.stop(signal: SIGKILL) }
+
+    /// The file holding a blob's bytes in the registry's storage (to corrupt it on purpose).
+    func blobDataPath(_ digest: String) -> String {
+        let hex = digest.split(separator: ":")[1]
+        return "\(directory.path)/data/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+    }
+
+    deinit {
+        process?.stop(signal: SIGKILL)
+        directory.remove()
+    }
+}
