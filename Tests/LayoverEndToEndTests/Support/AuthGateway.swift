@@ -1,0 +1,146 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A token-authenticated front for the real registry, as Docker Hub and ghcr.io are: `/v2/`
+/// requests need a Bearer token from its `/token` realm (Basic credentials optional), blob GETs
+/// are redirected to a separate "blob storage" origin, and 429s can be injected.
+final class AuthGateway: Sendable {
+    let port: Int
+    let storagePort: Int
+    private let channels: [any Channel]
+    let state: Shared<State>
+
+    struct State: Sendable {
+        var issued: Set<String> = []
+        var tokenRequests = 0
+        var rateLimitNext = 0
+        var storageSawAuthorization = false
+        var storageRequests = 0
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// - Parameter credentials: `user:password` the token endpoint demands; nil allows anonymous tokens.
+    init(registry: String, credentials: String?) async throws {
+        let state = Shared(State())
+        self.state = state
+        let storage = try await Self.serve { request, _ in
+            state.withLock { state in
+                state.storageRequests += 1
+                if request.head.headers["authorization"].first != nil { state.storageSawAuthorization = true }
+            }
+            let target = String(request.head.uri.dropFirst("/storage".count))
+            let answer = try await TestHTTP.shared.get(registry + target)
+            return (HTTPResponseStatus(statusCode: answer.status), [("Content-Type", "application/octet-stream")], answer.body)
+        }
+        let storagePort = storage.localAddress!.port!
+        let front = try await Self.serve { request, port in
+            let head = request.head
+            if head.uri.hasPrefix("/token") {
+                if let credentials {
+                    let expected = "Basic " + Data(credentials.utf8).base64EncodedString()
+                    guard head.headers["authorization"].first == expected else { return (.unauthorized, [], Array("{}".utf8)) }
+                }
+                let token = "tok-\(UUID().uuidString)"
+                state.withLock { state in
+                    state.tokenRequests += 1
+                    state.issued.insert(token)
+                }
+                return (.ok, [("Content-Type", "application/json")], Array("{\"token\":\"\(token)\",\"expires_in\":300}".utf8))
+            }
+            let limited = state.withLock { state -> Bool in
+                guard state.rateLimitNext > 0 else { return false }
+                state.rateLimitNext -= 1
+                return true
+            }
+            if limited { return (.tooManyRequests, [("Retry-After", "1")], []) }
+            let bearer = head.headers["authorization"].first.map { String($0.dropFirst("Bearer ".count)) } ?? ""
+            guard state.withLock({ $0.issued.contains(bearer) }) else {
+                let name = head.uri.dropFirst(4).components(separatedBy: "/manifests/")[0].components(separatedBy: "/blobs/")[0]
+                let challenge = "Bearer realm=\"http://127.0.0.1:\(port)/token\",service=\"gateway\",scope=\"repository:\(name):pull\""
+                return (.unauthorized, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")], Array("{\"errors\":[]}".utf8))
+            }
+            if head.method == .GET, head.uri.contains("/blobs/") {
+                return (.temporaryRedirect, [("Location", "http://127.0.0.1:\(storagePort)/storage\(head.uri)")], [])
+            }
+            var headers: [(String, String)] = head.headers["accept"].map { ("Accept", $0) }
+            headers.append(("X-Unused", "1"))
+            let answer = try await TestHTTP.shared.send(head.method, registry + head.uri, headers: headers)
+            let passed = ["content-type", "docker-content-digest", "content-length"].compactMap { name in
+                answer.header(name).map { (name, $0) }
+            }
+            return (HTTPResponseStatus(statusCode: answer.status), passed, head.method == .HEAD ? [] : answer.body)
+        }
+        port = front.localAddress!.port!
+        self.storagePort = storagePort
+        channels = [front, storage]
+    }
+
+    func close() { for channel in channels { channel.close(promise: nil) } }
+
+    struct Incoming: Sendable { var head: HTTPRequestHead }
+    typealias Handler = @Sendable (Incoming, Int) async throws -> (HTTPResponseStatus, [(String, String)], [UInt8])
+
+    private static func serve(_ handler: @escaping Handler) async throws -> any Channel {
+        let port = Shared(0)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Responder(handler: handler, port: port.withLock { $0 }))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port.withLock { $0 = channel.localAddress!.port! }
+        return channel
+    }
+
+    private final class Responder: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let handler: Handler
+        let port: Int
+        var head: HTTPRequestHead?
+
+        init(handler: @escaping Handler, port: Int) {
+            self.handler = handler
+            self.port = port
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head): self.head = head
+            case .body: break
+            case .end:
+                guard let head else { return }
+                let channel = context.channel
+                let handler = self.handler
+                let port = self.port
+                Task {
+                    let (status, headers, body) = (try? await handler(Incoming(head: head), port)) ?? (.badGateway, [], [])
+                    var responseHead = HTTPResponseHead(version: .http1_1, status: status)
+                    for (name, value) in headers { responseHead.headers.replaceOrAdd(name: name, value: value) }
+                    if responseHead.headers["content-length"].isEmpty {
+                        responseHead.headers.add(name: "Content-Length", value: String(body.count))
+                    }
+                    channel.write(HTTPServerResponsePart.head(responseHead), promise: nil)
+                    if !body.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+                    channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+                }
+            }
+        }
+    }
+}
+
+/// A value behind a lock, shareable by reference with escaping closures.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        try mutex.withLock { try body(&$0) }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// The upstream client against a token-authenticated upstream (the real registry behind a gateway
+/// that speaks the Bearer-token dance, redirects blobs to another origin and rate limits).
+@Suite("Upstream auth, redirects and rate limits")
+struct UpstreamAuthTests {
+    struct Setup {
+        let registry: UpstreamRegistry
+        let gateway: AuthGateway
+        let storage: TemporaryDirectory
+        let layover: LayoverProcess
+        let image: Seeder.Image
+
+        init(credentials: String?, configYAML: ((String) -> String)? = nil) async throws {
+            registry = try await UpstreamRegistry()
+            gateway = try await AuthGateway(registry: registry.url, credentials: credentials)
+            storage = try TemporaryDirectory()
+            image = try await Seeder(registry: registry.url).pushImage("team/app", tag: "v1", layerSizes: [200_000])
+            var arguments: [String] = []
+            if let configYAML {
+                let path = storage.path + "/layover.yml"
+                try configYAML(gateway.url).write(toFile: path, atomically: true, encoding: .utf8)
+                arguments = ["--config", path]
+            }
+            layover = try await LayoverProcess(upstreamURL: gateway.url, storage: storage.path + "/store", extraArguments: arguments)
+        }
+
+        func shutdown() {
+            layover.stop(signal: SIGKILL)
+            gateway.close()
+            registry.stop()
+            storage.remove()
+        }
+    }
+
+    static let accept = [("Accept", "application/vnd.oci.image.manifest.v1+json")]
+
+    @Test("anonymous Bearer tokens are fetched once per scope and reused; blob redirects drop Authorization")
+    func anonymousTokenDance() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        let base = "\(setup.layover.url)/v2/up/team/app"
+        let manifest = try await TestHTTP.shared.get("\(base)/manifests/v1", headers: Self.accept)
+        #expect(manifest.status == 200)
+        #expect(manifest.body == setup.image.manifest)
+        let layer = setup.image.layers[0]
+        let blob = try await TestHTTP.shared.get("\(base)/blobs/\(layer.digest)")
+        #expect(blob.body == layer.bytes)
+        _ = try await TestHTTP.shared.get("\(base)/manifests/v1", headers: Self.accept)
+
+        let state = setup.gateway.state.withLock { $0 }
+        #expect(state.tokenRequests == 1, "one token for the scope, cached until expiry")
+        #expect(state.storageRequests == 1)
+        #expect(!state.storageSawAuthorization, "Authorization must not follow a redirect to another origin")
+    }
+
+    @Test("credentials from the config file are sent to the token endpoint")
+    func configuredCredentials() async throws {
+        let setup = try await Setup(credentials: "ci:s3cret") { url in
+            """
+            upstreams:
+              up:
+                url: \(url)
+                username: ci
+                password: s3cret
+            """
+        }
+        defer { setup.shutdown() }
+        let manifest = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/manifests/v1", headers: Self.accept)
+        #expect(manifest.status == 200)
+        #expect(manifest.body == setup.image.manifest)
+    }
+
+    @Test("refused credentials answer UNAUTHORIZED")
+    func refusedCredentials() async throws {
+        let setup = try await Setup(credentials: "ci:s3cret")
+        defer { setup.shutdown() }
+        let answer = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/manifests/v1", headers: Self.accept)
+        #expect(answer.status == 401)
+        #expect(answer.text.contains("UNAUTHORIZED"))
+    }
+
+    @Test("429 with a short Retry-After is waited out and retried")
+    func rateLimitRetried() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        setup.gateway.state.withLock { $0.rateLimitNext = 1 }
+        let manifest = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/manifests/v1", headers: Self.accept)
+        #expect(manifest.status == 200)
+        #expect(setup.gateway.state.withLock { $0.rateLimitNext } == 0)
+    }
+
+    @Test("a rate-limited upstream with a cached tag serves the last known digest")
+    func rateLimitedServesStale() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        let url = "\(setup.layover.url)/v2/up/team/app/manifests/v1"
+        _ = try await TestHTTP.shared.get(url, headers: Self.accept)
+        setup.gateway.state.withLock { $0.rateLimitNext = 100 }
+        let stale = try await TestHTTP.shared.get(url, headers: Self.accept)
+        #expect(stale.status == 200)
+        #expect(stale.body == setup.image.manifest)
+    }
+}
