@@ -99,10 +99,36 @@ let package = Package(
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverUpstream"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream"]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP"]),
+        /// Real parts for end-to-end tests and benchmarks: distribution's registry, the layover
+        /// process, a counting relay, an HTTP client that seeds and pulls.
+        .target(
+            name: "LayoverTestSupport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/LayoverTestSupport"
+        ),
+        /// `layover-bench`: Layover beside distribution's registry (proxy mode) and nginx.
+        .executableTarget(
+            name: "layover-bench",
+            dependencies: [
+                "LayoverTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "loadtests/Sources/layover-bench"
+        ),
         .testTarget(
             name: "LayoverEndToEndTests",
             dependencies: [
-                "LayoverWire", "LayoverStore", "LayoverUpstream", "LayoverPull", "LayoverHTTP", "LayoverConfig",
+                "LayoverTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

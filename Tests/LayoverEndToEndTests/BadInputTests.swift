@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import Testing
 
 /// Bad input gets the OCI error JSON with the right status and code.

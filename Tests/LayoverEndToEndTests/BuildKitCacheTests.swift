@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import Testing
 
 /// BuildKit registry caches, imported the way BuildKit does: HEAD the tag, GET the manifest by

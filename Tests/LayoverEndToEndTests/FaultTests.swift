@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import Testing
 
 /// Upstream faults: corrupt bytes and connections that die mid-blob never leave a bad blob behind.

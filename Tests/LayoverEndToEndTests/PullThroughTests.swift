@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import Testing
 
 /// Pulls through Layover with skopeo and HTTP, against distribution's registry as upstream.

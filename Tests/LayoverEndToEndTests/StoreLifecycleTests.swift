@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import Testing
 
 /// The store under its budget and across restarts.

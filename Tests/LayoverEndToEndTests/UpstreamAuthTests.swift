@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import Testing
 
 /// The upstream client against a token-authenticated upstream (the real registry behind a gateway

@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -136,11 +137,3 @@ final class AuthGateway: Sendable {
     }
 }
 
-/// A value behind a lock, shareable by reference with escaping closures.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        try mutex.withLock { try body(&$0) }
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 
 /// One end-to-end setup: distribution's registry, a counting relay in front of it, and a
 /// Layover process whose only upstream (`up`, also the default) is the relay.

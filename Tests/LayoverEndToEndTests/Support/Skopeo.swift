@@ -1,4 +1,5 @@
 import Foundation
+import LayoverTestSupport
 
 /// The real `skopeo` client.
 enum Skopeo {

@@ -5,26 +5,26 @@ import NIOCore
 import NIOHTTP1
 
 /// Our own client code speaking real HTTP to the registry and to Layover.
-struct TestHTTP: Sendable {
-    static let shared = TestHTTP()
-    let client: HTTPClient
+public struct TestHTTP: Sendable {
+    public static let shared = TestHTTP()
+    public let client: HTTPClient
 
-    init() {
+    public init() {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(60)))
         configuration.decompression = .disabled
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    struct Answer: Sendable {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: [UInt8]
-        var text: String { String(decoding: body, as: UTF8.self) }
-        func header(_ name: String) -> String? { headers.first(name: name) }
+    public struct Answer: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
-    func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> Answer {
+    public func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -34,16 +34,16 @@ struct TestHTTP: Sendable {
         return Answer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
     }
 
-    func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+    public func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
         try await send(.GET, url, headers: headers)
     }
 
-    func head(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+    public func head(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
         try await send(.HEAD, url, headers: headers)
     }
 
     /// Streams a GET, hashing the body without keeping it; returns status, bytes seen and digest.
-    func streamedDigest(_ url: String) async throws -> (status: Int, count: Int, digest: String) {
+    public func streamedDigest(_ url: String) async throws -> (status: Int, count: Int, digest: String) {
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(300))
         var hasher = SHA256()
         var count = 0
@@ -54,11 +54,11 @@ struct TestHTTP: Sendable {
         return (Int(response.status.code), count, Self.digest(hasher))
     }
 
-    static func digest(_ hasher: SHA256) -> String {
+    public static func digest(_ hasher: SHA256) -> String {
         "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    static func digest(of bytes: [UInt8]) -> String {
+    public static func digest(of bytes: [UInt8]) -> String {
         var hasher = SHA256()
         hasher.update(data: bytes)
         return digest(hasher)

@@ -1,12 +1,16 @@
 import Foundation
 
 /// Pushes content into the upstream registry over its real HTTP API (POST, then monolithic PUT).
-struct Seeder {
-    let registry: String
+public struct Seeder {
+    public let registry: String
+
+    public init(registry: String) {
+        self.registry = registry
+    }
 
     /// Uploads a blob; returns its digest.
     @discardableResult
-    func pushBlob(_ repository: String, _ bytes: [UInt8]) async throws -> String {
+    public func pushBlob(_ repository: String, _ bytes: [UInt8]) async throws -> String {
         let digest = TestHTTP.digest(of: bytes)
         let start = try await TestHTTP.shared.send(.POST, "\(registry)/v2/\(repository)/blobs/uploads/")
         guard start.status == 202, var location = start.header("location") else {
@@ -22,22 +26,22 @@ struct Seeder {
 
     /// Puts a manifest under `reference`; returns its digest.
     @discardableResult
-    func pushManifest(_ repository: String, _ reference: String, _ bytes: [UInt8], mediaType: String) async throws -> String {
+    public func pushManifest(_ repository: String, _ reference: String, _ bytes: [UInt8], mediaType: String) async throws -> String {
         let answer = try await TestHTTP.shared.send(.PUT, "\(registry)/v2/\(repository)/manifests/\(reference)",
                                                     headers: [("Content-Type", mediaType)], body: bytes)
         guard answer.status == 201 else { throw TestFailure("manifest push failed: \(answer.status) \(answer.text)") }
         return TestHTTP.digest(of: bytes)
     }
 
-    struct Image {
-        var manifestDigest: String
-        var manifest: [UInt8]
-        var configDigest: String
-        var layers: [(digest: String, bytes: [UInt8])]
+    public struct Image {
+        public var manifestDigest: String
+        public var manifest: [UInt8]
+        public var configDigest: String
+        public var layers: [(digest: String, bytes: [UInt8])]
     }
 
     /// An OCI image of random layers of the given sizes, pushed under `tag`.
-    func pushImage(_ repository: String, tag: String, layerSizes: [Int], sharedLayers: [(digest: String, bytes: [UInt8])] = []) async throws -> Image {
+    public func pushImage(_ repository: String, tag: String, layerSizes: [Int], sharedLayers: [(digest: String, bytes: [UInt8])] = []) async throws -> Image {
         var layers = sharedLayers
         for size in layerSizes {
             let bytes = randomBytes(size)
@@ -56,8 +60,8 @@ struct Seeder {
     }
 }
 
-/// Random bytes (fast: a seeded generator, not the system's entropy pool).
-func randomBytes(_ count: Int) -> [UInt8] {
+/// Random bytes, eight at a time from the system generator (fast enough for gigabytes).
+public func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     var bytes = [UInt8](repeating: 0, count: count)
     bytes.withUnsafeMutableBytes { buffer in

@@ -1,15 +1,17 @@
 import Foundation
 
 /// distribution's registry (Debian's `docker-registry`) on 127.0.0.1 and a free port, storing
-/// under a temporary directory: the real upstream every end-to-end test pulls from.
-final class UpstreamRegistry: @unchecked Sendable {
-    let port: Int
-    let directory: TemporaryDirectory
+/// under a temporary directory: the real upstream every end-to-end test pulls from, or, with
+/// `proxyOf`, a pull-through cache of another registry (the usual alternative to Layover).
+public final class UpstreamRegistry: @unchecked Sendable {
+    public let port: Int
+    public let directory: TemporaryDirectory
     private var process: TestProcess?
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
-    init() async throws {
+    /// - Parameter proxyOf: when given, the registry runs in proxy mode in front of this URL.
+    public init(proxyOf remote: String? = nil) async throws {
         guard let binary = ["/usr/bin/docker-registry", "/usr/local/bin/registry", "/usr/bin/registry"]
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw TestFailure("distribution's registry is not installed: apt-get install docker-registry")
@@ -29,7 +31,7 @@ final class UpstreamRegistry: @unchecked Sendable {
                 enabled: true
             http:
               addr: 127.0.0.1:\(port)
-            """
+            """ + (remote.map { "\nproxy:\n  remoteurl: \($0)\n" } ?? "")
         let configPath = directory.path + "/config.yml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         self.binary = binary
@@ -41,7 +43,7 @@ final class UpstreamRegistry: @unchecked Sendable {
     private let configPath: String
 
     /// Starts (or restarts) the registry and waits until `/v2/` answers.
-    func start() async throws {
+    public func start() async throws {
         process = try TestProcess(executable: binary, arguments: ["serve", configPath])
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(20)
@@ -52,10 +54,13 @@ final class UpstreamRegistry: @unchecked Sendable {
         throw TestFailure("registry did not start: \(process?.output ?? "")")
     }
 
-    func stop() { process?.stop(signal: SIGKILL) }
+    public func stop() { process?.stop(signal: SIGKILL) }
+
+    /// The running process's id, for CPU and memory readings.
+    public var processIdentifier: Int32? { process?.process.processIdentifier }
 
     /// The file holding a blob's bytes in the registry's storage (to corrupt it on purpose).
-    func blobDataPath(_ digest: String) -> String {
+    public func blobDataPath(_ digest: String) -> String {
         let hex = digest.split(separator: ":")[1]
         return "\(directory.path)/data/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
     }

@@ -1,11 +1,11 @@
 import Foundation
 
 /// A child process whose output goes to a file, so a test can wait for a line and read the log.
-final class TestProcess: @unchecked Sendable {
-    let process = Process()
-    let outputPath: String
+public final class TestProcess: @unchecked Sendable {
+    public let process = Process()
+    public let outputPath: String
 
-    init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
+    public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
         outputPath = NSTemporaryDirectory() + "layover-test-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
@@ -17,10 +17,10 @@ final class TestProcess: @unchecked Sendable {
         try process.run()
     }
 
-    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
     /// Polls the output until a line contains `marker`; returns that line.
-    func waitForLine(containing marker: String, timeout: Duration = .seconds(20)) async throws -> String {
+    public func waitForLine(containing marker: String, timeout: Duration = .seconds(20)) async throws -> String {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
@@ -32,7 +32,7 @@ final class TestProcess: @unchecked Sendable {
     }
 
     /// Waits (without blocking a thread) until the process exits; returns its status.
-    func waitForExit(timeout: Duration = .seconds(120)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(120)) async throws -> Int32 {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while process.isRunning {
@@ -43,7 +43,7 @@ final class TestProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` and waits for the process to exit.
-    func stop(signal: Int32 = SIGTERM) {
+    public func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
@@ -58,25 +58,25 @@ final class TestProcess: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A fresh directory under the system's temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
+public struct TemporaryDirectory {
+    public let path: String
 
-    init() throws {
+    public init() throws {
         path = NSTemporaryDirectory() + "layover-e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Finds a free loopback port by binding port 0 and reading what the kernel chose.
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket failed") }
     defer { close(fd) }

@@ -4,8 +4,8 @@ import Synchronization
 
 /// A TCP relay in front of the upstream that counts the bytes the upstream sends and can cut a
 /// connection after a number of upstream bytes: the test's view of egress, and its fault injector.
-final class Relay: Sendable {
-    let port: Int
+public final class Relay: Sendable {
+    public let port: Int
     private let channel: any Channel
     private let counters: Counters
 
@@ -15,14 +15,14 @@ final class Relay: Sendable {
         let cutAfter = Atomic<Int>(-1)
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
     /// Bytes the upstream has sent through the relay so far.
-    var bytesFromUpstream: Int { counters.bytesFromUpstream.load(ordering: .relaxed) }
+    public var bytesFromUpstream: Int { counters.bytesFromUpstream.load(ordering: .relaxed) }
 
     /// Cuts every connection after `bytes` upstream bytes (nil: never).
-    func cut(after bytes: Int?) { counters.cutAfter.store(bytes ?? -1, ordering: .relaxed) }
+    public func cut(after bytes: Int?) { counters.cutAfter.store(bytes ?? -1, ordering: .relaxed) }
 
-    init(upstreamPort: Int) async throws {
+    public init(upstreamPort: Int) async throws {
         let counters = Counters()
         self.counters = counters
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -42,7 +42,7 @@ final class Relay: Sendable {
         port = channel.localAddress!.port!
     }
 
-    func close() { channel.close(promise: nil) }
+    public func close() { channel.close(promise: nil) }
 
     /// Forwards what one side reads to the other side; closes the other side when one closes.
     private final class Forwarder: ChannelInboundHandler, @unchecked Sendable {

@@ -1,25 +1,28 @@
 import Foundation
 
 /// The real `layover` executable, started as a child process pointed at a test upstream.
-final class LayoverProcess: @unchecked Sendable {
-    let storage: String
-    let arguments: [String]
-    private(set) var process: TestProcess?
-    private(set) var url = ""
+public final class LayoverProcess: @unchecked Sendable {
+    public let storage: String
+    public let arguments: [String]
+    private let binaryPath: String?
+    public private(set) var process: TestProcess?
+    public private(set) var url = ""
 
     /// - Parameters:
     ///   - upstreamURL: served as upstream `up`, also the default upstream.
     ///   - extraArguments: more `serve` flags, e.g. `--max-bytes`.
-    init(upstreamURL: String, storage: String, extraArguments: [String] = []) async throws {
+    ///   - binary: the executable; by default the one built beside the running tests.
+    public init(upstreamURL: String, storage: String, extraArguments: [String] = [], binary: String? = nil) async throws {
         self.storage = storage
+        self.binaryPath = binary
         arguments = ["serve", "--listen", "127.0.0.1:0", "--storage", storage,
                      "--upstream", "up=\(upstreamURL)", "--default-upstream", "up"] + extraArguments
         try await start()
     }
 
     /// Starts the process (again) on a fresh port and waits until it listens.
-    func start() async throws {
-        let process = try TestProcess(executable: try Self.binary(), arguments: arguments,
+    public func start() async throws {
+        let process = try TestProcess(executable: try binaryPath ?? Self.binary(), arguments: arguments,
                                       environment: ProcessInfo.processInfo.environment.merging(["LAYOVER_LOG_LEVEL": "notice"]) { $1 })
         let line = try await process.waitForLine(containing: "layover listening on ")
         url = String(line.split(separator: " ").last!)
@@ -27,14 +30,14 @@ final class LayoverProcess: @unchecked Sendable {
     }
 
     /// Stops the process with `signal` (SIGTERM: a clean stop; SIGKILL: a crash).
-    func stop(signal: Int32 = SIGTERM) {
+    public func stop(signal: Int32 = SIGTERM) {
         process?.stop(signal: signal)
     }
 
-    var log: String { process?.output ?? "" }
+    public var log: String { process?.output ?? "" }
 
     /// The executable built beside the test bundle (or `LAYOVER_BINARY`).
-    static func binary() throws -> String {
+    public static func binary() throws -> String {
         if let path = ProcessInfo.processInfo.environment["LAYOVER_BINARY"] { return path }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import LayoverTestSupport
+import NIOHTTP1
+import NIOPosix
+
+/// `layover-bench`: Layover beside distribution's registry in proxy mode and nginx, on loopback,
+/// in one run, so that ratios are measured side by side. Prints `target figure value unit` lines,
+/// then the bars of the core issue with PASS or FAIL.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "layover-bench",
+                                                    abstract: "Benchmark Layover against distribution's registry (proxy mode) and nginx.")
+
+    @Option(help: "The layover executable (a release build).")
+    var layover = ".build/release/layover"
+
+    @Option(help: "Size of the large blob, MiB.")
+    var largeMiB = 1024
+
+    @Option(help: "Size of the herd blob, MiB.")
+    var herdMiB = 256
+
+    @Option(help: "Clients in the cold herd.")
+    var herd = 32
+
+    @Option(help: "Seconds per small-request run.")
+    var seconds = 5
+
+    @Option(help: "Connections for small requests.")
+    var connections = 64
+
+    func run() async throws {
+        let report = Report()
+        print("# layover-bench \(Date()) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let upstream = try await UpstreamRegistry()
+        defer { upstream.stop() }
+        let seeder = Seeder(registry: upstream.url)
+        print("# seeding upstream: \(largeMiB) MiB blob, 2 × \(herdMiB) MiB blobs, a small image")
+        let large = try await seeder.pushBlob("bench/app", randomBytes(largeMiB << 20))
+        let herdSingle = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
+        let herdShared = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
+        let image = try await seeder.pushImage("bench/app", tag: "v1", layerSizes: [4096])
+
+        let relayForLayover = try await Relay(upstreamPort: upstream.port)
+        let relayForRegistry = try await Relay(upstreamPort: upstream.port)
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let layoverProcess = try await LayoverProcess(upstreamURL: relayForLayover.url, storage: storage.path + "/store",
+                                                      binary: layover)
+        defer { layoverProcess.stop(signal: SIGKILL) }
+        let proxy = try await UpstreamRegistry(proxyOf: relayForRegistry.url)
+        defer { proxy.stop() }
+
+        var targets = [
+            Target(name: "layover", base: "\(layoverProcess.url)/v2/up/bench/app", pid: layoverProcess.process!.process.processIdentifier,
+                   relay: relayForLayover),
+            Target(name: "registry-proxy", base: "\(proxy.url)/v2/bench/app", pid: proxy.processIdentifier!, relay: relayForRegistry),
+        ]
+
+        // 3 and 4 first, while both proxies are cold: one client, then the herd on another blob.
+        for target in targets {
+            try await coldHerd(target, single: herdSingle, shared: herdShared, report: report)
+        }
+
+        // Warm the large blob and the small image in both, then bring up nginx on Layover's files.
+        for target in targets {
+            _ = try await Curl.download("\(target.base)/blobs/\(large)")
+            _ = try await TestHTTP.shared.get("\(target.base)/manifests/\(image.manifestDigest)",
+                                              headers: [("Accept", "application/vnd.oci.image.manifest.v1+json")])
+            _ = try await TestHTTP.shared.get("\(target.base)/blobs/\(image.layers[0].digest)")
+        }
+        let nginx = try await Nginx(blobRoot: storage.path + "/store/blobs/sha256")
+        defer { nginx.stop() }
+        targets.append(Target(name: "nginx", base: "http://127.0.0.1:\(nginx.port)/v2/bench/app", pid: nginx.pid, relay: nil))
+
+        for target in targets {
+            try await warmLarge(target, digest: large, report: report)
+        }
+        for target in targets {
+            try await smallRequests(target, path: "manifests/\(image.manifestDigest)", method: .GET, label: "manifest-get", report: report)
+            try await smallRequests(target, path: "blobs/\(image.layers[0].digest)", method: .HEAD, label: "blob-head", report: report)
+        }
+        for target in targets {
+            report.add(target.name, "peak-rss", ProcessReading.peakRSSMiB(target.pid), "MiB")
+        }
+        report.printBars()
+    }
+
+    struct Target {
+        var name: String
+        var base: String
+        var pid: Int32
+        var relay: Relay?
+    }
+
+    /// Warm single-stream GET of the large blob: median MB/s of 3, and the server's CPU per GiB.
+    func warmLarge(_ target: Target, digest: String, report: Report) async throws {
+        var speeds: [Double] = []
+        var cpu = 0.0
+        var bytes = 0
+        for _ in 0..<3 {
+            let before = ProcessReading.cpuSeconds(target.pid)
+            let (count, seconds) = try await Curl.download("\(target.base)/blobs/\(digest)")
+            cpu += ProcessReading.cpuSeconds(target.pid) - before
+            bytes += count
+            speeds.append(Double(count) / seconds / 1e6)
+        }
+        report.add(target.name, "warm-large-get", speeds.sorted()[1], "MB/s")
+        report.add(target.name, "warm-large-cpu", cpu / (Double(bytes) / Double(1 << 30)), "CPU-s/GiB")
+    }
+
+    /// Closed-loop small requests at `connections` connections.
+    func smallRequests(_ target: Target, path: String, method: HTTPMethod, label: String, report: Report) async throws {
+        let url = URL(string: "\(target.base)/\(path)")!
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        _ = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, path: url.path, connections: connections,
+                                         duration: .seconds(1), group: group)
+        let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, path: url.path,
+                                                  connections: connections, duration: .seconds(seconds), group: group)
+        try await group.shutdownGracefully()
+        report.add(target.name, "\(label)-rps", result.requestsPerSecond, "req/s")
+        report.add(target.name, "\(label)-p50", result.percentile(0.50), "ms")
+        report.add(target.name, "\(label)-p99", result.percentile(0.99), "ms")
+        if result.errors > 0 { report.add(target.name, "\(label)-errors", Double(result.errors), "count") }
+    }
+
+    /// One client on a cold blob, then `herd` clients at once on another cold blob of the same size.
+    func coldHerd(_ target: Target, single: String, shared: String, report: Report) async throws {
+        let blobBytes = Double(herdMiB << 20)
+        let one = try await Curl.download("\(target.base)/blobs/\(single)")
+        let before = target.relay?.bytesFromUpstream ?? 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<herd {
+                group.addTask { try await Curl.download("\(target.base)/blobs/\(shared)").bytes }
+            }
+            for try await bytes in group where bytes != herdMiB << 20 {
+                throw TestFailure("\(target.name): a herd client got \(bytes) bytes")
+            }
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let moved = Double((target.relay?.bytesFromUpstream ?? 0) - before)
+        report.add(target.name, "cold-single-seconds", one.seconds, "s")
+        report.add(target.name, "cold-herd-seconds", seconds, "s")
+        report.add(target.name, "cold-herd-vs-single", seconds / one.seconds, "x")
+        report.add(target.name, "cold-herd-upstream-per-blob", moved / blobBytes, "x")
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import LayoverTestSupport
+
+/// nginx serving blob and manifest files straight from a store directory with `sendfile`: the
+/// near-physical limit for serving a cached blob.
+final class Nginx {
+    let port: Int
+    let process: TestProcess
+    let directory: TemporaryDirectory
+
+    /// - Parameter blobRoot: a `blobs/sha256` directory laid out as `<2 hex>/<hex>`.
+    init(blobRoot: String) async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else {
+            throw TestFailure("nginx is not installed: apt-get install nginx-light")
+        }
+        directory = try TemporaryDirectory()
+        port = try freePort()
+        let config = """
+            daemon off;
+            master_process off;
+            worker_processes 1;
+            error_log stderr error;
+            pid \(directory.path)/nginx.pid;
+            events { worker_connections 4096; }
+            http {
+              access_log off;
+              sendfile on;
+              tcp_nopush on;
+              keepalive_requests 100000000;
+              client_body_temp_path \(directory.path)/body;
+              proxy_temp_path \(directory.path)/proxy;
+              fastcgi_temp_path \(directory.path)/fastcgi;
+              uwsgi_temp_path \(directory.path)/uwsgi;
+              scgi_temp_path \(directory.path)/scgi;
+              server {
+                listen 127.0.0.1:\(port);
+                location ~ ^/v2/.+/blobs/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$ {
+                  default_type application/octet-stream;
+                  alias \(blobRoot)/$p/$p$rest;
+                }
+                location ~ ^/v2/.+/manifests/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$ {
+                  default_type application/vnd.oci.image.manifest.v1+json;
+                  alias \(blobRoot)/$p/$p$rest;
+                }
+              }
+            }
+            """
+        let path = directory.path + "/nginx.conf"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        process = try TestProcess(executable: "/usr/sbin/nginx", arguments: ["-e", "stderr", "-p", directory.path, "-c", path])
+        for _ in 0..<100 {
+            if (try? await TestHTTP.shared.get("http://127.0.0.1:\(port)/").status) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("nginx did not start: \(process.output)")
+    }
+
+    var pid: Int32 { process.process.processIdentifier }
+
+    func stop() {
+        process.stop(signal: SIGKILL)
+        directory.remove()
+    }
+}
