@@ -57,27 +57,40 @@ enum ResponseWriter {
     }
 
     private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async {
+        defer { source.close() }
         do {
             try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
             while let chunk = try await source.nextChunk() {
-                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(chunk))).get()
+                switch chunk {
+                case .bytes(let buffer):
+                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
+                case .file(let handle, let offset, let count):
+                    let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.fileRegion(region))).get()
+                }
             }
-            finish(channel, keepAlive: keepAlive)
+            try await finish(channel, keepAlive: keepAlive).get()
         } catch {
             // The body cannot be completed (or the client left): close short of a complete body.
             channel.close(promise: nil)
         }
     }
 
-    private static func finish(_ channel: any Channel, keepAlive: Bool) {
+    @discardableResult
+    private static func finish(_ channel: any Channel, keepAlive: Bool) -> EventLoopFuture<Void> {
         let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         if !keepAlive {
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+        return done
     }
 
     private static func release(_ body: Response.Body) {
-        if case .file(let lease, _) = body { lease.release() }
+        switch body {
+        case .file(let lease, _): lease.release()
+        case .stream(let source): source.close()
+        case .empty, .bytes: break
+        }
     }
 }
 

@@ -4,16 +4,17 @@ import NIOCore
 import Glibc
 #endif
 
-/// Streams a span of a shared download to one client from the growing ingest file, as bytes land.
-/// A slow reader costs disk reads, never memory.
+/// Streams a span of a shared download to one client from the growing ingest file, as bytes land,
+/// as file spans the front sends with `sendfile`: a slow reader costs neither memory nor copies.
 ///
 /// One consumer at a time (`@unchecked Sendable` for that reason: its offset is not locked).
 final class FetchReader: ChunkSource, @unchecked Sendable {
     private let fetch: InflightFetch
     private var offset: Int64
     private let end: Int64?
-    private let allocator = ByteBufferAllocator()
-    static let chunkSize: Int64 = 256 * 1024
+    private var handle: NIOFileHandle?
+    /// The largest span handed out at once, so that a fast writer and slow readers interleave.
+    static let maximumSpan: Int64 = 8 << 20
 
     /// Reads `[span.offset, span.offset + span.count)`, or to the end when `span` is nil.
     init(fetch: InflightFetch, span: ByteSpan?) {
@@ -22,7 +23,7 @@ final class FetchReader: ChunkSource, @unchecked Sendable {
         self.end = span.map { $0.offset + $0.count }
     }
 
-    func nextChunk() async throws(PullError) -> ByteBuffer? {
+    func nextChunk() async throws(PullError) -> BodyChunk? {
         if let end, offset >= end { return nil }
         let (action, file) = await fetch.nextAction(offset: offset)
         switch action {
@@ -35,16 +36,20 @@ final class FetchReader: ChunkSource, @unchecked Sendable {
             preconditionFailure("nextAction never answers wait")
         case .read(let limit):
             guard let file else { throw .interrupted("no ingest file") }
-            let stop = min(limit, end ?? limit, offset + Self.chunkSize)
-            let wanted = Int(stop - offset)
-            var buffer = allocator.buffer(capacity: wanted)
-            let readOffset = offset
-            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
-                max(0, pread(file.fd, pointer.baseAddress, wanted, off_t(readOffset)))
+            if handle == nil {
+                let copy = dup(file.fd)
+                guard copy >= 0 else { throw .interrupted("cannot reopen the ingest file of \(fetch.digest)") }
+                handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: copy)
             }
-            guard count > 0 else { throw .interrupted("cannot read the ingest file of \(fetch.digest)") }
-            offset += Int64(count)
-            return buffer
+            let stop = min(limit, end ?? limit, offset + Self.maximumSpan)
+            let chunk = BodyChunk.file(handle!, offset: offset, count: stop - offset)
+            offset = stop
+            return chunk
         }
+    }
+
+    func close() {
+        try? handle?.close()
+        handle = nil
     }
 }

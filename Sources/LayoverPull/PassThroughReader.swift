@@ -20,7 +20,9 @@ final class PassThroughReader: ChunkSource, @unchecked Sendable {
         self.expected = expected
     }
 
-    func nextChunk() async throws(PullError) -> ByteBuffer? {
+    func close() {}
+
+    func nextChunk() async throws(PullError) -> BodyChunk? {
         if done { return nil }
         while true {
             let chunk: ByteBuffer?
@@ -32,12 +34,12 @@ final class PassThroughReader: ChunkSource, @unchecked Sendable {
             guard let chunk else {
                 done = true
                 guard hasher.finalize() == expected else { throw .interrupted("upstream bytes do not match \(expected)") }
-                return heldBack
+                return heldBack.map { .bytes($0) }
             }
             chunk.withUnsafeReadableBytes { hasher.update($0) }
             let previous = heldBack
             heldBack = chunk
-            if let previous { return previous }
+            if let previous { return .bytes(previous) }
         }
     }
 }

@@ -4,12 +4,53 @@ import Synchronization
 
 /// A TCP relay in front of the upstream that counts the bytes the upstream sends and can cut a
 /// connection after a number of upstream bytes: the test's view of egress, and its fault injector.
+/// With a `LinkShape` it also plays a slow link: added round-trip latency and a bandwidth cap
+/// shared by every connection (this kernel has no `netem`).
 public final class Relay: Sendable {
     public let port: Int
     private let channel: any Channel
     private let counters: Counters
 
+    /// A slow link: `latency` added to each round trip, upstream-to-client bytes capped at
+    /// `bytesPerSecond` across all connections.
+    public struct LinkShape: Sendable {
+        public var latency: Duration
+        public var bytesPerSecond: Int?
+
+        public init(latency: Duration = .zero, bytesPerSecond: Int? = nil) {
+            self.latency = latency
+            self.bytesPerSecond = bytesPerSecond
+        }
+
+        /// A link of `megabits` Mbit/s.
+        public static func megabits(_ megabits: Int, latency: Duration = .zero) -> LinkShape {
+            LinkShape(latency: latency, bytesPerSecond: megabits * 1_000_000 / 8)
+        }
+    }
+
     final class Counters: Sendable {
+        let shape: LinkShape
+        /// When the shared link is next free, in NIODeadline nanoseconds.
+        let linkFreeAt = Mutex<Int64>(0)
+
+        init(shape: LinkShape) {
+            self.shape = shape
+        }
+
+        /// When `bytes` may leave, one-way latency included; reserves the link until then.
+        func departure(of bytes: Int, downstream: Bool) -> NIODeadline {
+            let now = NIODeadline.now().uptimeNanoseconds
+            let oneWay = shape.latency.components.attoseconds / 2_000_000_000 + shape.latency.components.seconds * 500_000_000
+            guard downstream, let rate = shape.bytesPerSecond else { return .uptimeNanoseconds(now + UInt64(oneWay)) }
+            let transmit = Int64(bytes) * 1_000_000_000 / Int64(rate)
+            let done = linkFreeAt.withLock { freeAt in
+                freeAt = max(freeAt, Int64(now)) + transmit
+                return freeAt
+            }
+            return .uptimeNanoseconds(UInt64(done + oneWay))
+        }
+
+        var isShaped: Bool { shape.latency > .zero || shape.bytesPerSecond != nil }
         let bytesFromUpstream = Atomic<Int>(0)
         /// When at or above zero: every connection is closed once it has relayed this many upstream bytes.
         let cutAfter = Atomic<Int>(-1)
@@ -22,8 +63,8 @@ public final class Relay: Sendable {
     /// Cuts every connection after `bytes` upstream bytes (nil: never).
     public func cut(after bytes: Int?) { counters.cutAfter.store(bytes ?? -1, ordering: .relaxed) }
 
-    public init(upstreamPort: Int) async throws {
-        let counters = Counters()
+    public init(upstreamPort: Int, shape: LinkShape = LinkShape()) async throws {
+        let counters = Counters(shape: shape)
         self.counters = counters
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -70,7 +111,20 @@ public final class Relay: Sendable {
                     return
                 }
             }
-            partner.writeAndFlush(buffer, promise: nil)
+            guard counters.isShaped else {
+                partner.writeAndFlush(buffer, promise: nil)
+                return
+            }
+            // Hold the bytes until the link would have delivered them; stop reading meanwhile so
+            // that the sender feels the slow link.
+            let departure = counters.departure(of: buffer.readableBytes, downstream: counts)
+            let channel = context.channel
+            let partner = self.partner
+            channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess {}
+            context.eventLoop.scheduleTask(deadline: departure) {
+                partner.writeAndFlush(buffer, promise: nil)
+                channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess {}
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {

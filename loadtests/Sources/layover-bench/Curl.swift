@@ -4,9 +4,9 @@ import LayoverTestSupport
 /// Downloads with curl into /dev/null: a client that is not the limit for one large stream.
 enum Curl {
     /// Runs one GET; returns the bytes received and the seconds it took.
-    static func download(_ url: String) async throws -> (bytes: Int, seconds: Double) {
+    static func download(_ url: String, maximumSeconds: Int = 600) async throws -> (bytes: Int, seconds: Double) {
         let process = try TestProcess(executable: "/usr/bin/curl", arguments: [
-            "-s", "-o", "/dev/null", "-w", "%{size_download} %{time_total} %{http_code}\\n", url,
+            "-s", "--max-time", String(maximumSeconds), "-o", "/dev/null", "-w", "%{size_download} %{time_total} %{http_code}\\n", url,
         ])
         guard try await process.waitForExit(timeout: .seconds(600)) == 0 else {
             throw TestFailure("curl \(url) failed: \(process.output)")

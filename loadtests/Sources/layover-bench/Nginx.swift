@@ -34,11 +34,11 @@ final class Nginx {
               scgi_temp_path \(directory.path)/scgi;
               server {
                 listen 127.0.0.1:\(port);
-                location ~ ^/v2/.+/blobs/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$ {
+                location ~ "^/v2/.+/blobs/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$" {
                   default_type application/octet-stream;
                   alias \(blobRoot)/$p/$p$rest;
                 }
-                location ~ ^/v2/.+/manifests/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$ {
+                location ~ "^/v2/.+/manifests/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$" {
                   default_type application/vnd.oci.image.manifest.v1+json;
                   alias \(blobRoot)/$p/$p$rest;
                 }

@@ -3,6 +3,12 @@ import Foundation
 /// Collects figures, prints each as it comes, and checks the core issue's bars at the end.
 final class Report {
     private var figures: [String: Double] = [:]
+    /// Clients in the cold herd.
+    let herdSize: Int
+
+    init(herdSize: Int) {
+        self.herdSize = herdSize
+    }
 
     func add(_ target: String, _ figure: String, _ value: Double, _ unit: String) {
         figures["\(target) \(figure)"] = value
@@ -26,6 +32,8 @@ final class Report {
         }
         let perBlob = value("layover", "cold-herd-upstream-per-blob")
         check("cold herd upstream bytes / blob = 1.00", (perBlob * 100).rounded() / 100 == 1.0, format(perBlob))
+        check("cold herd: every client got the whole blob", value("layover", "cold-herd-complete") == Double(herdSize),
+              "\(format(value("layover", "cold-herd-complete"))) of \(herdSize)")
         check("cold herd within 1.5x one client", value("layover", "cold-herd-vs-single") <= 1.5,
               "\(format(value("layover", "cold-herd-vs-single")))x")
         check("peak RSS < 64 MiB", value("layover", "peak-rss") < 64, "\(format(value("layover", "peak-rss"))) MiB")
