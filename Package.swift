@@ -56,6 +56,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Write-back pushes: upload sessions, manifest pushes, the durable replication queue.
+        .target(
+            name: "LayoverPush",
+            dependencies: [
+                "LayoverWire",
+                "LayoverStore",
+                "LayoverUpstream",
+                "LayoverPull",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The HTTP front on SwiftNIO: router, OCI handlers, sendfile bodies.
         .target(
             name: "LayoverHTTP",
@@ -63,6 +75,7 @@ let package = Package(
                 "LayoverWire",
                 "LayoverStore",
                 "LayoverPull",
+                "LayoverPush",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,6 +100,7 @@ let package = Package(
                 "LayoverUpstream",
                 "LayoverPull",
                 "LayoverHTTP",
+                "LayoverPush",
                 "LayoverConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,6 +113,7 @@ let package = Package(
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverUpstream"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream"]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP"]),
+        .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire"]),
         /// Real parts for end-to-end tests and benchmarks: distribution's registry, the layover
         /// process, a counting relay, an HTTP client that seeds and pulls.
         .target(

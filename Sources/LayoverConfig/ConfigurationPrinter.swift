@@ -7,6 +7,7 @@ public enum ConfigurationPrinter {
             "maxBytes: \(ByteSize.format(configuration.maxBytes))",
         ]
         if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
+        lines.append("uploadTimeoutSeconds: \(configuration.uploadTimeoutSeconds)")
         lines.append("upstreams:")
         for name in configuration.upstreams.keys.sorted() {
             let upstream = configuration.upstreams[name]!
@@ -17,6 +18,7 @@ public enum ConfigurationPrinter {
                 lines.append("    password: '********'")
             }
             if upstream.tagFreshnessSeconds > 0 { lines.append("    tagFreshnessSeconds: \(upstream.tagFreshnessSeconds)") }
+            lines.append("    push: \(configuration.pushModes[name] ?? "async")")
         }
         return lines.joined(separator: "\n")
     }

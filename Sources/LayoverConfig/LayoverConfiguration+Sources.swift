@@ -7,6 +7,7 @@ extension LayoverConfiguration {
         var storage: String?
         var maxBytes: String?
         var defaultUpstream: String?
+        var uploadTimeoutSeconds: Double?
         var upstreams: [String: Upstream]?
 
         struct Upstream: Decodable {
@@ -14,6 +15,7 @@ extension LayoverConfiguration {
             var username: String?
             var password: String?
             var tagFreshnessSeconds: Double?
+            var push: String?
         }
     }
 
@@ -37,8 +39,10 @@ extension LayoverConfiguration {
                 upstreams[name]?.credentials = .init(username: username, password: password)
             }
             if let freshness = upstream.tagFreshnessSeconds { upstreams[name]?.tagFreshnessSeconds = freshness }
+            if let mode = upstream.push { pushModes[name] = mode }
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
+        if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }
     }
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,

@@ -14,6 +14,10 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var upstreams: [String: UpstreamConfiguration]
     /// The upstream for names without a prefix (Docker Hub by default).
     public var defaultUpstream: String?
+    /// How pushes to each upstream are replicated: `async` (default), `sync` or `local`.
+    public var pushModes: [String: String] = [:]
+    /// Seconds an upload session may stay idle before its bytes are freed.
+    public var uploadTimeoutSeconds: Double = 900
 
     /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
     /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
@@ -72,6 +76,10 @@ public struct LayoverConfiguration: Sendable, Equatable {
             throw ConfigurationError("defaultUpstream: \(defaultUpstream) is not a configured upstream")
         }
         guard maxBytes > 0 else { throw ConfigurationError("maxBytes: must be above zero") }
+        for (name, mode) in pushModes where !["async", "sync", "local"].contains(mode) {
+            throw ConfigurationError("upstreams.\(name).push: expected async, sync or local, got \(mode)")
+        }
+        guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         return self
     }
 }

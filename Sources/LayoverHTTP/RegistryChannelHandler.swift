@@ -2,14 +2,20 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The per-connection handler: collects one request at a time (NIO's pipelining handler holds
-/// the next one back until this answer's end is written), asks the responder, writes the answer.
-final class RegistryChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// The per-connection handler: one request at a time (NIO's pipelining handler holds the next
+/// one back until this answer's end is written). A request that may carry a body is handed to the
+/// responder at its head, its body streamed with backpressure; others at their end.
+final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: RegistryResponder
     private var head: HTTPRequestHead?
+    private var bodySource: RequestBody.Producer.Source?
+    /// The body's consumer is behind: hold reads until it asks for more.
+    private var readsPaused = false
+    private var readPending = false
 
     init(responder: RegistryResponder) {
         self.responder = responder
@@ -18,23 +24,96 @@ final class RegistryChannelHandler: ChannelInboundHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            self.head = head
-        case .body:
-            break
+            if Self.mayHaveBody(head) {
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let eventLoop = context.eventLoop
+                let demand = BodyReadDemand {
+                    eventLoop.execute {
+                        let (handler, context) = loopBound.value
+                        handler.resumeReads(context: context)
+                    }
+                }
+                let made = RequestBody.Producer.makeSequence(
+                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
+                bodySource = made.source
+                dispatch(Request(head: head, body: RequestBody(producer: made.sequence)), channel: context.channel)
+            } else {
+                self.head = head
+            }
+        case .body(let buffer):
+            guard let bodySource else { return }
+            if case .stopProducing = bodySource.yield(buffer) { readsPaused = true }
         case .end:
-            guard let head else { return }
-            self.head = nil
-            let request = Request(head: head)
-            let channel = context.channel
-            let responder = self.responder
-            Task {
-                let response = await responder.respond(to: request)
-                await ResponseWriter.write(response, keepAlive: request.keepAlive, headOnly: request.method == .HEAD, on: channel)
+            if let bodySource {
+                bodySource.finish()
+                self.bodySource = nil
+            } else if let head {
+                self.head = nil
+                dispatch(Request(head: head, body: .empty), channel: context.channel)
             }
         }
     }
 
+    private func dispatch(_ request: Request, channel: any Channel) {
+        let responder = self.responder
+        Task {
+            var request = request
+            let response = await responder.respond(to: request)
+            request.keepAlive = await request.body.drain(upTo: 1 << 20) && request.keepAlive
+            await ResponseWriter.write(response, keepAlive: request.keepAlive, headOnly: request.method == .HEAD, on: channel)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReads(context: ChannelHandlerContext) {
+        readsPaused = false
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        bodySource?.finish(ChannelError.eof)
+        bodySource = nil
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        bodySource?.finish(error)
+        bodySource = nil
         context.close(promise: nil)
+    }
+
+    /// POST, PUT and PATCH may carry a body (chunked or with a length).
+    private static func mayHaveBody(_ head: HTTPRequestHead) -> Bool {
+        switch head.method {
+        case .POST, .PUT, .PATCH: true
+        default: false
+        }
+    }
+}
+
+extension RequestBody {
+    /// Reads and drops what the responder left unread, so the connection can serve the next
+    /// request. Returns false (close the connection) when more than `limit` bytes remain.
+    func drain(upTo limit: Int) async -> Bool {
+        var left = limit
+        do {
+            for try await chunk in self {
+                left -= chunk.readableBytes
+                if left < 0 { return false }
+            }
+            return true
+        } catch {
+            return false
+        }
     }
 }

@@ -82,23 +82,30 @@ extension RegistryResponder {
         }
     }
 
+    /// The upstream's tag list merged with tags pushed here and not yet replicated: sorted,
+    /// paged with `n` and `last`, with a `Link` to the next page.
     func tags(_ request: Request, name: String) async throws -> Response {
         let (client, repository) = try resolve(request, name: name)
-        let answer: TagListAnswer
-        do {
-            answer = try await client.listTags(repository.repository, query: request.rawQuery.map(Self.withoutNamespace))
+        let local = ((try? pull.store.localTags(repository)) ?? []).filter(\.pushPending).map(\.tag)
+        var upstreamTags: [String] = []
+        do throws(UpstreamError) {
+            let answer = try await client.listTags(repository.repository, query: nil)
+            guard (200..<300).contains(answer.status) else { throw .protocolViolation("tags/list answered \(answer.status)") }
+            upstreamTags = TagList.decode(answer.body) ?? []
         } catch .notFound {
-            throw OCIError.nameUnknown("repository \(repository) is not known upstream")
+            if local.isEmpty { throw OCIError.nameUnknown("repository \(repository) is not known upstream") }
         } catch {
-            throw OCIError(PullError.upstream(error))
+            if local.isEmpty { throw OCIError(PullError.upstream(error)) }
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: answer.contentType ?? "application/json")
-        headers.add(name: "Content-Length", value: String(answer.body.count))
-        if let link = answer.link {
-            headers.add(name: "Link", value: link.replacingOccurrences(of: "/v2/\(repository.repository.value)/", with: "/v2/\(name)/"))
+        let page = TagList.page(Set(upstreamTags + local).sorted(), count: request.queryValue("n").flatMap(Int.init),
+                                last: request.queryValue("last"))
+        let body = TagList.encode(name: repository.repository.value, tags: page.tags)
+        var response = Response.json(body)
+        if page.more, let last = page.tags.last {
+            let namespace = request.queryValue("ns").map { "&ns=\($0)" } ?? ""
+            response.headers.add(name: "Link", value: "</v2/\(name)/tags/list?n=\(page.tags.count)&last=\(last)\(namespace)>; rel=\"next\"")
         }
-        return Response(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, body: .bytes(ByteBuffer(bytes: answer.body)))
+        return response
     }
 
     static func rangeNotSatisfiable(size: Int64) -> OCIError {
@@ -106,9 +113,6 @@ extension RegistryResponder {
                  headers: [("Content-Range", "bytes */\(size)")])
     }
 
-    static func withoutNamespace(_ query: String) -> String {
-        query.split(separator: "&").filter { !$0.hasPrefix("ns=") }.joined(separator: "&")
-    }
 }
 
 extension OCIError {

@@ -1,4 +1,5 @@
 import LayoverPull
+import LayoverPush
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
@@ -10,10 +11,13 @@ import NIOHTTP1
 /// failure to OCI error JSON. The only place where module errors become HTTP.
 public final class RegistryResponder: Sendable {
     let pull: PullService
+    /// Nil when pushes are disabled: upload routes answer `UNSUPPORTED`.
+    let push: PushService?
     let logger: Logger
 
-    public init(pull: PullService, logger: Logger = Logger(label: "layover.http")) {
+    public init(pull: PullService, push: PushService? = nil, logger: Logger = Logger(label: "layover.http")) {
         self.pull = pull
+        self.push = push
         self.logger = logger
     }
 
@@ -40,22 +44,36 @@ public final class RegistryResponder: Sendable {
             guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
             return .json("{}")
         case .manifest(let name, let reference):
-            guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
-            return try await manifest(request, name: name, reference: reference)
+            switch request.method {
+            case .GET, .HEAD: return try await manifest(request, name: name, reference: reference)
+            case .PUT: return try await putManifest(request, name: name, reference: reference)
+            case .DELETE: throw Self.deletionDisabled
+            default: throw Self.methodNotAllowed
+            }
         case .blob(let name, let digest):
-            guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
-            return try await blob(request, name: name, digest: digest)
+            switch request.method {
+            case .GET, .HEAD: return try await blob(request, name: name, digest: digest)
+            case .DELETE: throw Self.deletionDisabled
+            default: throw Self.methodNotAllowed
+            }
+        case .upload(let name, nil):
+            guard request.method == .POST else { throw Self.methodNotAllowed }
+            return try await startUpload(request, name: name)
+        case .upload(let name, let id?):
+            return try await continueUpload(request, name: name, id: id)
         case .tags(let name):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return try await tags(request, name: name)
-        case .upload, .referrers:
-            throw OCIError.unsupported("not supported by this Layover yet", status: 405)
+        case .referrers:
+            throw OCIError.unsupported("the referrers API is not supported by this Layover yet", status: 405)
         case .unknown, .notRegistry:
             throw OCIError(status: 404, code: .nameUnknown, message: "no such endpoint: \(request.path)")
         }
     }
 
     static let methodNotAllowed = OCIError.unsupported("method not allowed")
+    /// A cache must not delete upstream content by surprise.
+    static let deletionDisabled = OCIError.unsupported("deletion is disabled on this Layover")
 
     func resolve(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
         do {

@@ -12,8 +12,14 @@ public struct Request: Sendable {
     public var headers: HTTPHeaders
     /// Whether the connection stays open after the answer.
     public var keepAlive: Bool
+    /// The body, streamed as it arrives.
+    public var body: RequestBody
+    /// The original target (path and query), e.g. for `Location` answers.
+    public var uri: String
 
-    public init(head: HTTPRequestHead) {
+    public init(head: HTTPRequestHead, body: RequestBody = .empty) {
+        self.body = body
+        uri = head.uri
         method = head.method
         headers = head.headers
         keepAlive = head.isKeepAlive

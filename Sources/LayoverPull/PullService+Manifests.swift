@@ -22,14 +22,26 @@ extension PullService {
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ tag: Tag,
                           accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
         let known = try? await store.tag(repository, tag)
+        if let known, known.pushPending, store.record(for: known.digest) != nil {
+            // Pushed through Layover and not yet replicated: read-your-writes.
+            return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
+        }
         if let known, clock() - known.confirmedAt < client.upstream.tagFreshnessSeconds,
            MediaType.isAccepted(known.mediaType, by: accept), store.record(for: known.digest) != nil {
             return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
         }
         let head: ManifestHead
         do {
-            head = try await tagRevalidations.run(TagKey(repository: repository, tag: tag, accept: accept)) {
-                try await client.headManifest(repository.repository, .tag(tag), accept: accept)
+            head = try await tagRevalidations.run(TagKey(repository: repository, tag: tag, accept: accept)) { [store] in
+                do {
+                    return try await client.headManifest(repository.repository, .tag(tag), accept: accept)
+                } catch UpstreamError.protocolViolation {
+                    // Registries that answer HEAD without a digest: fetch by tag, digest the bytes.
+                    let manifest = try await client.getManifest(repository.repository, .tag(tag), accept: accept).manifest
+                    _ = try await store.put(manifest.bytes, digest: manifest.digest, mediaType: manifest.mediaType)
+                    try await store.link(repository, manifest.digest)
+                    return ManifestHead(digest: manifest.digest, mediaType: manifest.mediaType, size: Int64(manifest.bytes.count))
+                }
             }
         } catch let error as UpstreamError {
             if error.allowsStaleAnswer, let known, MediaType.isAccepted(known.mediaType, by: accept),

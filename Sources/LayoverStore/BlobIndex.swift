@@ -6,7 +6,7 @@ import LayoverWire
 /// Every method is safe to call from any task; GRDB serialises writes and runs reads
 /// concurrently. Callers outside the store never see this type.
 final class BlobIndex: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     init(path: String) throws(StoreError) {
         do {
@@ -47,6 +47,7 @@ final class BlobIndex: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        registerReplicationMigration(&migrator)
         return migrator
     }
 
@@ -128,32 +129,37 @@ final class BlobIndex: Sendable {
         try await guarded {
             try await pool.read { db in
                 guard let row = try Row.fetchOne(db, sql: """
-                    SELECT digest, mediaType, confirmedAt FROM tag WHERE upstream = ? AND repository = ? AND tag = ?
+                    SELECT digest, mediaType, confirmedAt, pushPending FROM tag WHERE upstream = ? AND repository = ? AND tag = ?
                     """, arguments: [key.upstream, key.repository.value, tag.value]),
                     let digest = try? Digest(parsing: row["digest"] as String)
                 else { return nil }
-                return TagRecord(digest: digest, mediaType: row["mediaType"], confirmedAt: row["confirmedAt"])
+                return TagRecord(digest: digest, mediaType: row["mediaType"], confirmedAt: row["confirmedAt"],
+                                 pushPending: (row["pushPending"] as Int) != 0)
             }
         }
     }
 
+    /// Records where a tag points as seen upstream; a tag pushed and not yet replicated is kept.
     func setTag(_ key: RepositoryKey, _ tag: Tag, _ record: TagRecord) async throws(StoreError) {
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: """
-                    INSERT OR REPLACE INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt, pushPending)
+                    VALUES (?, ?, ?, ?, ?, ?, 0)
+                    ON CONFLICT (upstream, repository, tag) DO UPDATE
+                    SET digest = excluded.digest, mediaType = excluded.mediaType, confirmedAt = excluded.confirmedAt
+                    WHERE pushPending = 0
                     """, arguments: [key.upstream, key.repository.value, tag.value, record.digest.description,
                                      record.mediaType, record.confirmedAt])
             }
         }
     }
 
-    private func guarded<T>(_ body: () throws -> T) throws(StoreError) -> T {
+    func guarded<T>(_ body: () throws -> T) throws(StoreError) -> T {
         do { return try body() } catch { throw .index("\(error)") }
     }
 
-    private func guarded<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
+    func guarded<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
         do { return try await body() } catch { throw .index("\(error)") }
     }
 }

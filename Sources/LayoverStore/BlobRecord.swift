@@ -24,11 +24,14 @@ public struct TagRecord: Sendable, Equatable {
     public var mediaType: String
     /// When the tag was last confirmed upstream (or pushed), in seconds since 1970.
     public var confirmedAt: Double
+    /// Pushed through Layover and not yet replicated: this tag wins over the upstream's.
+    public var pushPending: Bool
 
-    public init(digest: Digest, mediaType: String, confirmedAt: Double) {
+    public init(digest: Digest, mediaType: String, confirmedAt: Double, pushPending: Bool = false) {
         self.digest = digest
         self.mediaType = mediaType
         self.confirmedAt = confirmedAt
+        self.pushPending = pushPending
     }
 }
 

@@ -28,3 +28,10 @@ extension BlobStore {
         try await index.setTag(repository, tag, record)
     }
 }
+
+extension BlobStore {
+    /// Repositories on `upstream` known to hold `digest`: sources for a cross-repository mount.
+    public func repositories(holding digest: Digest, upstream: String) -> [RepositoryName] {
+        (try? index.repositories(holding: digest, upstream: upstream)) ?? []
+    }
+}

@@ -44,6 +44,7 @@ public final class BlobStore: Sendable {
         index = try BlobIndex(path: layout.indexPath)
         let records = try Self.reconcile(layout: layout, index: index, logger: logger)
         state = Mutex(StoreState(records: records))
+        try loadPins()
     }
 
     /// Free bytes on the file system holding `path`, as `statvfs` reports them to a non-root writer.
@@ -93,8 +94,15 @@ public final class BlobStore: Sendable {
     }
 
     /// Stores small content held in memory (a manifest) after verifying it is `digest`.
+    /// Content already stored as a plain blob gains the media type, so it can be served as a manifest.
     public func put(_ bytes: [UInt8], digest: Digest, mediaType: String?) async throws(StoreError) -> BlobRecord {
-        if let existing = record(for: digest) { return existing }
+        if var existing = record(for: digest) {
+            guard existing.mediaType == nil, let mediaType else { return existing }
+            existing.mediaType = mediaType
+            try await index.insert(existing)
+            state.withLock { $0.records[digest]?.mediaType = mediaType }
+            return existing
+        }
         let writer = try await beginIngest(algorithm: digest.algorithm, expectedSize: Int64(bytes.count))
         do {
             try writer.write(bytes)

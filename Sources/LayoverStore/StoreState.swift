@@ -6,7 +6,10 @@ struct StoreState: Sendable {
     var totalBytes: Int64
     var reservedBytes: Int64 = 0
     var leases: [Digest: Int] = [:]
-    var pinned: Set<Digest> = []
+    /// Digest → the jobs that still need it.
+    var pinnedByJob: [Digest: Set<Int64>] = [:]
+    /// Job → the digests it pins.
+    var pinsOfJob: [Int64: [Digest]] = [:]
     var dirtyRecency: [Digest: Double] = [:]
     var links: Set<LinkKey> = []
 
@@ -51,6 +54,18 @@ struct StoreState: Sendable {
     }
 
     func isProtected(_ digest: Digest) -> Bool {
-        leases[digest] != nil || pinned.contains(digest)
+        leases[digest] != nil || pinnedByJob[digest] != nil
+    }
+
+    mutating func pin(job: Int64, _ digests: [Digest]) {
+        pinsOfJob[job, default: []] += digests
+        for digest in digests { pinnedByJob[digest, default: []].insert(job) }
+    }
+
+    mutating func unpin(job: Int64) {
+        for digest in pinsOfJob.removeValue(forKey: job) ?? [] {
+            pinnedByJob[digest]?.remove(job)
+            if pinnedByJob[digest]?.isEmpty == true { pinnedByJob[digest] = nil }
+        }
     }
 }

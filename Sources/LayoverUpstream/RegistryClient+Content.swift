@@ -8,6 +8,12 @@ public struct ManifestHead: Sendable, Equatable {
     public var digest: Digest
     public var mediaType: String
     public var size: Int64
+
+    public init(digest: Digest, mediaType: String, size: Int64) {
+        self.digest = digest
+        self.mediaType = mediaType
+        self.size = size
+    }
 }
 
 /// A manifest fetched from upstream, verified against the digest asked for or announced.

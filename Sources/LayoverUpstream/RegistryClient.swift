@@ -54,6 +54,8 @@ public final class RegistryClient: Sendable {
         var headers: [(String, String)] = []
         var scope: String
         var deadline: TimeAmount = .seconds(120)
+        /// Makes the body afresh for each attempt (a stream cannot be sent twice).
+        var body: (@Sendable () -> HTTPClientRequest.Body)? = nil
     }
 
     /// Sends `call` with auth, redirects and retries. The answer's body is the caller's to consume.
@@ -118,13 +120,14 @@ public final class RegistryClient: Sendable {
     }
 
     private func sendFollowingRedirects(_ call: Call, authorization: String?) async throws -> HTTPClientResponse {
-        var url = upstream.url + call.path
+        var url = call.path.hasPrefix("http://") || call.path.hasPrefix("https://") ? call.path : upstream.url + call.path
         var authorization = authorization
         for _ in 0..<6 {
             var request = HTTPClientRequest(url: url)
             request.method = call.method
             for (name, value) in call.headers { request.headers.add(name: name, value: value) }
             if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+            if let body = call.body { request.body = body() }
             let response = try await http.execute(request, deadline: .now() + call.deadline, logger: logger)
             guard [301, 302, 303, 307, 308].contains(response.status.code),
                   let location = response.headers.first(name: "location") else { return response }

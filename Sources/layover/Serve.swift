@@ -4,6 +4,7 @@ import Foundation
 import LayoverConfig
 import LayoverHTTP
 import LayoverPull
+import LayoverPush
 import LayoverStore
 import LayoverUpstream
 import Logging
@@ -63,9 +64,14 @@ struct Serve: AsyncParsableCommand {
     /// Runs the front until SIGTERM or SIGINT, then flushes recency.
     private func serve(_ configuration: LayoverConfiguration, store: BlobStore, http: HTTPClient, logger: Logger) async throws {
         let clients = configuration.upstreams.values.map { RegistryClient(upstream: $0, http: http) }
-        let pull = PullService(store: store, upstreams: UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream))
+        let upstreams = UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream)
+        let pull = PullService(store: store, upstreams: upstreams)
+        let queue = ReplicationQueue(store: store, upstreams: upstreams)
+        let push = PushService(store: store, upstreams: upstreams, queue: queue,
+                               modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
+                               uploadTimeout: configuration.uploadTimeoutSeconds)
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
-                                                responder: RegistryResponder(pull: pull))
+                                                responder: RegistryResponder(pull: pull, push: push))
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? 0)" } ?? "?"
         FileHandle.standardOutput.write(Data("layover listening on http://\(address)\n".utf8))
         logger.info("serving", metadata: ["address": "\(address)", "storage": "\(configuration.storage)",
@@ -75,11 +81,14 @@ struct Serve: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
                 await store.flushRecency()
+                push.sweepUploads()
             }
         }
+        let replication = Task { await queue.run() }
         try? await server.closeFuture.get()
         stopSignals.cancel()
         flusher.cancel()
+        replication.cancel()
         await store.flushRecency()
     }
 

@@ -1,0 +1,65 @@
+import NIOCore
+
+/// A request body as it arrives, with backpressure: the connection stops reading from the socket
+/// while the consumer is behind, so an upload streams to disk without piling up in memory.
+///
+/// One consumer at a time: the responder reads first, then the connection drains what is left;
+/// every iteration continues from the same position (hence a class, `@unchecked Sendable`).
+public final class RequestBody: AsyncSequence, @unchecked Sendable {
+    public typealias Element = ByteBuffer
+    typealias Producer = NIOThrowingAsyncSequenceProducer<
+        ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, BodyReadDemand
+    >
+
+    private let producer: Producer?
+    private var iterator: Producer.AsyncIterator?
+
+    init(producer: Producer?) {
+        self.producer = producer
+    }
+
+    /// A body with no bytes (GET, HEAD, DELETE…).
+    public static var empty: RequestBody { RequestBody(producer: nil) }
+
+    /// The next piece of the body; nil at its end.
+    public func next() async throws -> ByteBuffer? {
+        guard let producer else { return nil }
+        if iterator == nil { iterator = producer.makeAsyncIterator() }
+        return try await iterator?.next()
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let body: RequestBody
+
+        public mutating func next() async throws -> ByteBuffer? {
+            try await body.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(body: self)
+    }
+
+    /// The whole body, refused with `RequestBodyError.tooLarge` past `limit` bytes.
+    public func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var collected = ByteBuffer()
+        for try await var chunk in self {
+            guard collected.readableBytes + chunk.readableBytes <= limit else { throw RequestBodyError.tooLarge(limit: limit) }
+            collected.writeBuffer(&chunk)
+        }
+        return collected
+    }
+}
+
+/// Why a request body could not be read.
+public enum RequestBodyError: Error, Equatable {
+    case tooLarge(limit: Int)
+}
+
+/// Asks the connection for more bytes when the body's consumer has caught up.
+struct BodyReadDemand: NIOAsyncSequenceProducerDelegate {
+    let resume: @Sendable () -> Void
+
+    func produceMore() { resume() }
+    func didTerminate() { resume() }
+}

@@ -1,0 +1,25 @@
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+
+/// Why a push request was refused; the HTTP front turns these into OCI errors.
+public enum PushError: Error, Equatable, Sendable {
+    case uploadUnknown(String)
+    /// A chunk did not start where the upload stands; `range` is what was received.
+    case outOfOrder(range: String)
+    case uploadBusy
+    case digestMismatch(expected: Digest, actual: Digest)
+    case sizeMismatch(expected: Int64, actual: Int64)
+    case manifestInvalid(String)
+    case manifestTooLarge(Int)
+    case blobUnknown(Digest)
+    /// Manifest references that are neither stored nor known upstream.
+    case manifestBlobUnknown([Digest])
+    /// The store is full of content not yet replicated.
+    case storeFull
+    case bodyFailed(String)
+    case store(String)
+    /// `sync` mode: the upstream did not accept the push (it stays queued for retry).
+    case upstreamRefused(String)
+    case unsupported(String)
+}

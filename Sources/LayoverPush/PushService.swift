@@ -1,0 +1,115 @@
+import Foundation
+import LayoverPull
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+import Logging
+import NIOCore
+
+/// Accepts pushes: blob uploads in every style real clients use, cross-repository mounts, and
+/// manifests, which are checked, stored byte for byte, tagged, and queued for replication in
+/// one transaction before the client gets its 201.
+///
+/// Thread safety: one instance serves every connection.
+public final class PushService: Sendable {
+    let store: BlobStore
+    let upstreams: UpstreamDirectory
+    let queue: ReplicationQueue
+    let uploads = UploadRegistry()
+    let modes: [String: PushMode]
+    /// Seconds an upload may stay idle before its bytes are freed.
+    public let uploadTimeout: Double
+    let clock: @Sendable () -> Double
+    let logger: Logger
+
+    public init(store: BlobStore, upstreams: UpstreamDirectory, queue: ReplicationQueue, modes: [String: PushMode] = [:],
+                uploadTimeout: Double = 900, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                logger: Logger = Logger(label: "layover.push")) {
+        self.store = store
+        self.upstreams = upstreams
+        self.queue = queue
+        self.modes = modes
+        self.uploadTimeout = uploadTimeout
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The replication mode of `upstream`.
+    public func mode(of upstream: String) -> PushMode { modes[upstream] ?? .async }
+
+    /// Opens an upload session.
+    public func startUpload(_ repository: RepositoryKey) async throws(PushError) -> UploadSession {
+        try checkRoom()
+        let writer: IngestWriter
+        do {
+            writer = try await store.beginIngest(expectedSize: nil)
+        } catch {
+            throw error == .diskFull ? .storeFull : .store("\(error)")
+        }
+        let session = UploadSession(id: UUID().uuidString.lowercased(), repository: repository, writer: writer, now: clock())
+        uploads.add(session)
+        return session
+    }
+
+    /// The open session `id` of `repository`.
+    public func session(_ id: String, in repository: RepositoryKey) throws(PushError) -> UploadSession {
+        guard let session = uploads.session(id, in: repository) else { throw .uploadUnknown(id) }
+        return session
+    }
+
+    /// Appends a chunk (`PATCH`); `start` from `Content-Range`, nil to append at the current offset.
+    public func append(_ id: String, in repository: RepositoryKey, start: Int64?,
+                       body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> UploadSession {
+        let session = try session(id, in: repository)
+        try await session.append(body, start: start, now: clock)
+        return session
+    }
+
+    /// Completes an upload (`PUT ?digest=`), with a last chunk in `body` (possibly empty).
+    public func finish(_ id: String, in repository: RepositoryKey, digest: Digest,
+                       body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> BlobRecord {
+        let session = try session(id, in: repository)
+        try await session.append(body, start: nil, now: clock)
+        defer { uploads.remove(id) }
+        let record = try await session.commit(digest)
+        try? await store.link(repository, digest)
+        return record
+    }
+
+    /// A single `POST ?digest=` carrying the whole blob.
+    public func monolithic(_ repository: RepositoryKey, digest: Digest,
+                           body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> BlobRecord {
+        let session = try await startUpload(repository)
+        return try await finish(session.id, in: repository, digest: digest, body: body)
+    }
+
+    /// Cancels an upload (`DELETE`) and frees its bytes.
+    public func cancel(_ id: String, in repository: RepositoryKey) throws(PushError) {
+        let session = try session(id, in: repository)
+        uploads.remove(id)
+        session.cancel()
+    }
+
+    /// A cross-repository mount: true (201) when the blob is stored here and `source` (or the
+    /// target itself) is known to hold it; the target is then known to hold it too.
+    public func mount(_ digest: Digest, into repository: RepositoryKey, from source: RepositoryName) async -> Bool {
+        guard store.record(for: digest) != nil else { return false }
+        let sourceKey = RepositoryKey(upstream: repository.upstream, repository: source)
+        let sourceHolds = (try? await store.isLinked(sourceKey, digest)) == true
+        let targetHolds = (try? await store.isLinked(repository, digest)) == true
+        guard sourceHolds || targetHolds else { return false }
+        try? await store.link(repository, digest)
+        return true
+    }
+
+    /// Expires idle upload sessions; returns how many were freed.
+    @discardableResult
+    public func sweepUploads() -> Int {
+        uploads.sweep(now: clock(), timeout: uploadTimeout)
+    }
+
+    /// Refuses new pushes when the store is full of content not yet replicated.
+    func checkRoom() throws(PushError) {
+        if store.pinnedBytes >= store.budget.maxBytes { throw .storeFull }
+    }
+}
