@@ -97,7 +97,7 @@ extension RegistryResponder {
         return Response(status: .created, headers: headers)
     }
 
-    private func pushService() throws -> PushService {
+    func pushService() throws -> PushService {
         guard let push else { throw OCIError.unsupported("pushes are not enabled") }
         return push
     }

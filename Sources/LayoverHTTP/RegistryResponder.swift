@@ -35,6 +35,7 @@ public final class RegistryResponder: Sendable {
         }
         response.headers.replaceOrAdd(name: "Docker-Distribution-API-Version", value: "registry/2.0")
         if let namespace = request.queryValue("ns") { response.headers.replaceOrAdd(name: "OCI-Namespace", value: namespace) }
+        logger.debug("request", metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status.code)"])
         return response
     }
 
@@ -66,7 +67,10 @@ public final class RegistryResponder: Sendable {
             return try await tags(request, name: name)
         case .referrers:
             throw OCIError.unsupported("the referrers API is not supported by this Layover yet", status: 405)
-        case .unknown, .notRegistry:
+        case .admin("queue"):
+            guard request.method == .GET else { throw Self.methodNotAllowed }
+            return .json(try pushService().queueStatus().json())
+        case .admin, .unknown, .notRegistry:
             throw OCIError(status: 404, code: .nameUnknown, message: "no such endpoint: \(request.path)")
         }
     }

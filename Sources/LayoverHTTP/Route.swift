@@ -13,6 +13,8 @@ public enum Route: Equatable, Sendable {
     case upload(name: String, id: String?)
     /// Anything else under `/v2/`.
     case unknown
+    /// `/_layover/<what>`: Layover's own admin endpoints.
+    case admin(String)
     /// A path outside `/v2/`.
     case notRegistry
 
@@ -20,6 +22,10 @@ public enum Route: Equatable, Sendable {
     public init(path: String) {
         if path == "/v2/" || path == "/v2" {
             self = .base
+            return
+        }
+        if path.hasPrefix("/_layover/") {
+            self = .admin(String(path.dropFirst("/_layover/".count)))
             return
         }
         guard path.hasPrefix("/v2/") else {

@@ -8,6 +8,9 @@ final class Doorbell: Sendable {
     }
     private let state = Mutex(State())
 
+    /// Whether a task is waiting now.
+    var hasWaiter: Bool { state.withLock { $0.waiter != nil } }
+
     func ring() {
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
             if let waiter = state.waiter {
@@ -23,7 +26,8 @@ final class Doorbell: Sendable {
     /// Returns when rung, or after `timeout` at the latest.
     func wait(timeout: Duration) async {
         let alarm = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
+            // A cancelled alarm must not ring: that would wake the next wait at once.
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
             self?.ring()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -6,6 +6,6 @@ struct Layover: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layover",
         abstract: "A caching proxy for container registries.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Queue.self],
         defaultSubcommand: Serve.self)
 }

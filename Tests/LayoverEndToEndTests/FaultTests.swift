@@ -51,12 +51,22 @@ struct FaultTests {
     }
 }
 
-/// Polls `condition` until it holds (an external process or file system settling), at most 10 s.
-func eventually(_ condition: () -> Bool) async throws {
+/// Polls `condition` until it holds (an external process or file system settling), at most `timeout`.
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
     let clock = ContinuousClock()
-    let deadline = clock.now + .seconds(10)
+    let deadline = clock.now + timeout
     while !condition() {
         guard clock.now < deadline else { throw TestFailure("condition did not become true") }
         try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// Polls an async `condition` until it holds, at most `timeout`.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while try await !condition() {
+        guard clock.now < deadline else { throw TestFailure("condition did not become true within \(timeout)") }
+        try await Task.sleep(for: .milliseconds(50))
     }
 }

@@ -52,6 +52,7 @@ public final class Relay: Sendable {
 
         var isShaped: Bool { shape.latency > .zero || shape.bytesPerSecond != nil }
         let bytesFromUpstream = Atomic<Int>(0)
+        let bytesToUpstream = Atomic<Int>(0)
         /// When at or above zero: every connection is closed once it has relayed this many upstream bytes.
         let cutAfter = Atomic<Int>(-1)
     }
@@ -59,6 +60,8 @@ public final class Relay: Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
     /// Bytes the upstream has sent through the relay so far.
     public var bytesFromUpstream: Int { counters.bytesFromUpstream.load(ordering: .relaxed) }
+    /// Bytes clients have sent to the upstream through the relay so far (pushes).
+    public var bytesToUpstream: Int { counters.bytesToUpstream.load(ordering: .relaxed) }
 
     /// Cuts every connection after `bytes` upstream bytes (nil: never).
     public func cut(after bytes: Int?) { counters.cutAfter.store(bytes ?? -1, ordering: .relaxed) }
@@ -101,6 +104,7 @@ public final class Relay: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data)
+            if !counts { counters.bytesToUpstream.add(buffer.readableBytes, ordering: .relaxed) }
             if counts {
                 relayed += buffer.readableBytes
                 counters.bytesFromUpstream.add(buffer.readableBytes, ordering: .relaxed)

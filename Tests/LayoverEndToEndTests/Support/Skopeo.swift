@@ -21,3 +21,15 @@ enum Skopeo {
         return files
     }
 }
+
+extension Skopeo {
+    /// `skopeo copy` from a `dir:` layout to a cleartext registry.
+    static func push(directory: String, to reference: String) async throws {
+        let process = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+            "copy", "--dest-tls-verify=false", "dir:\(directory)", "docker://\(reference)",
+        ])
+        guard try await process.waitForExit() == 0 else {
+            throw TestFailure("skopeo copy to \(reference) failed: \(process.output)")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import LayoverStore
+
+/// The replication queue as operators see it: one entry per job, pending, retrying or dead.
+public struct QueueStatus: Codable, Sendable, Equatable {
+    public struct Job: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var upstream: String
+        public var repository: String
+        public var tag: String?
+        public var manifest: String
+        /// `pending` (not yet tried), `retrying` (failed transiently, will retry) or `dead`.
+        public var state: String
+        public var attempts: Int
+        public var nextAttemptAt: Double
+        public var lastError: String?
+        public var createdAt: Double
+    }
+
+    public var jobs: [Job]
+
+    public init(jobs: [ReplicationJob]) {
+        self.jobs = jobs.map { job in
+            Job(id: job.id, upstream: job.repository.upstream, repository: job.repository.repository.value, tag: job.tag?.value,
+                manifest: job.manifestDigest.description,
+                state: job.state == .dead ? "dead" : (job.attempts > 0 ? "retrying" : "pending"),
+                attempts: job.attempts, nextAttemptAt: job.nextAttemptAt, lastError: job.lastError, createdAt: job.createdAt)
+        }
+    }
+
+    /// The JSON the admin endpoint answers with.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{\"jobs\":[]}".utf8), as: UTF8.self)
+    }
+}
+
+extension PushService {
+    /// The queue's jobs as recorded in the index.
+    public func queueStatus() throws -> QueueStatus {
+        QueueStatus(jobs: try store.replicationJobs())
+    }
+}
