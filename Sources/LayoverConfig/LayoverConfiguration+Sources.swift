@@ -23,7 +23,9 @@ extension LayoverConfiguration {
     public mutating func apply(yaml: String) throws(ConfigurationError) {
         let file: File
         do {
-            file = try YAMLDecoder().decode(File.self, from: yaml)
+            // An empty or comment-only file is a valid configuration that changes nothing.
+            guard let node = try Yams.compose(yaml: yaml) else { return }
+            file = try YAMLDecoder().decode(File.self, from: node)
         } catch {
             throw ConfigurationError("config file: \(error)")
         }

@@ -61,7 +61,7 @@ extension BlobStore {
             state.add(record)
             state.reservedBytes -= reservation
         }
-        await evictIfNeeded()
+        await evictIfNeeded(sparing: digest)
         return record
     }
 
@@ -81,13 +81,14 @@ extension BlobStore {
 
     /// Evicts least recently used, unprotected blobs while stored plus reserved bytes (plus
     /// `extra` bytes wanted) are above the high watermark, down to the low watermark.
-    public func evictIfNeeded(extra: Int64 = 0) async {
+    /// `sparing` names a blob just committed, which its caller is about to use.
+    public func evictIfNeeded(extra: Int64 = 0, sparing: Digest? = nil) async {
         let victims: [BlobRecord] = state.withLock { state in
             let used = state.totalBytes + state.reservedBytes + extra
             guard used > budget.highWatermark || extra > 0 else { return [] }
             let chosen = EvictionPlanner.victims(of: state.records.values, usedBytes: used,
                                                  targetBytes: extra > 0 ? used - extra : budget.lowWatermark,
-                                                 isProtected: state.isProtected)
+                                                 isProtected: { $0 == sparing || state.isProtected($0) })
             for record in chosen { state.remove(record.digest) }
             return chosen
         }

@@ -11,8 +11,8 @@ public final class Relay: Sendable {
     private let channel: any Channel
     private let counters: Counters
 
-    /// A slow link: `latency` added to each round trip, upstream-to-client bytes capped at
-    /// `bytesPerSecond` across all connections.
+    /// A slow link: `latency` added to each round trip, each direction capped at `bytesPerSecond`
+    /// across all connections.
     public struct LinkShape: Sendable {
         public var latency: Duration
         public var bytesPerSecond: Int?
@@ -30,8 +30,8 @@ public final class Relay: Sendable {
 
     final class Counters: Sendable {
         let shape: LinkShape
-        /// When the shared link is next free, in NIODeadline nanoseconds.
-        let linkFreeAt = Mutex<Int64>(0)
+        /// When the shared link is next free in each direction (downstream, upstream), in uptime nanoseconds.
+        let linkFreeAt = Mutex<(down: Int64, up: Int64)>((0, 0))
 
         init(shape: LinkShape) {
             self.shape = shape
@@ -41,11 +41,15 @@ public final class Relay: Sendable {
         func departure(of bytes: Int, downstream: Bool) -> NIODeadline {
             let now = NIODeadline.now().uptimeNanoseconds
             let oneWay = shape.latency.components.attoseconds / 2_000_000_000 + shape.latency.components.seconds * 500_000_000
-            guard downstream, let rate = shape.bytesPerSecond else { return .uptimeNanoseconds(now + UInt64(oneWay)) }
+            guard let rate = shape.bytesPerSecond else { return .uptimeNanoseconds(now + UInt64(oneWay)) }
             let transmit = Int64(bytes) * 1_000_000_000 / Int64(rate)
             let done = linkFreeAt.withLock { freeAt in
-                freeAt = max(freeAt, Int64(now)) + transmit
-                return freeAt
+                if downstream {
+                    freeAt.down = max(freeAt.down, Int64(now)) + transmit
+                    return freeAt.down
+                }
+                freeAt.up = max(freeAt.up, Int64(now)) + transmit
+                return freeAt.up
             }
             return .uptimeNanoseconds(UInt64(done + oneWay))
         }

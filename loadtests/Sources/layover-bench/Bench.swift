@@ -30,11 +30,17 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Connections for small requests.")
     var connections = 64
 
-    @Option(help: "Bandwidth of each proxy's link to the upstream, Mbit/s (the cold scenarios' bottleneck).")
+    @Option(help: "Bandwidth of each proxy's link to the upstream, Mbit/s (the cold scenarios' bottleneck; 0: unshaped).")
     var linkMbit = 500
 
     @Option(help: "Seconds after which a cold-herd client is given up.")
     var herdTimeout = 90
+
+    @Option(help: "Scenarios to run: cold, warm, small, push (comma-separated).")
+    var only = "cold,warm,small,push"
+
+    @Option(name: .customLong("push-mib"), help: "Size of the pushed cache, MiB (20 layers).")
+    var pushMiB = 500
 
     func run() async throws {
         let report = Report(herdSize: herd)
@@ -49,8 +55,9 @@ struct Bench: AsyncParsableCommand {
         let image = try await seeder.pushImage("bench/app", tag: "v1", layerSizes: [4096])
 
         print("# each proxy reaches the upstream through its own relay capped at \(linkMbit) Mbit/s")
-        let relayForLayover = try await Relay(upstreamPort: upstream.port, shape: .megabits(linkMbit))
-        let relayForRegistry = try await Relay(upstreamPort: upstream.port, shape: .megabits(linkMbit))
+        let shape: Relay.LinkShape = linkMbit > 0 ? .megabits(linkMbit) : .init()
+        let relayForLayover = try await Relay(upstreamPort: upstream.port, shape: shape)
+        let relayForRegistry = try await Relay(upstreamPort: upstream.port, shape: shape)
         let storage = try TemporaryDirectory()
         defer { storage.remove() }
         let layoverProcess = try await LayoverProcess(upstreamURL: relayForLayover.url, storage: storage.path + "/store",
@@ -66,7 +73,8 @@ struct Bench: AsyncParsableCommand {
         ]
 
         // 3 and 4 first, while both proxies are cold: one client, then the herd on another blob.
-        for target in targets {
+        let scenarios = Set(only.split(separator: ",").map(String.init))
+        for target in targets where scenarios.contains("cold") {
             try await coldHerd(target, single: herdSingle, shared: herdShared, report: report)
         }
 
@@ -81,15 +89,19 @@ struct Bench: AsyncParsableCommand {
         defer { nginx.stop() }
         targets.append(Target(name: "nginx", base: "http://127.0.0.1:\(nginx.port)/v2/bench/app", pid: nginx.pid, relay: nil))
 
-        for target in targets {
+        for target in targets where scenarios.contains("warm") {
             try await warmLarge(target, digest: large, report: report)
         }
-        for target in targets {
+        for target in targets where scenarios.contains("small") {
             try await smallRequests(target, path: "manifests/\(image.manifestDigest)", method: .GET, label: "manifest-get", report: report)
             try await smallRequests(target, path: "blobs/\(image.layers[0].digest)", method: .HEAD, label: "blob-head", report: report)
         }
         for target in targets {
             report.add(target.name, "peak-rss", ProcessReading.peakRSSMiB(target.pid), "MiB")
+        }
+        if scenarios.contains("push") {
+            try await PushScenario(layers: 20, totalMiB: pushMiB, largeBlobMiB: largeMiB, layover: layover)
+                .run(upstream: upstream, report: report)
         }
         report.printBars()
     }

@@ -37,6 +37,9 @@ final class Report {
         check("cold herd within 1.5x one client", value("layover", "cold-herd-vs-single") <= 1.5,
               "\(format(value("layover", "cold-herd-vs-single")))x")
         check("peak RSS < 64 MiB", value("layover", "peak-rss") < 64, "\(format(value("layover", "peak-rss"))) MiB")
+        check("push acknowledged >= 5x sooner than direct", value("layover", "push-ack-speedup") >= 5,
+              "\(format(value("layover", "push-ack-speedup")))x")
+        check("push: peak RSS < 64 MiB", value("layover", "push-peak-rss") < 64, "\(format(value("layover", "push-peak-rss"))) MiB")
     }
 
     private func check(_ bar: String, _ passed: Bool, _ detail: String) {

@@ -1,0 +1,58 @@
+import Testing
+@testable import LayoverConfig
+
+@Suite("ConfigurationPrinter")
+struct ConfigurationPrinterTests {
+    @Test func printsTheEmbeddedDefault() {
+        #expect(ConfigurationPrinter.yaml(.embeddedDefault) == """
+            listen: 127.0.0.1:5000
+            storage: ./layover-data
+            maxBytes: 20GiB
+            defaultUpstream: docker.io
+            uploadTimeoutSeconds: 900.0
+            upstreams:
+              docker.io:
+                url: https://registry-1.docker.io
+                push: async
+              gcr.io:
+                url: https://gcr.io
+                push: async
+              ghcr.io:
+                url: https://ghcr.io
+                push: async
+              quay.io:
+                url: https://quay.io
+                push: async
+              registry.k8s.io:
+                url: https://registry.k8s.io
+                push: async
+            """)
+    }
+
+    @Test func masksPasswordsAndShowsFreshnessAndPushModes() throws {
+        var configuration = LayoverConfiguration.embeddedDefault
+        configuration.upstreams = [:]
+        configuration.defaultUpstream = nil
+        try configuration.apply(yaml: """
+            upstreams:
+              ghcr.io:
+                url: https://ghcr.io
+                username: bot
+                password: s3cret
+                tagFreshnessSeconds: 30
+                push: sync
+            """)
+        let printed = ConfigurationPrinter.yaml(configuration)
+        #expect(!printed.contains("s3cret"))
+        #expect(printed.hasSuffix("""
+            upstreams:
+              ghcr.io:
+                url: https://ghcr.io
+                username: bot
+                password: '********'
+                tagFreshnessSeconds: 30.0
+                push: sync
+            """))
+        #expect(!printed.contains("defaultUpstream"))
+    }
+}
