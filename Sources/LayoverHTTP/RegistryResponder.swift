@@ -65,8 +65,9 @@ public final class RegistryResponder: Sendable {
         case .tags(let name):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return try await tags(request, name: name)
-        case .referrers:
-            throw OCIError.unsupported("the referrers API is not supported by this Layover yet", status: 405)
+        case .referrers(let name, let digest):
+            guard request.method == .GET else { throw Self.methodNotAllowed }
+            return try await referrers(request, name: name, digest: digest)
         case .admin("queue"):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return .json(try pushService().queueStatus().json())

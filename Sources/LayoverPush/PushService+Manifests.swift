@@ -1,3 +1,4 @@
+import Foundation
 import LayoverPull
 import LayoverStore
 import LayoverUpstream
@@ -35,6 +36,12 @@ extension PushService {
                                                   replicate: mode != .local)
         } catch {
             throw .store("\(error)")
+        }
+        if let subject = manifest.subject {
+            let annotations = manifest.annotations.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+            try? await store.addReferrer(repository, subject: subject.digest, ReferrerRecord(
+                digest: manifest.digest, mediaType: manifest.mediaType, size: Int64(manifest.bytes.count),
+                artifactType: manifest.artifactType, annotationsJSON: annotations))
         }
         guard let job = recorded.job else { return manifest }
         if mode == .sync {

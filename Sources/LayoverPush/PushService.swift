@@ -72,6 +72,7 @@ public final class PushService: Sendable {
         try await session.append(body, start: nil, now: clock)
         defer { uploads.remove(id) }
         let record = try await session.commit(digest)
+        store.holdForPush(digest, seconds: uploadTimeout)
         try? await store.link(repository, digest)
         return record
     }

@@ -28,8 +28,8 @@ extension BlobIndex {
         }
     }
 
-    /// In one transaction: moves the tag (marked as pushed and not yet replicated when a job is
-    /// given), links the repository to the manifest, records the job and the blobs it pins, and
+    /// In one transaction: moves the tag (marked as pushed here: it wins over the upstream's until
+    /// its job completes, and for ever when not replicated), links the repository to the manifest, records the job and the blobs it pins, and
     /// drops older pending jobs for the same tag (the newer push supersedes them).
     /// Returns the new job's id and the ids of superseded jobs.
     func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String, needs: [Digest],
@@ -47,7 +47,7 @@ extension BlobIndex {
                         INSERT OR REPLACE INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt, pushPending)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [repository.upstream, repository.repository.value, tag.value, manifest.description,
-                                         mediaType, now, replicate ? 1 : 0])
+                                         mediaType, now, 1])
                 }
                 guard replicate else { return (nil, []) }
                 var superseded: [Int64] = []

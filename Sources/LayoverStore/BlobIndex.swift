@@ -48,6 +48,7 @@ final class BlobIndex: Sendable {
                 """)
         }
         registerReplicationMigration(&migrator)
+        registerReferrersMigration(&migrator)
         return migrator
     }
 

@@ -83,7 +83,10 @@ extension BlobStore {
     /// `extra` bytes wanted) are above the high watermark, down to the low watermark.
     /// `sparing` names a blob just committed, which its caller is about to use.
     public func evictIfNeeded(extra: Int64 = 0, sparing: Digest? = nil) async {
+        let now = clock()
         let victims: [BlobRecord] = state.withLock { state in
+            state.now = now
+            state.pushHolds = state.pushHolds.filter { $0.value > now }
             let used = state.totalBytes + state.reservedBytes + extra
             guard used > budget.highWatermark || extra > 0 else { return [] }
             let chosen = EvictionPlanner.victims(of: state.records.values, usedBytes: used,

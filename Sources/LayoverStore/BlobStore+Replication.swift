@@ -14,6 +14,7 @@ extension BlobStore {
         state.withLock { state in
             for old in superseded { state.unpin(job: old) }
             if let id { state.pin(job: id, pinnedDigests) }
+            for digest in pinnedDigests { state.pushHolds[digest] = nil }
             for digest in pinnedDigests { state.links.insert(.init(repository: repository, digest: digest)) }
         }
         guard let id else { return (nil, superseded) }
@@ -51,8 +52,20 @@ extension BlobStore {
         }
     }
 
-    /// Bytes held by pinned blobs (content a replication job still needs).
+    /// Holds a blob just pushed (not yet named by a manifest) against eviction for `seconds`, so
+    /// that the manifest that follows finds it; a manifest push's job pins take over from there.
+    public func holdForPush(_ digest: Digest, seconds: Double) {
+        let until = clock() + seconds
+        state.withLock { state in state.pushHolds[digest] = max(state.pushHolds[digest] ?? 0, until) }
+    }
+
+    /// Bytes that must not be evicted for pushes: blobs pinned by replication jobs or held for a
+    /// manifest still to come.
     public var pinnedBytes: Int64 {
-        state.withLock { state in state.pinnedByJob.keys.reduce(0) { $0 + (state.records[$1]?.size ?? 0) } }
+        let now = clock()
+        return state.withLock { state in
+            let held = Set(state.pinnedByJob.keys).union(state.pushHolds.filter { $0.value > now }.keys)
+            return held.reduce(0) { $0 + (state.records[$1]?.size ?? 0) }
+        }
     }
 }

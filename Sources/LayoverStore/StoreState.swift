@@ -10,6 +10,10 @@ struct StoreState: Sendable {
     var pinnedByJob: [Digest: Set<Int64>] = [:]
     /// Job → the digests it pins.
     var pinsOfJob: [Int64: [Digest]] = [:]
+    /// Blobs pushed and not yet referenced by a manifest push, held until the given time.
+    var pushHolds: [Digest: Double] = [:]
+    /// The time `isProtected` judges push holds against (set before each eviction).
+    var now: Double = 0
     var dirtyRecency: [Digest: Double] = [:]
     var links: Set<LinkKey> = []
 
@@ -54,7 +58,7 @@ struct StoreState: Sendable {
     }
 
     func isProtected(_ digest: Digest) -> Bool {
-        leases[digest] != nil || pinnedByJob[digest] != nil
+        leases[digest] != nil || pinnedByJob[digest] != nil || (pushHolds[digest] ?? 0) > now
     }
 
     mutating func pin(job: Int64, _ digests: [Digest]) {

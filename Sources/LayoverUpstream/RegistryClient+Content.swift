@@ -149,3 +149,22 @@ extension RegistryClient {
         }
     }
 }
+
+extension RegistryClient {
+    /// `GET referrers/<digest>`: the upstream's OCI index of referrers; nil when the upstream
+    /// does not implement the referrers API (404).
+    public func referrers(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> [UInt8]? {
+        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/referrers/\(digest)",
+                                           headers: [("Accept", MediaType.ociIndex)], scope: Self.pullScope(repository)))
+        if response.status == .notFound || response.status == .methodNotAllowed {
+            await Self.drain(response)
+            return nil
+        }
+        try await Self.expectSuccess(response)
+        do {
+            return Array(try await response.body.collect(upTo: Manifest.maximumSize).readableBytesView)
+        } catch {
+            throw .unavailable("referrers body: \(error)")
+        }
+    }
+}

@@ -52,6 +52,10 @@ public struct Manifest: Sendable {
     public let manifests: [Descriptor]
     /// `subject`, when present (OCI 1.1 referrers).
     public let subject: Descriptor?
+    /// `artifactType`, else the config's media type (what the referrers API reports).
+    public let artifactType: String?
+    /// Top-level `annotations`.
+    public let annotations: [String: String]?
 
     private struct Shape: Decodable {
         var schemaVersion: Int?
@@ -60,6 +64,8 @@ public struct Manifest: Sendable {
         var layers: [Descriptor]?
         var manifests: [Descriptor]?
         var subject: Descriptor?
+        var artifactType: String?
+        var annotations: [String: String]?
     }
 
     /// Parses and size-checks `bytes`. `contentType` wins over the embedded `mediaType`.
@@ -85,6 +91,8 @@ public struct Manifest: Sendable {
         self.layers = shape.layers ?? []
         self.manifests = shape.manifests ?? []
         self.subject = shape.subject
+        self.artifactType = shape.artifactType ?? shape.config?.mediaType
+        self.annotations = shape.annotations
     }
 
     private static func inferredMediaType(_ shape: Shape) -> String? {
