@@ -31,6 +31,7 @@ struct PushScenario {
         let acknowledged = try await timePush(cache, to: OCIPusher(base: "\(process.url)/v2/up/bench/cache"))
         report.add("layover", "push-ack", acknowledged, "s")
         report.add("layover", "push-ack-speedup", direct / acknowledged, "x")
+        report.add("layover", "push-peak-rss-at-ack", ProcessReading.peakRSSMiB(pid), "MiB")
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -40,6 +41,7 @@ struct PushScenario {
             try await Task.sleep(for: .milliseconds(200))
         }
         report.add("layover", "push-replicated-after-ack", seconds(clock.now - start), "s")
+        report.add("layover", "push-peak-rss-after-replication", ProcessReading.peakRSSMiB(pid), "MiB")
 
         let big = randomBytes(largeBlobMiB << 20)
         let bigStart = clock.now
