@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Layover's whole test suite: unit tests and end-to-end tests against distribution's
-# registry with skopeo as a client. Installs what the tests need when it can (root on Debian);
+# registry with skopeo and buildah as clients. Installs what the tests need when it can (root on Debian);
 # otherwise says exactly what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ command -v swift >/dev/null || { echo "missing: a Swift 6 toolchain (swift) on P
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+[ -x /usr/bin/buildah ] || missing+=(buildah)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
