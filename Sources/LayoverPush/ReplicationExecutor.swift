@@ -10,6 +10,8 @@ struct ReplicationExecutor: Sendable {
     let store: BlobStore
     let client: RegistryClient
     let logger: Logger
+    /// Whether a newer push of the job's tag replaced it meanwhile (then the tag is left alone).
+    let isSuperseded: @Sendable () -> Bool
 
     /// Why a job failed, and whether trying again can help.
     enum Failure: Error {
@@ -25,10 +27,10 @@ struct ReplicationExecutor: Sendable {
         do { manifest = try Manifest(bytes: bytes, contentType: job.mediaType) } catch {
             throw .permanent("stored manifest is invalid: \(error)")
         }
-        try await push(manifest, reference: job.tag?.value ?? job.manifestDigest.description, to: job.repository)
+        try await push(manifest, reference: job.tag?.value ?? job.manifestDigest.description, to: job.repository, isTop: true)
     }
 
-    private func push(_ manifest: Manifest, reference: String, to repository: RepositoryKey) async throws(Failure) {
+    private func push(_ manifest: Manifest, reference: String, to repository: RepositoryKey, isTop: Bool = false) async throws(Failure) {
         for descriptor in manifest.references {
             if let child = childManifest(descriptor) {
                 let exists = try await attempt { () async throws(UpstreamError) -> Bool in
@@ -41,6 +43,10 @@ struct ReplicationExecutor: Sendable {
             } else {
                 try await ensureBlob(descriptor.digest, in: repository)
             }
+        }
+        if isTop, isSuperseded() {
+            logger.info("superseded by a newer push; tag left to it", metadata: ["reference": "\(reference)"])
+            return
         }
         try await attempt { () async throws(UpstreamError) in
             try await client.putManifest(repository.repository, reference: reference, bytes: manifest.bytes, mediaType: manifest.mediaType)

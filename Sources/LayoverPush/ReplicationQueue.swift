@@ -76,7 +76,9 @@ public final class ReplicationQueue: Sendable {
             await finish(job, failure: .permanent("upstream \(job.repository.upstream) is no longer configured"), metadata: metadata)
             return
         }
-        let executor = ReplicationExecutor(store: store, client: client, logger: logger)
+        let executor = ReplicationExecutor(store: store, client: client, logger: logger) { [weak self] in
+            self?.schedule.withLock { $0.isSuperseded(job.id) } ?? false
+        }
         do throws(ReplicationExecutor.Failure) {
             try await executor.run(job)
             try? await store.completeJob(job)

@@ -10,7 +10,7 @@ public struct FileChunks: AsyncSequence, Sendable {
     let path: String
     let chunkSize: Int
 
-    public init(path: String, chunkSize: Int = 256 * 1024) {
+    public init(path: String, chunkSize: Int = 64 * 1024) {
         self.path = path
         self.chunkSize = chunkSize
     }
