@@ -19,6 +19,7 @@ public enum ConfigurationPrinter {
             }
             if upstream.tagFreshnessSeconds > 0 { lines.append("    tagFreshnessSeconds: \(upstream.tagFreshnessSeconds)") }
             lines.append("    push: \(configuration.pushModes[name] ?? "async")")
+            if configuration.deletionAllowed.contains(name) { lines.append("    allowDelete: true") }
         }
         return lines.joined(separator: "\n")
     }

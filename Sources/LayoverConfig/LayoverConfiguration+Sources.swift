@@ -16,6 +16,7 @@ extension LayoverConfiguration {
             var password: String?
             var tagFreshnessSeconds: Double?
             var push: String?
+            var allowDelete: Bool?
         }
     }
 
@@ -42,6 +43,7 @@ extension LayoverConfiguration {
             }
             if let freshness = upstream.tagFreshnessSeconds { upstreams[name]?.tagFreshnessSeconds = freshness }
             if let mode = upstream.push { pushModes[name] = mode }
+            if upstream.allowDelete == true { deletionAllowed.insert(name) }
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }

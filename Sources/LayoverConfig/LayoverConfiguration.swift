@@ -16,6 +16,8 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var defaultUpstream: String?
     /// How pushes to each upstream are replicated: `async` (default), `sync` or `local`.
     public var pushModes: [String: String] = [:]
+    /// Upstreams on which clients may delete manifests and blobs (forwarded upstream).
+    public var deletionAllowed: Set<String> = []
     /// Seconds an upload session may stay idle before its bytes are freed.
     public var uploadTimeoutSeconds: Double = 900
 

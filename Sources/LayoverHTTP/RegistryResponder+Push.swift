@@ -40,8 +40,8 @@ extension RegistryResponder {
         do {
             switch request.method {
             case .PATCH:
-                let start = try request.headers.first(name: "content-range").map(Self.rangeStart)
-                let session = try await push.append(id, in: repository, start: start, body: request.body)
+                let range = try request.headers.first(name: "content-range").map(Self.contentRange)
+                let session = try await push.append(id, in: repository, range: range, body: request.body)
                 return Self.uploadAnswer(request, name: name, session: session, status: .accepted)
             case .PUT:
                 guard let digestText = request.queryValue("digest") else { throw OCIError.digestInvalid("(missing)") }
@@ -106,14 +106,16 @@ extension RegistryResponder {
         do { return try Digest(parsing: text) } catch { throw OCIError(error) }
     }
 
-    /// The start of `Content-Range: <start>-<end>` (with or without a `bytes=`/`bytes ` prefix).
-    static func rangeStart(_ header: String) throws -> Int64 {
+    /// `Content-Range: <start>-<end>` (with or without a `bytes=`/`bytes ` prefix; the end optional).
+    static func contentRange(_ header: String) throws -> (start: Int64, end: Int64?) {
         var text = Substring(header)
         for prefix in ["bytes=", "bytes "] where text.hasPrefix(prefix) { text = text.dropFirst(prefix.count) }
-        guard let dash = text.firstIndex(of: "-"), let start = Int64(text[..<dash]), start >= 0 else {
-            throw OCIError(status: 416, code: .blobUploadInvalid, message: "invalid Content-Range: \(header)")
-        }
-        return start
+        let invalid = OCIError(status: 416, code: .blobUploadInvalid, message: "invalid Content-Range: \(header)")
+        guard let dash = text.firstIndex(of: "-"), let start = Int64(text[..<dash]), start >= 0 else { throw invalid }
+        let endText = text[text.index(after: dash)...].prefix { $0 != "/" }
+        if endText.isEmpty { return (start, nil) }
+        guard let end = Int64(endText), end >= start else { throw invalid }
+        return (start, end)
     }
 
     static func uploadLocation(_ request: Request, name: String, id: String) -> String {

@@ -13,11 +13,15 @@ public final class RegistryResponder: Sendable {
     let pull: PullService
     /// Nil when pushes are disabled: upload routes answer `UNSUPPORTED`.
     let push: PushService?
+    /// Upstreams on which clients may delete manifests and blobs (none by default).
+    let deletionAllowed: Set<String>
     let logger: Logger
 
-    public init(pull: PullService, push: PushService? = nil, logger: Logger = Logger(label: "layover.http")) {
+    public init(pull: PullService, push: PushService? = nil, deletionAllowed: Set<String> = [],
+                logger: Logger = Logger(label: "layover.http")) {
         self.pull = pull
         self.push = push
+        self.deletionAllowed = deletionAllowed
         self.logger = logger
     }
 
@@ -48,13 +52,13 @@ public final class RegistryResponder: Sendable {
             switch request.method {
             case .GET, .HEAD: return try await manifest(request, name: name, reference: reference)
             case .PUT: return try await putManifest(request, name: name, reference: reference)
-            case .DELETE: throw Self.deletionDisabled
+            case .DELETE: return try await delete(request, name: name, kind: "manifests", reference: reference)
             default: throw Self.methodNotAllowed
             }
         case .blob(let name, let digest):
             switch request.method {
             case .GET, .HEAD: return try await blob(request, name: name, digest: digest)
-            case .DELETE: throw Self.deletionDisabled
+            case .DELETE: return try await delete(request, name: name, kind: "blobs", reference: digest)
             default: throw Self.methodNotAllowed
             }
         case .upload(let name, nil):
@@ -78,7 +82,7 @@ public final class RegistryResponder: Sendable {
 
     static let methodNotAllowed = OCIError.unsupported("method not allowed")
     /// A cache must not delete upstream content by surprise.
-    static let deletionDisabled = OCIError.unsupported("deletion is disabled on this Layover")
+    static let deletionDisabled = OCIError.unsupported("deletion is disabled for this upstream (set allowDelete in the config)")
 
     func resolve(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
         do {

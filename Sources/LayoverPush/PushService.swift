@@ -57,11 +57,17 @@ public final class PushService: Sendable {
         return session
     }
 
-    /// Appends a chunk (`PATCH`); `start` from `Content-Range`, nil to append at the current offset.
-    public func append(_ id: String, in repository: RepositoryKey, start: Int64?,
+    /// Appends a chunk (`PATCH`); `range` from `Content-Range` (its end optional), nil to append
+    /// at the current offset. A chunk whose length differs from its range cancels the upload.
+    public func append(_ id: String, in repository: RepositoryKey, range: (start: Int64, end: Int64?)?,
                        body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> UploadSession {
         let session = try session(id, in: repository)
-        try await session.append(body, start: start, now: clock)
+        do {
+            try await session.append(body, start: range?.start, expectedCount: range?.end.map { $0 - range!.start + 1 }, now: clock)
+        } catch .sizeMismatch(let expected, let actual) {
+            uploads.remove(id)
+            throw .sizeMismatch(expected: expected, actual: actual)
+        }
         return session
     }
 

@@ -24,8 +24,11 @@ public final class UploadSession: @unchecked Sendable {
     /// The `Range` header value for what has been received.
     public var range: String { machine.withLock { $0.rangeHeader } }
 
-    /// Appends a body to the session when its chunk starts at the current offset.
-    func append(_ body: some AsyncSequence<ByteBuffer, any Error>, start: Int64?, now: @Sendable () -> Double) async throws(PushError) {
+    /// Appends a body to the session when its chunk starts at the current offset. When the
+    /// client announced the chunk's length (`Content-Range` end) and the body differs, the
+    /// upload is a lie: the session is cancelled and its bytes freed.
+    func append(_ body: some AsyncSequence<ByteBuffer, any Error>, start: Int64?, expectedCount: Int64? = nil,
+                now: @Sendable () -> Double) async throws(PushError) {
         switch machine.withLock({ $0.beginAppend(start: start, now: now()) }) {
         case .unknown: throw .uploadUnknown(id)
         case .busy: throw .uploadBusy
@@ -44,7 +47,12 @@ public final class UploadSession: @unchecked Sendable {
             machine.withLock { $0.endAppend(wrote: writer.written - before, now: now()) }
             throw .bodyFailed("\(error)")
         }
-        machine.withLock { $0.endAppend(wrote: writer.written - before, now: now()) }
+        let wrote = writer.written - before
+        machine.withLock { $0.endAppend(wrote: wrote, now: now()) }
+        if let expectedCount, expectedCount != wrote {
+            cancel()
+            throw .sizeMismatch(expected: expectedCount, actual: wrote)
+        }
     }
 
     /// Verifies the content against `digest`, commits it and ends the session. On a mismatch

@@ -71,7 +71,8 @@ struct Serve: AsyncParsableCommand {
                                modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
                                uploadTimeout: configuration.uploadTimeoutSeconds)
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
-                                                responder: RegistryResponder(pull: pull, push: push))
+                                                responder: RegistryResponder(pull: pull, push: push,
+                                                                             deletionAllowed: configuration.deletionAllowed))
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? 0)" } ?? "?"
         FileHandle.standardOutput.write(Data("layover listening on http://\(address)\n".utf8))
         logger.info("serving", metadata: ["address": "\(address)", "storage": "\(configuration.storage)",

@@ -236,6 +236,12 @@ struct PushTests {
         let cancel = try await TestHTTP.shared.send(.DELETE, pusher.absolute(first.header("location")!))
         #expect(cancel.status == 204)
 
+        let liar = try await pusher.startUpload()
+        let short = try await TestHTTP.shared.send(.PATCH, liar, headers: [("Content-Range", "0-999")], body: randomBytes(500))
+        #expect(short.status == 400)
+        #expect(short.text.contains("SIZE_INVALID"))
+        #expect(try await TestHTTP.shared.get(liar).status == 404, "a lying upload is dropped")
+
         let unknown = try await TestHTTP.shared.send(.PATCH, "\(base)/blobs/uploads/00000000-0000-0000-0000-000000000000", body: [1])
         #expect(unknown.status == 404)
         #expect(unknown.text.contains("BLOB_UPLOAD_UNKNOWN"))
