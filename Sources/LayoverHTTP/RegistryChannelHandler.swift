@@ -59,7 +59,9 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         Task {
             var request = request
             let response = await responder.respond(to: request)
-            request.keepAlive = await request.body.drain(upTo: 1 << 20) && request.keepAlive
+            // Read what the responder left (an oversized manifest, a refused upload) so that the client
+            // gets its answer on a live connection; past 16 MiB the connection is closed instead.
+            request.keepAlive = await request.body.drain(upTo: 16 << 20) && request.keepAlive
             await ResponseWriter.write(response, keepAlive: request.keepAlive, headOnly: request.method == .HEAD, on: channel)
         }
     }

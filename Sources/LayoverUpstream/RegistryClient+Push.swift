@@ -52,14 +52,40 @@ extension RegistryClient {
         }
         let target = uploadPath(location)
         let separator = target.contains("?") ? "&" : "?"
-        let response = try await send(Call(
-            method: .PUT, path: "\(target)\(separator)digest=\(digest)",
-            headers: [("Content-Type", "application/octet-stream")], scope: scope, deadline: .hours(6),
-            body: { .stream(FileChunks(path: path), length: .known(size)) }))
-        await Self.drain(response)
-        guard response.status == .created || response.status == .noContent || response.status == .ok else {
-            try await Self.expectSuccess(response)
-            throw UpstreamError.protocolViolation("blob upload answered \(response.status.code)")
+        let url = (target.hasPrefix("http://") || target.hasPrefix("https://") ? target : upstream.url + target) + "\(separator)digest=\(digest)"
+        try await streamUpload(to: url, size: size, path: path, authorization: tokens.token(for: authorizationKey(scope: scope)))
+    }
+
+    /// The monolithic `PUT` of a file, one 64 KiB chunk in flight at a time: each write is awaited
+    /// until it reached the socket, so a slow upstream link costs time, never memory.
+    private func streamUpload(to url: String, size: Int64, path: String, authorization: String?) async throws(UpstreamError) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/octet-stream")
+        if let authorization { headers.add(name: "Authorization", value: authorization) }
+        let eventLoop = http.eventLoopGroup.next()
+        let body = HTTPClient.Body.stream(contentLength: size) { writer in
+            let done = eventLoop.makePromise(of: Void.self)
+            done.completeWithTask {
+                for try await chunk in FileChunks(path: path) {
+                    try await writer.write(.byteBuffer(chunk)).get()
+                }
+            }
+            return done.futureResult
+        }
+        let response: HTTPClient.Response
+        do {
+            let request = try HTTPClient.Request(url: url, method: .PUT, headers: headers, body: body)
+            response = try await http.execute(request: request, deadline: .now() + .hours(6), logger: logger).get()
+        } catch {
+            throw .unavailable("blob upload failed: \(error)")
+        }
+        switch response.status.code {
+        case 200, 201, 204: return
+        // A token that expired mid-push: the job retries and fetches a new one.
+        case 401: throw .unavailable("blob upload answered 401 (token expired?)")
+        case 403: throw .unauthorized("blob upload refused (403)")
+        case 400..<500: throw .protocolViolation("blob upload answered \(response.status.code)")
+        default: throw .unavailable("blob upload answered \(response.status.code)")
         }
     }
 
