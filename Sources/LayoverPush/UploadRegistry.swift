@@ -29,6 +29,4 @@ final class UploadRegistry: Sendable {
         for session in expired { session.cancel() }
         return expired.count
     }
-
-    var count: Int { sessions.withLock { $0.count } }
 }
