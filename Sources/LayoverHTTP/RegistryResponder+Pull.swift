@@ -89,7 +89,7 @@ extension RegistryResponder {
         let local = ((try? pull.store.localTags(repository)) ?? []).filter(\.pushPending).map(\.tag)
         var upstreamTags: [String] = []
         do throws(UpstreamError) {
-            let answer = try await client.listTags(repository.repository, query: nil)
+            let answer = try await client.listTags(repository.repository)
             guard (200..<300).contains(answer.status) else { throw .protocolViolation("tags/list answered \(answer.status)") }
             upstreamTags = TagList.decode(answer.body) ?? []
         } catch .notFound {

@@ -37,7 +37,7 @@ extension PullService {
                     return try await client.headManifest(repository.repository, .tag(tag), accept: accept)
                 } catch UpstreamError.protocolViolation {
                     // Registries that answer HEAD without a digest: fetch by tag, digest the bytes.
-                    let manifest = try await client.getManifest(repository.repository, .tag(tag), accept: accept).manifest
+                    let manifest = try await client.getManifest(repository.repository, .tag(tag), accept: accept)
                     _ = try await store.put(manifest.bytes, digest: manifest.digest, mediaType: manifest.mediaType)
                     try await store.link(repository, manifest.digest)
                     return ManifestHead(digest: manifest.digest, mediaType: manifest.mediaType, size: Int64(manifest.bytes.count))
@@ -71,7 +71,7 @@ extension PullService {
         let manifest: Manifest
         do {
             manifest = try await manifestFetches.run(ManifestFetchKey(repository: repository, digest: digest)) { [store] in
-                let fetched = try await client.getManifest(repository.repository, .digest(digest), accept: accept).manifest
+                let fetched = try await client.getManifest(repository.repository, .digest(digest), accept: accept)
                 _ = try await store.put(fetched.bytes, digest: digest, mediaType: fetched.mediaType)
                 try await store.link(repository, digest)
                 return fetched

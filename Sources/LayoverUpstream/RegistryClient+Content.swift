@@ -16,11 +16,6 @@ public struct ManifestHead: Sendable, Equatable {
     }
 }
 
-/// A manifest fetched from upstream, verified against the digest asked for or announced.
-public struct FetchedManifest: Sendable {
-    public var manifest: Manifest
-}
-
 /// A blob body arriving from upstream; consume `body` or drop it to cancel.
 public struct BlobDownload: Sendable {
     /// The length announced by the upstream, when it announced one.
@@ -29,11 +24,9 @@ public struct BlobDownload: Sendable {
     public var body: HTTPClientResponse.Body
 }
 
-/// A tag list passed through as the upstream answered it.
+/// A tag list as the upstream answered it: status and JSON body.
 public struct TagListAnswer: Sendable {
     public var status: Int
-    public var contentType: String?
-    public var link: String?
     public var body: [UInt8]
 }
 
@@ -61,7 +54,7 @@ extension RegistryClient {
 
     /// `GET manifests/<reference>`, at most `Manifest.maximumSize` bytes, its digest verified against
     /// the digest requested or, for a tag, against the one the upstream announced.
-    public func getManifest(_ repository: RepositoryName, _ reference: Reference, accept: [String]) async throws(UpstreamError) -> FetchedManifest {
+    public func getManifest(_ repository: RepositoryName, _ reference: Reference, accept: [String]) async throws(UpstreamError) -> Manifest {
         let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/manifests/\(reference)",
                                            headers: acceptHeaders(accept), scope: Self.pullScope(repository)))
         try await Self.expectSuccess(response)
@@ -86,7 +79,7 @@ extension RegistryClient {
         if let expected, !manifest.matches(expected) {
             throw UpstreamError.protocolViolation("manifest digest mismatch: expected \(expected), got \(manifest.digest)")
         }
-        return FetchedManifest(manifest: manifest)
+        return manifest
     }
 
     /// `HEAD blobs/<digest>` for `repository`: its size when the upstream holds it.
@@ -105,10 +98,9 @@ extension RegistryClient {
         return BlobDownload(size: Self.contentLength(response), body: response.body)
     }
 
-    /// `GET tags/list`, passed through (with `n`/`last` when given).
-    public func listTags(_ repository: RepositoryName, query: String?) async throws(UpstreamError) -> TagListAnswer {
-        let suffix = query.map { $0.isEmpty ? "" : "?\($0)" } ?? ""
-        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/tags/list\(suffix)",
+    /// `GET tags/list` (the first page the upstream answers).
+    public func listTags(_ repository: RepositoryName) async throws(UpstreamError) -> TagListAnswer {
+        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/tags/list",
                                            scope: Self.pullScope(repository)))
         if response.status == .notFound {
             await Self.drain(response)
@@ -120,8 +112,7 @@ extension RegistryClient {
         } catch {
             throw UpstreamError.unavailable("tag list body: \(error)")
         }
-        return TagListAnswer(status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
-                             link: response.headers.first(name: "link"), body: Array(body.readableBytesView))
+        return TagListAnswer(status: Int(response.status.code), body: Array(body.readableBytesView))
     }
 
     /// The client's `Accept` list as separate header lines; when it is empty or has a wildcard,

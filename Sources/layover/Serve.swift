@@ -37,6 +37,8 @@ struct Serve: AsyncParsableCommand {
     var printConfig = false
 
     func run() async throws {
+        // A client vanishing mid-write must cost that connection only, never the process.
+        signal(SIGPIPE, SIG_IGN)
         let configuration = try effectiveConfiguration()
         if printConfig {
             print(ConfigurationPrinter.yaml(configuration))

@@ -10,6 +10,8 @@ public struct TestHTTP: Sendable {
     public let client: HTTPClient
 
     public init() {
+        // A peer closing mid-write must fail that request, not kill the test process.
+        signal(SIGPIPE, SIG_IGN)
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(60)))
         configuration.decompression = .disabled
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
