@@ -15,8 +15,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        /// The metrics Layover emits (swift-metrics API) and the in-process tally for the status page.
+        .target(
+            name: "LayoverMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         /// OCI wire types: names, digests, references, manifests, errors. No I/O.
         .target(
             name: "LayoverWire",
@@ -28,6 +38,7 @@ let package = Package(
         .target(
             name: "LayoverStore",
             dependencies: [
+                "LayoverMetrics",
                 "LayoverWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -38,6 +49,7 @@ let package = Package(
         .target(
             name: "LayoverUpstream",
             dependencies: [
+                "LayoverMetrics",
                 "LayoverWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -49,6 +61,7 @@ let package = Package(
         .target(
             name: "LayoverPull",
             dependencies: [
+                "LayoverMetrics",
                 "LayoverWire",
                 "LayoverStore",
                 "LayoverUpstream",
@@ -60,6 +73,7 @@ let package = Package(
         .target(
             name: "LayoverPush",
             dependencies: [
+                "LayoverMetrics",
                 "LayoverWire",
                 "LayoverStore",
                 "LayoverUpstream",
@@ -72,6 +86,7 @@ let package = Package(
         .target(
             name: "LayoverHTTP",
             dependencies: [
+                "LayoverMetrics",
                 "LayoverWire",
                 "LayoverStore",
                 "LayoverPull",
@@ -95,6 +110,10 @@ let package = Package(
         .executableTarget(
             name: "layover",
             dependencies: [
+                "LayoverMetrics",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "LayoverWire",
                 "LayoverStore",
                 "LayoverUpstream",

@@ -8,6 +8,9 @@ public enum ConfigurationPrinter {
         ]
         if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
         lines.append("uploadTimeoutSeconds: \(configuration.uploadTimeoutSeconds)")
+        lines.append("accessLog: \(configuration.accessLog)")
+        lines.append("logFormat: \(configuration.logFormat)")
+        lines.append("shutdownGraceSeconds: \(configuration.shutdownGraceSeconds)")
         lines.append("upstreams:")
         for name in configuration.upstreams.keys.sorted() {
             let upstream = configuration.upstreams[name]!

@@ -8,6 +8,9 @@ extension LayoverConfiguration {
         var maxBytes: String?
         var defaultUpstream: String?
         var uploadTimeoutSeconds: Double?
+        var accessLog: Bool?
+        var logFormat: String?
+        var shutdownGraceSeconds: Double?
         var upstreams: [String: Upstream]?
 
         struct Upstream: Decodable {
@@ -47,10 +50,14 @@ extension LayoverConfiguration {
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }
+        if let accessLog = file.accessLog { self.accessLog = accessLog }
+        if let logFormat = file.logFormat { self.logFormat = logFormat }
+        if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }
     }
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
-    /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, and per upstream
+    /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
+    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, and per upstream
     /// `LAYOVER_UPSTREAM_<NAME>_USERNAME` / `_PASSWORD` (NAME upper-cased, `.` and `-` as `_`).
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         if let listen = environment["LAYOVER_LISTEN"] { try setListen(listen) }
@@ -60,6 +67,18 @@ extension LayoverConfiguration {
             maxBytes = bytes
         }
         if let name = environment["LAYOVER_DEFAULT_UPSTREAM"] { defaultUpstream = name }
+        if let text = environment["LAYOVER_ACCESS_LOG"] {
+            switch text.lowercased() {
+            case "true", "1", "yes", "on": accessLog = true
+            case "false", "0", "no", "off": accessLog = false
+            default: throw ConfigurationError("LAYOVER_ACCESS_LOG: expected true or false, got \(text)")
+            }
+        }
+        if let format = environment["LAYOVER_LOG_FORMAT"] { logFormat = format }
+        if let text = environment["LAYOVER_SHUTDOWN_GRACE_SECONDS"] {
+            guard let grace = Double(text) else { throw ConfigurationError("LAYOVER_SHUTDOWN_GRACE_SECONDS: not a number: \(text)") }
+            shutdownGraceSeconds = grace
+        }
         for name in upstreams.keys {
             let prefix = "LAYOVER_UPSTREAM_\(Self.environmentName(name))_"
             if let username = environment[prefix + "USERNAME"], let password = environment[prefix + "PASSWORD"] {

@@ -20,6 +20,12 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var deletionAllowed: Set<String> = []
     /// Seconds an upload session may stay idle before its bytes are freed.
     public var uploadTimeoutSeconds: Double = 900
+    /// One log line per answered request (method, path, status, bytes, milliseconds, request id).
+    public var accessLog = true
+    /// `text` (one line per event, `key=value` metadata) or `json` (one JSON object per line).
+    public var logFormat = "text"
+    /// On SIGTERM, how long answers in progress may take before their connections are closed.
+    public var shutdownGraceSeconds: Double = 30
 
     /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
     /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
@@ -81,6 +87,10 @@ public struct LayoverConfiguration: Sendable, Equatable {
         for (name, mode) in pushModes where !["async", "sync", "local"].contains(mode) {
             throw ConfigurationError("upstreams.\(name).push: expected async, sync or local, got \(mode)")
         }
+        guard ["text", "json"].contains(logFormat) else {
+            throw ConfigurationError("logFormat: expected text or json, got \(logFormat)")
+        }
+        guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         return self
     }

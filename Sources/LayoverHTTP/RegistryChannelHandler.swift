@@ -11,14 +11,18 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: RegistryResponder
+    private let connections: ConnectionTracker
+    private let accessLog: Logger?
     private var head: HTTPRequestHead?
     private var bodySource: RequestBody.Producer.Source?
     /// The body's consumer is behind: hold reads until it asks for more.
     private var readsPaused = false
     private var readPending = false
 
-    init(responder: RegistryResponder) {
+    init(responder: RegistryResponder, connections: ConnectionTracker, accessLog: Logger?) {
         self.responder = responder
+        self.connections = connections
+        self.accessLog = accessLog
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -56,14 +60,38 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private func dispatch(_ request: Request, channel: any Channel) {
         let responder = self.responder
-        Task {
-            var request = request
-            let response = await responder.respond(to: request)
-            // Read what the responder left (an oversized manifest, a refused upload) so that the client
-            // gets its answer on a live connection; past 16 MiB the connection is closed instead.
-            request.keepAlive = await request.body.drain(upTo: 16 << 20) && request.keepAlive
-            await ResponseWriter.write(response, keepAlive: request.keepAlive, headOnly: request.method == .HEAD, on: channel)
+        let connections = self.connections
+        let accessLog = self.accessLog
+        let context = RequestContext(id: RequestContext.id(from: request.headers))
+        connections.began(channel)
+        // The task inherits the context: every log line written while answering carries the id.
+        RequestContext.$current.withValue(context) {
+            Task {
+                await Self.answer(request, id: context.id, responder: responder, connections: connections,
+                                  accessLog: accessLog, channel: channel)
+            }
         }
+    }
+
+    /// Asks the responder, writes its answer, and logs the access line.
+    private static func answer(_ request: Request, id: String, responder: RegistryResponder, connections: ConnectionTracker,
+                               accessLog: Logger?, channel: any Channel) async {
+        let started = ContinuousClock.now
+        var request = request
+        var response = await responder.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Request-Id", value: id)
+        // Read what the responder left (an oversized manifest, a refused upload) so that the client
+        // gets its answer on a live connection; past 16 MiB the connection is closed instead.
+        request.keepAlive = await request.body.drain(upTo: 16 << 20) && request.keepAlive && !connections.isDraining
+        let status = response.status.code
+        let written = await ResponseWriter.write(response, keepAlive: request.keepAlive,
+                                                 headOnly: request.method == .HEAD, on: channel)
+        written.ended.whenComplete { _ in connections.ended(channel) }
+        accessLog?.info("access", metadata: [
+            "method": "\(request.method.rawValue)", "path": "\(request.path)", "status": "\(status)",
+            "bytes": "\(written.bodyBytes)", "ms": "\(milliseconds(since: started))",
+            "remote": "\(channel.remoteAddress?.ipAddress ?? "-")",
+        ])
     }
 
     func read(context: ChannelHandlerContext) {
@@ -92,6 +120,12 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         bodySource?.finish(error)
         bodySource = nil
         context.close(promise: nil)
+    }
+
+    /// Elapsed milliseconds with one decimal, for the access log.
+    static func milliseconds(since start: ContinuousClock.Instant) -> String {
+        let tenths = Int((ContinuousClock.now - start) / .microseconds(100))
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// POST, PUT and PATCH may carry a body (chunked or with a length).

@@ -1,3 +1,5 @@
+import Foundation
+import LayoverMetrics
 import LayoverPull
 import LayoverPush
 import LayoverStore
@@ -15,13 +17,20 @@ public final class RegistryResponder: Sendable {
     let push: PushService?
     /// Upstreams on which clients may delete manifests and blobs (none by default).
     let deletionAllowed: Set<String>
+    /// The Prometheus text of every metric; nil when no metrics backend is installed.
+    let metricsExporter: (@Sendable () -> [UInt8])?
+    /// When this responder was made (seconds since 1970), for the status's uptime.
+    let startedAt = Date().timeIntervalSince1970
     let logger: Logger
 
+    /// - Parameter metricsExporter: renders the metrics backend's registry for `/metrics`.
     public init(pull: PullService, push: PushService? = nil, deletionAllowed: Set<String> = [],
+                metricsExporter: (@Sendable () -> [UInt8])? = nil,
                 logger: Logger = Logger(label: "layover.http")) {
         self.pull = pull
         self.push = push
         self.deletionAllowed = deletionAllowed
+        self.metricsExporter = metricsExporter
         self.logger = logger
     }
 
@@ -29,8 +38,11 @@ public final class RegistryResponder: Sendable {
     public func respond(to request: Request) async -> Response {
         var response: Response
         let headOnly = request.method == .HEAD
+        let route = Route(path: request.path)
+        let started = ContinuousClock.now
+        Telemetry.requestStarted()
         do {
-            response = try await route(request)
+            response = try await self.route(request, route)
         } catch let error as OCIError {
             response = .error(error, headOnly: headOnly)
         } catch {
@@ -39,12 +51,13 @@ public final class RegistryResponder: Sendable {
         }
         response.headers.replaceOrAdd(name: "Docker-Distribution-API-Version", value: "registry/2.0")
         if let namespace = request.queryValue("ns") { response.headers.replaceOrAdd(name: "OCI-Namespace", value: namespace) }
-        logger.debug("request", metadata: ["method": "\(request.method)", "path": "\(request.path)", "status": "\(response.status.code)"])
+        Telemetry.requestFinished(endpoint: route.endpoint, method: request.method.rawValue,
+                                  status: Int(response.status.code), seconds: Self.seconds(since: started))
         return response
     }
 
-    private func route(_ request: Request) async throws -> Response {
-        switch Route(path: request.path) {
+    private func route(_ request: Request, _ route: Route) async throws -> Response {
+        switch route {
         case .base:
             guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
             return .json("{}")
@@ -75,6 +88,15 @@ public final class RegistryResponder: Sendable {
         case .admin("queue"):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return .json(try pushService().queueStatus().json())
+        case .admin("status"):
+            guard request.method == .GET else { throw Self.methodNotAllowed }
+            return .json(status().json())
+        case .health:
+            return .text("ok\n")
+        case .ready:
+            return readiness()
+        case .metrics:
+            return metrics()
         case .admin, .unknown, .notRegistry:
             throw OCIError(status: 404, code: .nameUnknown, message: "no such endpoint: \(request.path)")
         }
@@ -92,6 +114,10 @@ public final class RegistryResponder: Sendable {
         } catch .invalidName(let repository) {
             throw OCIError.nameInvalid(repository)
         }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        (ContinuousClock.now - start) / .seconds(1)
     }
 
     /// Every `Accept` value, whether sent as one line or several.

@@ -33,6 +33,15 @@ public struct Response: Sendable {
         return Response(status: status, headers: headers, body: .bytes(ByteBuffer(string: text)))
     }
 
+    /// A plain-text (or other `contentType`) answer.
+    public static func text(_ text: String, status: HTTPResponseStatus = .ok,
+                            contentType: String = "text/plain; charset=utf-8") -> Response {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(text.utf8.count))
+        return Response(status: status, headers: headers, body: .bytes(ByteBuffer(string: text)))
+    }
+
     /// The OCI error JSON for `error`, with its status and headers.
     public static func error(_ error: OCIError, headOnly: Bool = false) -> Response {
         var response = json(error.jsonBody, status: HTTPResponseStatus(statusCode: error.status))

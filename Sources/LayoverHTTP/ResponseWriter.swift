@@ -1,3 +1,4 @@
+import LayoverMetrics
 import LayoverPull
 import LayoverWire
 import Logging
@@ -15,14 +16,20 @@ import Glibc
 /// stream that fails mid-body closes the connection, so the client sees a short body, never a
 /// complete wrong one.
 enum ResponseWriter {
-    static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, on channel: any Channel) async {
+    /// What a write did: the body bytes it sent (or, for a file, handed to the kernel) and the
+    /// moment the answer's end was written.
+    struct Written {
+        var bodyBytes: Int64
+        var ended: EventLoopFuture<Void>
+    }
+
+    static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, on channel: any Channel) async -> Written {
         var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
         if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
         if headOnly {
             release(response.body)
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            finish(channel, keepAlive: keepAlive)
-            return
+            return Written(bodyBytes: 0, ended: finish(channel, keepAlive: keepAlive))
         }
         switch response.body {
         case .empty:
@@ -30,50 +37,61 @@ enum ResponseWriter {
                 head.headers.add(name: "Content-Length", value: "0")
             }
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            finish(channel, keepAlive: keepAlive)
+            return Written(bodyBytes: 0, ended: finish(channel, keepAlive: keepAlive))
         case .bytes(let buffer):
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-            finish(channel, keepAlive: keepAlive)
+            return Written(bodyBytes: Int64(buffer.readableBytes), ended: finish(channel, keepAlive: keepAlive))
         case .file(let lease, let span):
             let fd = open(lease.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 lease.release()
                 channel.close(promise: nil)
-                return
+                return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
             }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             let region = FileRegion(fileHandle: handle, readerIndex: Int(span.offset), endIndex: Int(span.offset + span.count))
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             let written = channel.write(HTTPServerResponsePart.body(.fileRegion(region)))
-            finish(channel, keepAlive: keepAlive)
-            written.whenComplete { _ in
+            let ended = finish(channel, keepAlive: keepAlive)
+            written.whenComplete { result in
                 try? handle.close()
                 lease.release()
+                if case .success = result { Telemetry.served(Int(span.count), fromStore: true) }
             }
+            return Written(bodyBytes: span.count, ended: ended)
         case .stream(let source):
-            await stream(source, head: head, keepAlive: keepAlive, on: channel)
+            let sent = await stream(source, head: head, keepAlive: keepAlive, on: channel)
+            return Written(bodyBytes: sent, ended: channel.eventLoop.makeSucceededVoidFuture())
         }
     }
 
-    private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async {
+    /// Streams `source`; returns the body bytes the socket took.
+    private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async -> Int64 {
         defer { source.close() }
+        var sent: Int64 = 0
         do {
             try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
             while let chunk = try await source.nextChunk() {
+                let count: Int
                 switch chunk {
                 case .bytes(let buffer):
+                    count = buffer.readableBytes
                     try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
-                case .file(let handle, let offset, let count):
-                    let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+                case .file(let handle, let offset, let count64):
+                    count = Int(count64)
+                    let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + count64))
                     try await channel.writeAndFlush(HTTPServerResponsePart.body(.fileRegion(region))).get()
                 }
+                sent += Int64(count)
+                Telemetry.served(count, fromStore: false)
             }
             try await finish(channel, keepAlive: keepAlive).get()
         } catch {
             // The body cannot be completed (or the client left): close short of a complete body.
             channel.close(promise: nil)
         }
+        return sent
     }
 
     @discardableResult

@@ -15,6 +15,12 @@ public enum Route: Equatable, Sendable {
     case unknown
     /// `/_layover/<what>`: Layover's own admin endpoints.
     case admin(String)
+    /// `/healthz`: the process is alive.
+    case health
+    /// `/readyz`: the store is open and its index answers.
+    case ready
+    /// `/metrics`: Prometheus text.
+    case metrics
     /// A path outside `/v2/`.
     case notRegistry
 
@@ -23,6 +29,12 @@ public enum Route: Equatable, Sendable {
         if path == "/v2/" || path == "/v2" {
             self = .base
             return
+        }
+        switch path {
+        case "/healthz": self = .health; return
+        case "/readyz": self = .ready; return
+        case "/metrics": self = .metrics; return
+        default: break
         }
         if path.hasPrefix("/_layover/") {
             self = .admin(String(path.dropFirst("/_layover/".count)))
@@ -59,6 +71,23 @@ public enum Route: Equatable, Sendable {
             }
         }
         self = .unknown
+    }
+
+    /// The route's kind, as the metrics label requests (`manifest`, `blob`, `upload`, …).
+    public var endpoint: String {
+        switch self {
+        case .base: "base"
+        case .manifest: "manifest"
+        case .blob: "blob"
+        case .tags: "tags"
+        case .referrers: "referrers"
+        case .upload: "upload"
+        case .unknown, .notRegistry: "unknown"
+        case .admin: "admin"
+        case .health: "health"
+        case .ready: "ready"
+        case .metrics: "metrics"
+        }
     }
 
     private static let markers: [(String, @Sendable (String, String) -> Route)] = [

@@ -1,3 +1,4 @@
+import LayoverMetrics
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
@@ -79,6 +80,7 @@ final class BlobFetcher: Sendable {
             for try await chunk in download.body {
                 try chunk.withUnsafeReadableBytes { try writer.write($0) }
                 fetch.appended(Int64(chunk.readableBytes))
+                Telemetry.fetched(chunk.readableBytes, upstream: client.upstream.name)
             }
         } catch {
             writer.abort()

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import LayoverMetrics
 import LayoverWire
 import NIOCore
 
@@ -13,8 +14,10 @@ final class PassThroughReader: ChunkSource, @unchecked Sendable {
     private let expected: Digest
     private var heldBack: ByteBuffer?
     private var done = false
+    private let upstream: String
 
-    init(body: HTTPClientResponse.Body, expected: Digest) {
+    init(body: HTTPClientResponse.Body, expected: Digest, upstream: String) {
+        self.upstream = upstream
         self.iterator = body.makeAsyncIterator()
         self.hasher = DigestHasher(expected.algorithm)
         self.expected = expected
@@ -37,6 +40,7 @@ final class PassThroughReader: ChunkSource, @unchecked Sendable {
                 return heldBack.map { .bytes($0) }
             }
             chunk.withUnsafeReadableBytes { hasher.update($0) }
+            Telemetry.fetched(chunk.readableBytes, upstream: upstream)
             let previous = heldBack
             heldBack = chunk
             if let previous { return .bytes(previous) }

@@ -1,3 +1,4 @@
+import LayoverMetrics
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
@@ -13,12 +14,17 @@ extension PullService {
                 _ = try await client.headBlob(repository.repository, digest)
             }
             if withBody {
-                if let lease = store.lease(digest) { return (.stored(lease.record, lease), nil) }
+                if let lease = store.lease(digest) {
+                    Telemetry.lookup(.blob, hit: true)
+                    return (.stored(lease.record, lease), nil)
+                }
             } else if let record = store.record(for: digest) {
                 store.touch(digest)
+                Telemetry.lookup(.blob, hit: true)
                 return (.stored(record, nil), nil)
             }
         }
+        Telemetry.lookup(.blob, hit: false)
         if !withBody {
             do {
                 let size = try await client.headBlob(repository.repository, digest)
@@ -35,7 +41,8 @@ extension PullService {
                 _ = try await client.headBlob(repository.repository, digest)
             }
         }
-        let (fetch, _) = fetcher.join(digest, repository: repository, client: client)
+        let (fetch, started) = fetcher.join(digest, repository: repository, client: client)
+        if !started { Telemetry.coalesced() }
         switch await fetch.waitForStart() {
         case .success(let size):
             let span = try resolve(range, size: size)
@@ -60,7 +67,7 @@ extension PullService {
                              _ digest: Digest) async throws(PullError) -> (BlobAnswer, ByteSpan?) {
         do {
             let download = try await client.getBlob(repository.repository, digest)
-            return (.streaming(size: download.size, source: PassThroughReader(body: download.body, expected: digest)), nil)
+            return (.streaming(size: download.size, source: PassThroughReader(body: download.body, expected: digest, upstream: client.upstream.name)), nil)
         } catch .notFound {
             throw .blobUnknown(digest)
         } catch {

@@ -1,3 +1,4 @@
+import LayoverMetrics
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
@@ -24,10 +25,12 @@ extension PullService {
         let known = try? await store.tag(repository, tag)
         if let known, known.pushPending, store.record(for: known.digest) != nil {
             // Pushed through Layover and not yet replicated: read-your-writes.
+            Telemetry.tagRevalidation(.fresh)
             return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
         }
         if let known, clock() - known.confirmedAt < client.upstream.tagFreshnessSeconds,
            MediaType.isAccepted(known.mediaType, by: accept), store.record(for: known.digest) != nil {
+            Telemetry.tagRevalidation(.fresh)
             return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
         }
         let head: ManifestHead
@@ -38,6 +41,7 @@ extension PullService {
                 } catch UpstreamError.protocolViolation {
                     // Registries that answer HEAD without a digest: fetch by tag, digest the bytes.
                     let manifest = try await client.getManifest(repository.repository, .tag(tag), accept: accept)
+                    Telemetry.fetched(manifest.bytes.count, upstream: client.upstream.name)
                     _ = try await store.put(manifest.bytes, digest: manifest.digest, mediaType: manifest.mediaType)
                     try await store.link(repository, manifest.digest)
                     return ManifestHead(digest: manifest.digest, mediaType: manifest.mediaType, size: Int64(manifest.bytes.count))
@@ -46,6 +50,7 @@ extension PullService {
         } catch let error as UpstreamError {
             if error.allowsStaleAnswer, let known, MediaType.isAccepted(known.mediaType, by: accept),
                store.record(for: known.digest) != nil {
+                Telemetry.tagRevalidation(.stale)
                 logger.notice("upstream unavailable, serving last known tag",
                               metadata: ["repository": "\(repository)", "tag": "\(tag)", "error": "\(error)"])
                 return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: true)
@@ -55,6 +60,7 @@ extension PullService {
         } catch {
             throw .upstream(.unavailable("\(error)"))
         }
+        Telemetry.tagRevalidation(.checked)
         let answer = try await manifest(client, repository, head.digest, accept: accept, withBody: withBody, stale: false)
         try? await store.setTag(repository, tag, TagRecord(digest: head.digest, mediaType: answer.mediaType, confirmedAt: clock()))
         return answer
@@ -66,12 +72,17 @@ extension PullService {
             if !stale { try await confirmLink(repository, digest) { () async throws(UpstreamError) in
                 _ = try await client.headManifest(repository.repository, .digest(digest), accept: accept)
             } }
-            if let answer = answer(for: digest, withBody: withBody, stale: stale) { return answer }
+            if let answer = answer(for: digest, withBody: withBody, stale: stale) {
+                Telemetry.lookup(.manifest, hit: true)
+                return answer
+            }
         }
+        Telemetry.lookup(.manifest, hit: false)
         let manifest: Manifest
         do {
             manifest = try await manifestFetches.run(ManifestFetchKey(repository: repository, digest: digest)) { [store] in
                 let fetched = try await client.getManifest(repository.repository, .digest(digest), accept: accept)
+                Telemetry.fetched(fetched.bytes.count, upstream: client.upstream.name)
                 _ = try await store.put(fetched.bytes, digest: digest, mediaType: fetched.mediaType)
                 try await store.link(repository, digest)
                 return fetched

@@ -23,8 +23,16 @@ final class Doorbell: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when rung, or after `timeout` at the latest.
+    /// Returns when rung, after `timeout` at the latest, or at once when the task is cancelled.
     func wait(timeout: Duration) async {
+        await withTaskCancellationHandler {
+            await waitUncancellable(timeout: timeout)
+        } onCancel: {
+            ring()
+        }
+    }
+
+    private func waitUncancellable(timeout: Duration) async {
         let alarm = Task { [weak self] in
             // A cancelled alarm must not ring: that would wake the next wait at once.
             guard (try? await Task.sleep(for: timeout)) != nil else { return }

@@ -1,3 +1,4 @@
+import LayoverMetrics
 import LayoverWire
 import Logging
 
@@ -102,6 +103,8 @@ extension BlobStore {
         } catch {
             logger.error("eviction index update failed", metadata: ["error": "\(error)"])
         }
-        logger.info("evicted", metadata: ["blobs": "\(victims.count)", "bytes": "\(victims.reduce(0) { $0 + $1.size })"])
+        let bytes = victims.reduce(0) { $0 + $1.size }
+        Telemetry.evicted(blobs: victims.count, bytes: bytes)
+        logger.info("evicted", metadata: ["blobs": "\(victims.count)", "bytes": "\(bytes)"])
     }
 }

@@ -16,6 +16,8 @@ public final class BlobStore: Sendable {
     /// The byte budget eviction keeps to.
     public let budget: StoreBudget
     let index: BlobIndex
+    /// Keeps other processes out while this store is open.
+    private let lock: StoreLock
     let state: Mutex<StoreState>
     let clock: @Sendable () -> Double
     let availableBytes: @Sendable (String) -> Int64?
@@ -41,6 +43,7 @@ public final class BlobStore: Sendable {
         self.logger = logger
         try FileSystem.makeDirectories(layout.blobsDirectory)
         try FileSystem.makeDirectories(layout.ingestDirectory)
+        lock = try StoreLock(path: layout.lockPath)
         index = try BlobIndex(path: layout.indexPath)
         let records = try Self.reconcile(layout: layout, index: index, logger: logger)
         state = Mutex(StoreState(records: records))

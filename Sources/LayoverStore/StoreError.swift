@@ -12,4 +12,6 @@ public enum StoreError: Error, Equatable, Sendable {
     case io(operation: String, errno: Int32)
     /// The index could not be read or written.
     case index(String)
+    /// Another process (a running server, a `verify`) has the store open.
+    case locked(String)
 }

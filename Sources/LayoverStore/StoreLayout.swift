@@ -13,6 +13,10 @@ public struct StoreLayout: Sendable {
     public var blobsDirectory: String { root + "/blobs" }
     public var ingestDirectory: String { root + "/ingest" }
     public var indexPath: String { root + "/index.sqlite" }
+    /// Held (`flock`) by the one process that has the store open.
+    public var lockPath: String { root + "/lock" }
+    /// Blobs `verify` found corrupt, kept for inspection, outside the store's budget and index.
+    public var quarantineDirectory: String { root + "/quarantine" }
 
     /// The directory holding `digest`'s file.
     public func blobDirectory(for digest: Digest) -> String {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import LayoverMetrics
 import LayoverWire
 import Logging
 import NIOCore
@@ -15,6 +16,8 @@ public final class RegistryClient: Sendable {
     let tokens: TokenCache
     let logger: Logger
     let retryPolicy: RetryPolicy
+    /// How this upstream has been answering, for the admin status.
+    public let health = UpstreamHealth()
 
     /// - Parameters:
     ///   - http: a client configured without automatic redirects (this type follows them itself,
@@ -128,7 +131,7 @@ public final class RegistryClient: Sendable {
             for (name, value) in call.headers { request.headers.add(name: name, value: value) }
             if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
             if let body = call.body { request.body = body() }
-            let response = try await http.execute(request, deadline: .now() + call.deadline, logger: logger)
+            let response = try await execute(request, deadline: call.deadline)
             guard [301, 302, 303, 307, 308].contains(response.status.code),
                   let location = response.headers.first(name: "location") else { return response }
             await Self.drain(response)
@@ -137,6 +140,29 @@ public final class RegistryClient: Sendable {
             url = next
         }
         throw UpstreamError.protocolViolation("too many redirects")
+    }
+
+    /// One HTTP exchange, counted in the metrics and the upstream's health.
+    private func execute(_ request: HTTPClientRequest, deadline: TimeAmount) async throws -> HTTPClientResponse {
+        let started = ContinuousClock.now
+        do {
+            let response = try await http.execute(request, deadline: .now() + deadline, logger: logger)
+            let status = Int(response.status.code)
+            Telemetry.upstreamRequest(upstream.name, method: request.method.rawValue, status: status,
+                                      seconds: Self.seconds(since: started))
+            health.record(status: status)
+            return response
+        } catch {
+            Telemetry.upstreamRequest(upstream.name, method: request.method.rawValue, status: nil,
+                                      seconds: Self.seconds(since: started))
+            health.record(status: nil, error: "\(error)")
+            throw error
+        }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// Reads and drops a small body so the connection can be reused.

@@ -1,8 +1,6 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import LayoverPush
-import NIOCore
 
 /// `layover queue`: the replication queue of a running Layover, as a table or JSON.
 struct Queue: AsyncParsableCommand {
@@ -16,26 +14,12 @@ struct Queue: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let body: ByteBuffer
-        do {
-            let response = try await http.execute(HTTPClientRequest(url: "\(server)/_layover/queue"), timeout: .seconds(10))
-            body = try await response.body.collect(upTo: 64 << 20)
-            guard response.status == .ok else {
-                try? await http.shutdown()
-                throw ValidationError("\(server) answered \(response.status.code): \(String(buffer: body))")
-            }
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
-        try await http.shutdown()
+        let body = try await AdminClient.get("/_layover/queue", from: server)
         if json {
-            print(String(buffer: body))
+            print(String(decoding: body, as: UTF8.self))
             return
         }
-        let status = try JSONDecoder().decode(QueueStatus.self, from: Data(body.readableBytesView))
-        print(QueueTable.render(status))
+        print(QueueTable.render(try JSONDecoder().decode(QueueStatus.self, from: body)))
     }
 }
 
@@ -48,11 +32,6 @@ enum QueueTable {
             ["\(job.id)", job.state, "\(job.attempts)", "\(job.upstream)/\(job.repository)", job.tag ?? "-",
              String(job.manifest.prefix(19)), job.lastError ?? ""]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        return ([header] + rows).map { row in
-            row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
+        return Columns.render([header] + rows).joined(separator: "\n")
     }
 }

@@ -3,35 +3,23 @@ import AsyncHTTPClient
 import Foundation
 import LayoverConfig
 import LayoverHTTP
+import LayoverMetrics
 import LayoverPull
 import LayoverPush
 import LayoverStore
 import LayoverUpstream
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
+import ServiceLifecycle
 
 /// `layover serve`: wires the store, the upstream clients, the pull service and the HTTP front.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the proxy (with no options: the embedded default configuration).")
 
-    @Option(help: "A YAML configuration file.")
-    var config: String?
-
-    @Option(help: "The address to listen on, HOST:PORT (port 0 picks a free one).")
-    var listen: String?
-
-    @Option(help: "The store's root directory.")
-    var storage: String?
-
-    @Option(name: .customLong("max-bytes"), help: "The store's byte budget: 512MiB, 20GiB, or plain bytes.")
-    var maxBytes: String?
-
-    @Option(name: .customLong("upstream"), help: "An upstream, NAME=URL (repeatable; http:// allowed for private registries).")
-    var upstreams: [String] = []
-
-    @Option(name: .customLong("default-upstream"), help: "The upstream for names without a prefix.")
-    var defaultUpstream: String?
+    @OptionGroup var options: ConfigurationOptions
 
     @Flag(name: .customLong("print-config"), help: "Print the effective configuration and exit.")
     var printConfig = false
@@ -39,22 +27,24 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // A client vanishing mid-write must cost that connection only, never the process.
         signal(SIGPIPE, SIG_IGN)
-        let configuration = try effectiveConfiguration()
+        let configuration = try options.effectiveConfiguration()
         if printConfig {
             print(ConfigurationPrinter.yaml(configuration))
             return
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LAYOVER_LOG_LEVEL"] ?? "info") ?? .info
-            return handler
-        }
+        Self.bootstrapLogging(format: configuration.logFormat)
+        let metrics = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: metrics)
+        factory.defaultDurationHistogramBuckets = [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100),
+                                                   .milliseconds(250), .seconds(1), .seconds(5), .seconds(30), .seconds(120)]
+        MetricsSystem.bootstrap(factory)
+        Telemetry.registerAll()
         let logger = Logger(label: "layover")
         let store = try BlobStore(layout: StoreLayout(root: configuration.storage),
                                   budget: StoreBudget(maxBytes: configuration.maxBytes))
         let http = RegistryClient.makeHTTPClient()
         do {
-            try await serve(configuration, store: store, http: http, logger: logger)
+            try await serve(configuration, store: store, http: http, metrics: metrics, logger: logger)
         } catch {
             try? await http.shutdown()
             throw error
@@ -63,8 +53,10 @@ struct Serve: AsyncParsableCommand {
         logger.info("stopped")
     }
 
-    /// Runs the front until SIGTERM or SIGINT, then flushes recency.
-    private func serve(_ configuration: LayoverConfiguration, store: BlobStore, http: HTTPClient, logger: Logger) async throws {
+    /// Runs the front, the housekeeping and the replication worker until SIGTERM or SIGINT,
+    /// then shuts them down in that order.
+    private func serve(_ configuration: LayoverConfiguration, store: BlobStore, http: HTTPClient,
+                       metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         let clients = configuration.upstreams.values.map { RegistryClient(upstream: $0, http: http) }
         let upstreams = UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream)
         let pull = PullService(store: store, upstreams: upstreams)
@@ -72,47 +64,34 @@ struct Serve: AsyncParsableCommand {
         let push = PushService(store: store, upstreams: upstreams, queue: queue,
                                modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
                                uploadTimeout: configuration.uploadTimeoutSeconds)
+        let responder = RegistryResponder(pull: pull, push: push, deletionAllowed: configuration.deletionAllowed,
+                                          metricsExporter: { metrics.emitToBuffer() })
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
-                                                responder: RegistryResponder(pull: pull, push: push,
-                                                                             deletionAllowed: configuration.deletionAllowed))
+                                                responder: responder,
+                                                accessLog: configuration.accessLog ? Logger(label: "layover.access") : nil)
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? 0)" } ?? "?"
         FileHandle.standardOutput.write(Data("layover listening on http://\(address)\n".utf8))
         logger.info("serving", metadata: ["address": "\(address)", "storage": "\(configuration.storage)",
                                           "maxBytes": "\(configuration.maxBytes)"])
-        let stopSignals = SignalWatcher(signals: [SIGTERM, SIGINT]) { server.close(promise: nil) }
-        let flusher = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                await store.flushRecency()
-                push.sweepUploads()
-            }
-        }
-        let replication = Task { await queue.run() }
-        try? await server.closeFuture.get()
-        stopSignals.cancel()
-        flusher.cancel()
-        replication.cancel()
-        await store.flushRecency()
+        // Graceful shutdown runs in reverse order: the front drains first, then the last flush,
+        // then the replication worker stops.
+        let group = ServiceGroup(
+            services: [ReplicationService(queue: queue), HousekeepingService(store: store, push: push),
+                       FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        try await group.run()
+        logger.info("shutting down", metadata: ["busyConnections": "\(server.busyConnections)"])
     }
 
-    func effectiveConfiguration() throws -> LayoverConfiguration {
-        var configuration = LayoverConfiguration.embeddedDefault
-        if let config {
-            let text: String
-            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-                throw ValidationError("cannot read config file \(config): \(error.localizedDescription)")
-            }
-            try configuration.apply(yaml: text)
-        }
-        try configuration.apply(environment: ProcessInfo.processInfo.environment)
-        if let listen { try configuration.setListen(listen) }
-        if let storage { configuration.storage = storage }
-        if let maxBytes {
-            guard let bytes = ByteSize.parse(maxBytes) else { throw ValidationError("--max-bytes: cannot parse \(maxBytes)") }
-            configuration.maxBytes = bytes
-        }
-        for upstream in upstreams { try configuration.setUpstream(upstream) }
-        if let defaultUpstream { configuration.defaultUpstream = defaultUpstream }
-        return try configuration.validated()
+    /// Text lines (swift-log's stream handler) or JSON lines, each carrying the request id.
+    private static func bootstrapLogging(format: String) {
+        let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LAYOVER_LOG_LEVEL"] ?? "info") ?? .info
+        LoggingSystem.bootstrap({ label, provider in
+            if format == "json" { return JSONLogHandler(label: label, level: level, metadataProvider: provider) }
+            var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+            handler.logLevel = level
+            return handler
+        }, metadataProvider: RequestContext.metadataProvider)
     }
 }

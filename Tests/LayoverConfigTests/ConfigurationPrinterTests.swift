@@ -10,6 +10,9 @@ struct ConfigurationPrinterTests {
             maxBytes: 20GiB
             defaultUpstream: docker.io
             uploadTimeoutSeconds: 900.0
+            accessLog: true
+            logFormat: text
+            shutdownGraceSeconds: 30.0
             upstreams:
               docker.io:
                 url: https://registry-1.docker.io

@@ -1,0 +1,48 @@
+import Foundation
+import LayoverMetrics
+import LayoverStore
+
+/// The operator's endpoints: `/readyz`, `/metrics`, `/_layover/status`.
+extension RegistryResponder {
+    /// 200 when the store's index answers and its directories are writable, else 503 with why.
+    func readiness() -> Response {
+        if let problem = pull.store.readinessProblem() {
+            return .text("not ready: \(problem)\n", status: .serviceUnavailable)
+        }
+        return .text("ready\n")
+    }
+
+    /// Prometheus text: gauges read from the store and the queue now, then every metric.
+    func metrics() -> Response {
+        guard let metricsExporter else {
+            return .text("no metrics backend in this process\n", status: .notFound)
+        }
+        let usage = pull.store.usage
+        Telemetry.store(bytes: usage.bytes, files: usage.files, budget: pull.store.budget.maxBytes)
+        if let queue = queueSummary() {
+            Telemetry.replication(depth: queue.pending, oldestPendingSeconds: queue.oldestPendingSeconds, deadLetters: queue.dead)
+        }
+        let text = String(decoding: metricsExporter(), as: UTF8.self)
+        return .text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    func status() -> AdminStatus {
+        let usage = pull.store.usage
+        let traffic = Telemetry.tally.snapshot
+        return AdminStatus(
+            uptimeSeconds: Date().timeIntervalSince1970 - startedAt,
+            store: .init(root: pull.store.layout.root, bytes: usage.bytes, files: usage.files,
+                         reservedBytes: usage.reserved, budgetBytes: pull.store.budget.maxBytes),
+            traffic: traffic, hitRatio: traffic.hitRatio, egressSavedBytes: traffic.egressSavedBytes,
+            queue: queueSummary(),
+            upstreams: pull.upstreams.all.sorted { $0.upstream.name < $1.upstream.name }.map(AdminStatus.Upstream.init))
+    }
+
+    /// Waiting and dead jobs; nil when pushes are disabled or the index cannot be read.
+    private func queueSummary() -> AdminStatus.Queue? {
+        guard push != nil, let jobs = try? pull.store.replicationJobs() else { return nil }
+        let waiting = jobs.filter { $0.state != .dead }
+        let oldest = waiting.map(\.createdAt).min().map { Date().timeIntervalSince1970 - $0 } ?? 0
+        return AdminStatus.Queue(pending: waiting.count, dead: jobs.count - waiting.count, oldestPendingSeconds: max(0, oldest))
+    }
+}

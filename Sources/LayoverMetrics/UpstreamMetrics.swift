@@ -1,0 +1,17 @@
+import CoreMetrics
+
+extension Telemetry {
+    /// One request to `upstream` answered with `status` (nil: no answer, a transport failure).
+    public static func upstreamRequest(_ upstream: String, method: String, status: Int?, seconds: Double) {
+        Counter(label: "layover_upstream_requests_total",
+                dimensions: [("upstream", upstream), ("method", method), ("status", status.map(String.init) ?? "error")]).increment()
+        Timer(label: "layover_upstream_request_duration_seconds", dimensions: [("upstream", upstream)])
+            .recordNanoseconds(Int64(seconds * 1e9))
+        if status == 429 {
+            Counter(label: "layover_upstream_throttled_total", dimensions: [("upstream", upstream)]).increment()
+        }
+        if status == nil || (status ?? 0) >= 500 {
+            Counter(label: "layover_upstream_errors_total", dimensions: [("upstream", upstream)]).increment()
+        }
+    }
+}

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusive `flock` on the store's lock file, held while the store is open: a second server
+/// or a `verify` on the same directory fails at once instead of corrupting the first one's state.
+/// The kernel drops the lock when the process dies, so a crash never leaves it behind.
+final class StoreLock: Sendable {
+    private let descriptor: Int32
+
+    init(path: String) throws(StoreError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .locked("\(path) is held by another process (a running layover serve?)")
+        }
+        descriptor = fd
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Reads one of a running Layover's admin endpoints.
+enum AdminClient {
+    /// The body of `GET server + path`; a clear error when the server is unreachable or refuses.
+    static func get(_ path: String, from server: String) async throws -> Data {
+        let http = HTTPClient.shared
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(HTTPClientRequest(url: server + path), timeout: .seconds(10))
+            body = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            throw ValidationError("cannot reach Layover at \(server): \(error)")
+        }
+        guard response.status == .ok else {
+            throw ValidationError("\(server) answered \(response.status.code): \(String(buffer: body))")
+        }
+        return Data(body.readableBytesView)
+    }
+}

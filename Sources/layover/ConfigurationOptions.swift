@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import LayoverConfig
+
+/// The configuration flags `serve`, `verify` and `warm` share, each overriding the config file
+/// and the environment.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "A YAML configuration file.")
+    var config: String?
+
+    @Option(help: "The address to listen on, HOST:PORT (port 0 picks a free one).")
+    var listen: String?
+
+    @Option(help: "The store's root directory.")
+    var storage: String?
+
+    @Option(name: .customLong("max-bytes"), help: "The store's byte budget: 512MiB, 20GiB, or plain bytes.")
+    var maxBytes: String?
+
+    @Option(name: .customLong("upstream"), help: "An upstream, NAME=URL (repeatable; http:// allowed for private registries).")
+    var upstreams: [String] = []
+
+    @Option(name: .customLong("default-upstream"), help: "The upstream for names without a prefix.")
+    var defaultUpstream: String?
+
+    /// The embedded default, then the YAML file, the environment and these flags, validated.
+    func effectiveConfiguration() throws -> LayoverConfiguration {
+        var configuration = LayoverConfiguration.embeddedDefault
+        if let config {
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                throw ValidationError("cannot read config file \(config): \(error.localizedDescription)")
+            }
+            try configuration.apply(yaml: text)
+        }
+        try configuration.apply(environment: ProcessInfo.processInfo.environment)
+        if let listen { try configuration.setListen(listen) }
+        if let storage { configuration.storage = storage }
+        if let maxBytes {
+            guard let bytes = ByteSize.parse(maxBytes) else { throw ValidationError("--max-bytes: cannot parse \(maxBytes)") }
+            configuration.maxBytes = bytes
+        }
+        for upstream in upstreams { try configuration.setUpstream(upstream) }
+        if let defaultUpstream { configuration.defaultUpstream = defaultUpstream }
+        return try configuration.validated()
+    }
+}

@@ -1,0 +1,43 @@
+import LayoverHTTP
+import LayoverPush
+import LayoverStore
+import ServiceLifecycle
+
+/// The HTTP front as a lifecycle service: serves until a graceful shutdown, then stops accepting
+/// and lets answers in progress finish for up to `grace`.
+struct FrontService: Service {
+    let server: HTTPServer
+    let grace: Duration
+
+    func run() async throws {
+        // Throws on cancellation (a second signal, or the group failing): drain all the same.
+        try? await gracefulShutdown()
+        await server.shutdown(grace: grace)
+    }
+}
+
+/// Every 5 s: flushes access recency to the index and frees abandoned upload sessions; flushes
+/// once more on the way out.
+struct HousekeepingService: Service {
+    let store: BlobStore
+    let push: PushService
+
+    func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+            await store.flushRecency()
+            push.sweepUploads()
+        }
+        await store.flushRecency()
+    }
+}
+
+/// The replication queue's worker. On shutdown, jobs in progress are cancelled; they stay in the
+/// index as they were and are tried again after the restart.
+struct ReplicationService: Service {
+    let queue: ReplicationQueue
+
+    func run() async {
+        await cancelWhenGracefulShutdown { await queue.run() }
+    }
+}

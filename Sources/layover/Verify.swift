@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import LayoverConfig
+import LayoverStore
+
+/// `layover verify`: re-hashes every stored blob; corrupt ones are reported and quarantined.
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-hash every stored blob; report and quarantine corrupt ones (exit 1 if any).",
+        discussion: """
+            Runs on a store no server has open (the store is locked while `layover serve` runs). \
+            A corrupt blob's file moves to <storage>/quarantine/ and its index row is dropped, \
+            so the next pull fetches it again.
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = try options.effectiveConfiguration()
+        let store: BlobStore
+        do {
+            store = try BlobStore(layout: StoreLayout(root: configuration.storage),
+                                  budget: StoreBudget(maxBytes: configuration.maxBytes))
+        } catch {
+            throw ValidationError("cannot open the store at \(configuration.storage): \(error)")
+        }
+        let records = store.records.sorted { $0.digest.description < $1.digest.description }
+        let total = records.reduce(0) { $0 + $1.size }
+        let progress = ProgressLine(verb: "verified", total: total)
+        var corrupt: [(digest: String, problem: String, movedTo: String)] = []
+        for record in records {
+            guard let problem = store.check(record, progress: progress.advance) else { continue }
+            let movedTo = try await store.quarantine(record.digest)
+            corrupt.append((record.digest.description, problem, movedTo))
+        }
+        progress.finish()
+        for blob in corrupt {
+            print("CORRUPT \(blob.digest): \(blob.problem); moved to \(blob.movedTo)")
+        }
+        let seconds = progress.elapsed
+        let rate = seconds > 0 ? Int64(Double(total) / seconds) : 0
+        print("verified \(records.count) blobs, \(ByteSize.format(total)) in \(String(format: "%.1f", seconds)) s "
+            + "(\(ByteSize.format(rate))/s): \(corrupt.count) corrupt")
+        if !corrupt.isEmpty { throw ExitCode(1) }
+    }
+}
