@@ -37,6 +37,7 @@ public struct Seeder {
         public var manifestDigest: String
         public var manifest: [UInt8]
         public var configDigest: String
+        public var config: [UInt8]
         public var layers: [(digest: String, bytes: [UInt8])]
     }
 
@@ -56,7 +57,7 @@ public struct Seeder {
             {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(configDigest)","size":\(config.count)},"layers":[\(layers.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"\($0.digest)\",\"size\":\($0.bytes.count)}" }.joined(separator: ","))]}
             """.utf8)
         let digest = try await pushManifest(repository, tag, manifest, mediaType: "application/vnd.oci.image.manifest.v1+json")
-        return Image(manifestDigest: digest, manifest: manifest, configDigest: configDigest, layers: layers)
+        return Image(manifestDigest: digest, manifest: manifest, configDigest: configDigest, config: config, layers: layers)
     }
 }
 

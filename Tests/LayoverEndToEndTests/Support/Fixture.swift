@@ -10,11 +10,12 @@ final class Fixture: @unchecked Sendable {
     let layover: LayoverProcess
     let seeder: Seeder
 
-    init(layoverArguments: [String] = []) async throws {
+    init(layoverArguments: [String] = [], layoverEnvironment: [String: String] = [:]) async throws {
         registry = try await UpstreamRegistry()
         relay = try await Relay(upstreamPort: registry.port)
         storage = try TemporaryDirectory()
-        layover = try await LayoverProcess(upstreamURL: relay.url, storage: storage.path + "/store", extraArguments: layoverArguments)
+        layover = try await LayoverProcess(upstreamURL: relay.url, storage: storage.path + "/store", extraArguments: layoverArguments,
+                                     environment: layoverEnvironment)
         seeder = Seeder(registry: registry.url)
     }
 

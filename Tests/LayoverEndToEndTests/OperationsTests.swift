@@ -1,0 +1,121 @@
+import Foundation
+import LayoverTestSupport
+import Testing
+
+/// `layover verify`, `layover warm` and the graceful stop, on real processes.
+@Suite("Operations")
+struct OperationsTests {
+    @Test("verify finds a blob corrupted on disk, quarantines it, and the next pull fetches it again")
+    func verifyQuarantinesCorruptBlob() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let good = try await fixture.seeder.pushBlob("team/app", randomBytes(300_000))
+        let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(200_000))
+        for digest in [good, bad] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
+
+        let whileServing = try await LayoverProcess.run(["verify", "--storage", fixture.layover.storage])
+        #expect(whileServing.status != 0)
+        #expect(whileServing.output.contains("held by another process"), "\(whileServing.output)")
+
+        fixture.layover.stop(signal: SIGTERM)
+        let path = fixture.layover.storage + "/blobs/sha256/\(bad.dropFirst(7).prefix(2))/\(bad.dropFirst(7))"
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: 1000)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 1000)
+        try handle.write(contentsOf: [byte ^ 0xFF])
+        try handle.close()
+
+        let first = try await LayoverProcess.run(["verify", "--storage", fixture.layover.storage])
+        #expect(first.status == 1, "\(first.output)")
+        #expect(first.output.contains("CORRUPT \(bad)"), "\(first.output)")
+        #expect(!first.output.contains("CORRUPT \(good)"))
+        #expect(first.output.contains("verified 2 blobs"), "\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: fixture.layover.storage + "/quarantine/sha256-\(bad.dropFirst(7))"))
+        #expect(!fixture.storedBlobs().contains(bad))
+
+        let second = try await LayoverProcess.run(["verify", "--storage", fixture.layover.storage])
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("verified 1 blobs"), "\(second.output)")
+
+        try await fixture.layover.start()
+        let before = fixture.relay.bytesFromUpstream
+        let again = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(bad)")
+        #expect(again.digest == bad)
+        #expect(fixture.relay.bytesFromUpstream - before >= 200_000, "the quarantined blob came from upstream again")
+    }
+
+    @Test("warm through a running Layover fills the store: the following pull moves no upstream bytes")
+    func warmThroughServer() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let image = try await fixture.seeder.pushImage("team/app", tag: "v1", layerSizes: [2 << 20, 500_000])
+
+        let warm = try await LayoverProcess.run(["warm", "--server", fixture.layover.url, "up/team/app:v1"])
+        #expect(warm.status == 0, "\(warm.output)")
+        #expect(warm.output.contains("warmed up/team/app:v1: 1 manifests, 3 blobs"), "\(warm.output)")
+        #expect(fixture.storedBlobs().isSuperset(of: Set([image.configDigest] + image.layers.map(\.digest))))
+
+        let before = fixture.relay.bytesFromUpstream
+        let pulled = try await Skopeo.copy(fixture.reference("team/app", "v1"),
+                                           into: try TemporaryDirectory().path)
+        #expect(pulled.count == 4, "manifest, config, two layers")
+        #expect(fixture.relay.bytesFromUpstream - before < 4096, "only the tag revalidation went upstream")
+
+        let missing = try await LayoverProcess.run(["warm", "--server", fixture.layover.url, "up/team/none:v1"])
+        #expect(missing.status == 1)
+        #expect(missing.output.contains("FAILED up/team/none:v1"), "\(missing.output)")
+    }
+
+    @Test("warm straight into a store (no server running) fills it for the next start")
+    func warmIntoStore() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let image = try await fixture.seeder.pushImage("team/cache", tag: "buildcache", layerSizes: [1 << 20, 1 << 20])
+        fixture.layover.stop(signal: SIGTERM)
+
+        let warm = try await LayoverProcess.run([
+            "warm", "--storage", fixture.layover.storage, "--upstream", "up=\(fixture.relay.url)",
+            "--default-upstream", "up", "team/cache:buildcache",
+        ])
+        #expect(warm.status == 0, "\(warm.output)")
+        #expect(fixture.storedBlobs().isSuperset(of: Set([image.configDigest] + image.layers.map(\.digest))))
+
+        try await fixture.layover.start()
+        let before = fixture.relay.bytesFromUpstream
+        for layer in image.layers {
+            let blob = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/cache"))/blobs/\(layer.digest)")
+            #expect(blob.digest == layer.digest)
+        }
+        #expect(fixture.relay.bytesFromUpstream == before, "the layers came from the warmed store")
+    }
+
+    @Test("SIGTERM during a large download: no new connections, the download completes, exit 0")
+    func gracefulStopDuringDownload() async throws {
+        let fixture = try await Fixture(layoverEnvironment: ["LAYOVER_LOG_LEVEL": "info"])
+        defer { fixture.shutdown() }
+        let size = 48 << 20
+        let digest = try await fixture.seeder.pushBlob("team/app", randomBytes(size))
+        _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)")
+        let path = "/v2/up/team/app/blobs/\(digest)"
+        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let process = try #require(fixture.layover.process)
+
+        // A slow reader (32 KiB every 2 ms at most, a small receive buffer): the download lasts seconds.
+        let download = Task.detached { try SlowReader.get(port: port, path: path) }
+        try await Task.sleep(for: .milliseconds(500))
+        kill(process.process.processIdentifier, SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(process.process.isRunning, "the download in progress holds the exit back: \(process.output)")
+        await #expect(throws: (any Error).self, "the listener is closed") {
+            _ = try await TestHTTP.shared.get("\(fixture.layover.url)/v2/")
+        }
+
+        let received = try await download.value
+        #expect(received.status == 200)
+        #expect(received.count == size)
+        #expect(received.digest == digest)
+        #expect(try await process.waitForExit(timeout: .seconds(30)) == 0, "\(process.output)")
+        #expect(process.output.contains("stopped"))
+    }
+}

@@ -1,0 +1,52 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A client that reads an HTTP/1.1 answer slowly through a small receive buffer, so the server's
+/// write really lasts (an HTTP client library would buffer the body as fast as it arrives).
+public enum SlowReader {
+    /// GETs `path` from `127.0.0.1:port`, reading `chunk` bytes then pausing `pause`; returns the
+    /// status, the body length and its digest. Blocking: call it from a detached task.
+    public static func get(port: Int, path: String, chunk: Int = 32 << 10, pause: Duration = .milliseconds(2)) throws
+        -> (status: Int, count: Int, digest: String) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        defer { close(fd) }
+        var small: Int32 = 128 << 10
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { throw TestFailure("send: \(errno)") }
+
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var head: [UInt8] = []
+        var hasher = SHA256()
+        var count = 0
+        var status = 0
+        while true {
+            let got = recv(fd, &buffer, buffer.count, 0)
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else { break }
+            var body = buffer[0..<got]
+            if status == 0 {
+                head.append(contentsOf: body)
+                guard let end = head.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
+                status = Int(String(decoding: head[9..<12], as: UTF8.self)) ?? -1
+                body = ArraySlice(head[end.upperBound...])
+            }
+            body.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            count += body.count
+            Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds))
+        }
+        return (status, count, TestHTTP.digest(hasher))
+    }
+}
