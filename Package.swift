@@ -129,6 +129,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LayoverWireTests", dependencies: ["LayoverWire"]),
+        .testTarget(name: "LayoverMetricsTests", dependencies: ["LayoverMetrics"]),
+        /// The `layover` command's own parts: references, the status table, the warm walk.
+        .testTarget(name: "layoverTests", dependencies: ["layover", "LayoverHTTP", "LayoverMetrics", "LayoverUpstream", "LayoverWire"]),
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverUpstream"]),

@@ -64,6 +64,21 @@ struct LayoverConfigurationTests {
         #expect(try configuration.validated() == configuration)
     }
 
+    @Test func operationalKeysFromYAMLAndEnvironment() throws {
+        var configuration = defaults
+        #expect(configuration.accessLog && configuration.logFormat == "text" && configuration.shutdownGraceSeconds == 30)
+        try configuration.apply(yaml: "accessLog: false\nlogFormat: json\nshutdownGraceSeconds: 5\n")
+        #expect(!configuration.accessLog && configuration.logFormat == "json" && configuration.shutdownGraceSeconds == 5)
+        try configuration.apply(environment: ["LAYOVER_ACCESS_LOG": "on", "LAYOVER_LOG_FORMAT": "text",
+                                              "LAYOVER_SHUTDOWN_GRACE_SECONDS": "12.5"])
+        #expect(configuration.accessLog && configuration.logFormat == "text" && configuration.shutdownGraceSeconds == 12.5)
+        #expect(throws: ConfigurationError("LAYOVER_ACCESS_LOG: expected true or false, got maybe")) {
+            try configuration.apply(environment: ["LAYOVER_ACCESS_LOG": "maybe"])
+        }
+        configuration.logFormat = "xml"
+        #expect(throws: ConfigurationError("logFormat: expected text or json, got xml")) { try configuration.validated() }
+    }
+
     @Test func yamlKeysLeftOutKeepTheirValues() throws {
         var configuration = defaults
         try configuration.apply(yaml: "storage: /data\n")

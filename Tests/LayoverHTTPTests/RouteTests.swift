@@ -10,7 +10,7 @@ struct RouteTests {
         #expect(Route(path: path) == .base)
     }
 
-    @Test("paths outside /v2/", arguments: ["/", "", "/v1/library/alpine/manifests/latest", "/v2x", "/health", "v2/"])
+    @Test("paths outside /v2/", arguments: ["/", "", "/v1/library/alpine/manifests/latest", "/v2x", "/health", "v2/", "/healthz/x"])
     func notRegistry(_ path: String) {
         #expect(Route(path: path) == .notRegistry)
     }
@@ -22,6 +22,17 @@ struct RouteTests {
     ])
     func manifests(_ path: String, _ name: String, _ reference: String) {
         #expect(Route(path: path) == .manifest(name: name, reference: reference))
+    }
+
+    @Test("operator endpoints")
+    func operatorEndpoints() {
+        #expect(Route(path: "/healthz") == .health)
+        #expect(Route(path: "/readyz") == .ready)
+        #expect(Route(path: "/metrics") == .metrics)
+        #expect(Route(path: "/_layover/status") == .admin("status"))
+        #expect(Route(path: "/healthz").endpoint == "health")
+        #expect(Route(path: "/v2/a/blobs/\(Self.digest)").endpoint == "blob")
+        #expect(Route(path: "/nope").endpoint == "unknown")
     }
 
     @Test func blobs() {
