@@ -24,6 +24,13 @@ public struct Seeder {
         return digest
     }
 
+    /// Makes `repository` hold a blob `source` already holds, without sending it again
+    /// (a cross-repository mount).
+    public func mountBlob(_ repository: String, _ digest: String, from source: String) async throws {
+        let answer = try await TestHTTP.shared.send(.POST, "\(registry)/v2/\(repository)/blobs/uploads/?mount=\(digest)&from=\(source)")
+        guard answer.status == 201 else { throw TestFailure("mount of \(digest) failed: \(answer.status) \(answer.text)") }
+    }
+
     /// Puts a manifest under `reference`; returns its digest.
     @discardableResult
     public func pushManifest(_ repository: String, _ reference: String, _ bytes: [UInt8], mediaType: String) async throws -> String {

@@ -10,14 +10,16 @@ public final class UpstreamRegistry: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// - Parameter proxyOf: when given, the registry runs in proxy mode in front of this URL.
-    public init(proxyOf remote: String? = nil) async throws {
+    /// - Parameters:
+    ///   - proxyOf: when given, the registry runs in proxy mode in front of this URL.
+    ///   - port: the port to listen on; a free one when nil.
+    public init(proxyOf remote: String? = nil, port fixedPort: Int? = nil) async throws {
         guard let binary = ["/usr/bin/docker-registry", "/usr/local/bin/registry", "/usr/bin/registry"]
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw TestFailure("distribution's registry is not installed: apt-get install docker-registry")
         }
         directory = try TemporaryDirectory()
-        port = try freePort()
+        port = try fixedPort ?? freePort()
         let config = """
             version: 0.1
             log:

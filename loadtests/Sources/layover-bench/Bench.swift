@@ -4,13 +4,14 @@ import LayoverTestSupport
 import NIOHTTP1
 import NIOPosix
 
-/// `layover-bench`: Layover beside distribution's registry in proxy mode and nginx, on loopback,
-/// in one run, so that ratios are measured side by side. Prints `target figure value unit` lines,
-/// then the bars of the core issue with PASS or FAIL.
+/// `layover-bench`: Layover beside distribution's registry in proxy mode, nginx serving the same
+/// files, and the upstream itself, on loopback, in one run, so that ratios are measured side by
+/// side. Prints `target figure value unit` lines, a table, the bars with PASS or FAIL, and
+/// (with `--json`) a JSON file of every figure.
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "layover-bench",
-                                                    abstract: "Benchmark Layover against distribution's registry (proxy mode) and nginx.")
+                                                    abstract: "Benchmark Layover against distribution's registry (proxy mode), nginx and the upstream itself.")
 
     @Option(help: "The layover executable (a release build).")
     var layover = ".build/release/layover"
@@ -36,8 +37,26 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds after which a cold-herd client is given up.")
     var herdTimeout = 90
 
-    @Option(help: "Scenarios to run: cold, warm, small, push (comma-separated).")
-    var only = "cold,warm,small,push"
+    @Option(help: "Scenarios to run: cold, warm, small, cache, push (comma-separated).")
+    var only = "cold,warm,small,cache,push"
+
+    @Option(name: .customLong("cache-layers-mib"), help: "Layer sizes of the synthetic BuildKit cache, MiB (comma-separated).")
+    var cacheLayersMiB = SyntheticCache.defaultLayerMiB.map(String.init).joined(separator: ",")
+
+    @Option(name: .customLong("cache-clients"), help: "CI clients importing the cache at once.")
+    var cacheClients = 32
+
+    @Option(name: .customLong("cache-parallel"), help: "Parallel blob downloads per importing client.")
+    var cacheParallel = 4
+
+    @Option(help: "Write every figure to this JSON file.")
+    var json: String?
+
+    @Option(name: .customLong("upstream-port"), help: "Port of the suite's upstream registry (fixed, so another proxy can be configured to use it).")
+    var upstreamPort: Int?
+
+    @Option(name: .customLong("target"), help: "Another proxy to measure, NAME=URL[@PID]: URL is its /v2 root for the suite's upstream (e.g. zot=http://127.0.0.1:8080/v2@1234; with PID, its CPU and RSS too).")
+    var extraTargets: [String] = []
 
     @Option(name: .customLong("push-mib"), help: "Size of the pushed cache, MiB (20 layers).")
     var pushMiB = 500
@@ -45,7 +64,8 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let report = Report(herdSize: herd)
         print("# layover-bench \(Date()) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        let upstream = try await UpstreamRegistry()
+        let upstream = try await UpstreamRegistry(port: upstreamPort)
+        print("# upstream registry on \(upstream.url)")
         defer { upstream.stop() }
         let seeder = Seeder(registry: upstream.url)
         print("# seeding upstream: \(largeMiB) MiB blob, 2 × \(herdMiB) MiB blobs, a small image")
@@ -53,6 +73,12 @@ struct Bench: AsyncParsableCommand {
         let herdSingle = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
         let herdShared = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
         let image = try await seeder.pushImage("bench/app", tag: "v1", layerSizes: [4096])
+        let scenarios = Set(only.split(separator: ",").map(String.init))
+        let layerMiB = cacheLayersMiB.split(separator: ",").compactMap { Int($0) }
+        print("# seeding a BuildKit cache: \(layerMiB.count) layers, \(layerMiB.reduce(0, +)) MiB, and a sibling sharing half")
+        let cache = try await SyntheticCache.seed(seeder, repository: "bench/cache", layerMiB: layerMiB)
+        let sibling = try await SyntheticCache.seedSharingHalf(of: cache, seeder, repository: "bench/cache2")
+        let cacheManifest = TestHTTP.digest(of: cache.manifest)
 
         print("# each proxy reaches the upstream through its own relay capped at \(linkMbit) Mbit/s")
         let shape: Relay.LinkShape = linkMbit > 0 ? .megabits(linkMbit) : .init()
@@ -67,27 +93,36 @@ struct Bench: AsyncParsableCommand {
         defer { proxy.stop() }
 
         var targets = [
-            Target(name: "layover", base: "\(layoverProcess.url)/v2/up/bench/app", pid: layoverProcess.process!.process.processIdentifier,
+            Target(name: "layover", registry: "\(layoverProcess.url)/v2/up", pid: layoverProcess.process!.process.processIdentifier,
                    relay: relayForLayover),
-            Target(name: "registry-proxy", base: "\(proxy.url)/v2/bench/app", pid: proxy.processIdentifier!, relay: relayForRegistry),
+            Target(name: "registry-proxy", registry: "\(proxy.url)/v2", pid: proxy.processIdentifier!, relay: relayForRegistry),
         ]
 
-        // 3 and 4 first, while both proxies are cold: one client, then the herd on another blob.
-        let scenarios = Set(only.split(separator: ",").map(String.init))
+        // The cold herd first, while both proxies are cold: one client, then the herd on another blob.
         for target in targets where scenarios.contains("cold") {
             try await coldHerd(target, single: herdSingle, shared: herdShared, report: report)
         }
 
-        // Warm the large blob and the small image in both, then bring up nginx on Layover's files.
+        for text in extraTargets {
+            guard let equals = text.firstIndex(of: "=") else { throw ValidationError("--target: expected NAME=URL[@PID], got \(text)") }
+            let rest = text[text.index(after: equals)...]
+            let parts = rest.split(separator: "@", maxSplits: 1)
+            targets.append(Target(name: String(text[..<equals]), registry: String(parts[0]),
+                                  pid: parts.count > 1 ? Int32(parts[1]) ?? 0 : 0, relay: nil))
+        }
+
+        // Warm the large blob, the cache manifest and the small blob in every proxy, then bring up nginx
+        // on Layover's files and add the upstream itself.
         for target in targets {
             _ = try await Curl.download("\(target.base)/blobs/\(large)")
-            _ = try await TestHTTP.shared.get("\(target.base)/manifests/\(image.manifestDigest)",
+            _ = try await TestHTTP.shared.get("\(target.registry)/bench/cache/manifests/\(cacheManifest)",
                                               headers: [("Accept", "application/vnd.oci.image.manifest.v1+json")])
             _ = try await TestHTTP.shared.get("\(target.base)/blobs/\(image.layers[0].digest)")
         }
         let nginx = try await Nginx(blobRoot: storage.path + "/store/blobs/sha256")
         defer { nginx.stop() }
-        targets.append(Target(name: "nginx", base: "http://127.0.0.1:\(nginx.port)/v2/bench/app", pid: nginx.pid, relay: nil))
+        targets.append(Target(name: "nginx", registry: "http://127.0.0.1:\(nginx.port)/v2", pid: nginx.pid, relay: nil))
+        targets.append(Target(name: "upstream", registry: "\(upstream.url)/v2", pid: upstream.processIdentifier!, relay: nil))
 
         if scenarios.contains("warm") {
             // Let the proxies finish storing what the warm-up fetched before measuring.
@@ -95,24 +130,40 @@ struct Bench: AsyncParsableCommand {
             try await warmLarge(targets, digest: large, report: report)
         }
         for target in targets where scenarios.contains("small") {
-            try await smallRequests(target, path: "manifests/\(image.manifestDigest)", method: .GET, label: "manifest-get", report: report)
-            try await smallRequests(target, path: "blobs/\(image.layers[0].digest)", method: .HEAD, label: "blob-head", report: report)
+            let manifest = "\(target.registry)/bench/cache/manifests/\(cacheManifest)"
+            let blob = "\(target.base)/blobs/\(image.layers[0].digest)"
+            try await smallRequests(target, url: manifest, method: .GET, label: "manifest-get", report: report)
+            try await smallRequests(target, url: manifest, method: .HEAD, label: "manifest-head", report: report)
+            try await smallRequests(target, url: blob, method: .GET, label: "blob-get", report: report)
+            try await smallRequests(target, url: blob, method: .HEAD, label: "blob-head", report: report)
         }
-        for target in targets {
+        for target in targets where target.name != "upstream" && target.pid > 0 {
             report.add(target.name, "peak-rss", ProcessReading.peakRSSMiB(target.pid), "MiB")
+        }
+        if scenarios.contains("cache") {
+            try await CacheScenario(clients: cacheClients, parallel: cacheParallel, timeout: herdTimeout * 3, layover: layover,
+                                    others: targets.filter { !["layover", "registry-proxy", "nginx", "upstream"].contains($0.name) }
+                                        .map { ($0.name, $0.registry) })
+                .run(upstream: upstream, cache: cache, sibling: sibling, report: report)
         }
         if scenarios.contains("push") {
             try await PushScenario(layers: 20, totalMiB: pushMiB, largeBlobMiB: largeMiB, layover: layover)
                 .run(upstream: upstream, report: report)
         }
+        report.printTable()
         report.printBars()
+        if let json { try report.writeJSON(to: json) }
     }
 
     struct Target {
         var name: String
-        var base: String
+        /// `http://host:port/v2` plus the upstream prefix, if any.
+        var registry: String
         var pid: Int32
         var relay: Relay?
+
+        /// The benchmark repository's URL prefix.
+        var base: String { "\(registry)/bench/app" }
     }
 
     /// Warm single-stream GETs of the large blob, 6 rounds with the targets interleaved and their
@@ -125,9 +176,9 @@ struct Bench: AsyncParsableCommand {
         for round in 0..<6 {
             for index in targets.indices {
                 let target = targets[(index + round) % targets.count]
-                let before = ProcessReading.cpuSeconds(target.pid)
+                let before = target.pid > 0 ? ProcessReading.cpuSeconds(target.pid) : 0
                 let (count, seconds) = try await Curl.download("\(target.base)/blobs/\(digest)")
-                cpu[target.name, default: 0] += ProcessReading.cpuSeconds(target.pid) - before
+                if target.pid > 0 { cpu[target.name, default: 0] += ProcessReading.cpuSeconds(target.pid) - before }
                 bytes[target.name, default: 0] += count
                 speeds[target.name, default: []].append(Double(count) / seconds / 1e6)
             }
@@ -135,13 +186,14 @@ struct Bench: AsyncParsableCommand {
         for target in targets {
             let sorted = speeds[target.name, default: []].sorted()
             report.add(target.name, "warm-large-get", (sorted[2] + sorted[3]) / 2, "MB/s")
+            guard target.pid > 0 else { continue }
             report.add(target.name, "warm-large-cpu", cpu[target.name, default: 0] / (Double(bytes[target.name, default: 1]) / Double(1 << 30)), "CPU-s/GiB")
         }
     }
 
     /// Closed-loop small requests at `connections` connections.
-    func smallRequests(_ target: Target, path: String, method: HTTPMethod, label: String, report: Report) async throws {
-        let url = URL(string: "\(target.base)/\(path)")!
+    func smallRequests(_ target: Target, url text: String, method: HTTPMethod, label: String, report: Report) async throws {
+        let url = URL(string: text)!
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         _ = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, path: url.path, connections: connections,
                                          duration: .seconds(1), group: group)

@@ -1,8 +1,26 @@
 import Foundation
 
-/// Collects figures, prints each as it comes, and checks the core issue's bars at the end.
+/// Collects figures, prints each as it comes, and at the end a table (one column per target),
+/// the bars with PASS or FAIL, and a JSON file.
 final class Report {
+    /// One measured figure.
+    struct Figure: Codable {
+        var target: String
+        var figure: String
+        var value: Double
+        var unit: String
+    }
+
+    /// One bar checked.
+    struct Bar: Codable {
+        var bar: String
+        var passed: Bool
+        var detail: String
+    }
+
     private var figures: [String: Double] = [:]
+    private var ordered: [Figure] = []
+    private var bars: [Bar] = []
     /// Clients in the cold herd.
     let herdSize: Int
 
@@ -12,6 +30,8 @@ final class Report {
 
     func add(_ target: String, _ figure: String, _ value: Double, _ unit: String) {
         figures["\(target) \(figure)"] = value
+        ordered.removeAll { $0.target == target && $0.figure == figure }
+        ordered.append(Figure(target: target, figure: figure, value: value, unit: unit))
         print("\(target) \(figure) \(String(format: value < 10 ? "%.3f" : "%.1f", value)) \(unit)")
     }
 
@@ -25,7 +45,7 @@ final class Report {
               "\(format(value("layover", "warm-large-get"))) vs \(format(fasterPeer)) MB/s")
         check("warm large GET CPU/GiB < every peer", value("layover", "warm-large-cpu") < leanerPeer,
               "\(format(value("layover", "warm-large-cpu"))) vs \(format(leanerPeer)) CPU-s/GiB")
-        for label in ["manifest-get", "blob-head"] {
+        for label in ["manifest-get", "manifest-head", "blob-get", "blob-head"] {
             let ratio = value("layover", "\(label)-rps") / value("registry-proxy", "\(label)-rps")
             check("\(label) >= 10x registry req/s", ratio >= 10, "\(format(ratio))x")
             check("\(label) p99 < 5 ms", value("layover", "\(label)-p99") < 5, "\(format(value("layover", "\(label)-p99"))) ms")
@@ -37,13 +57,65 @@ final class Report {
         check("cold herd within 1.5x one client", value("layover", "cold-herd-vs-single") <= 1.5,
               "\(format(value("layover", "cold-herd-vs-single")))x")
         check("peak RSS < 64 MiB", value("layover", "peak-rss") < 64, "\(format(value("layover", "peak-rss"))) MiB")
+        let cachePerUnique = value("layover", "cache-cold-upstream-per-unique")
+        check("CI fleet cold cache import: upstream bytes / unique bytes <= 1.01", cachePerUnique <= 1.01, format(cachePerUnique))
+        check("CI fleet cold cache import: every client complete", value("layover", "cache-cold-fleet-complete") == value("upstream", "cache-cold-fleet-complete"),
+              "\(format(value("layover", "cache-cold-fleet-complete"))) clients")
+        check("warm cache import moves < 64 KiB upstream", value("layover", "cache-warm-upstream-bytes") < 65536,
+              "\(format(value("layover", "cache-warm-upstream-bytes"))) B")
+        check("sibling cache: upstream bytes / new bytes <= 1.01", value("layover", "cache-sibling-upstream-per-new") <= 1.01,
+              format(value("layover", "cache-sibling-upstream-per-new")))
+        check("peak RSS during the cache import < 64 MiB", value("layover", "cache-peak-rss") < 64,
+              "\(format(value("layover", "cache-peak-rss"))) MiB")
         check("push acknowledged >= 5x sooner than direct", value("layover", "push-ack-speedup") >= 5,
               "\(format(value("layover", "push-ack-speedup")))x")
         check("push: peak RSS < 64 MiB", value("layover", "push-peak-rss") < 64, "\(format(value("layover", "push-peak-rss"))) MiB")
     }
 
     private func check(_ bar: String, _ passed: Bool, _ detail: String) {
+        bars.append(Bar(bar: bar, passed: passed, detail: detail))
         print("\(passed ? "PASS" : "FAIL") \(bar): \(detail)")
+    }
+
+    /// Every figure as a row, one column per target, and Layover over the best peer where both exist.
+    func printTable() {
+        let targets = ordered.reduce(into: [String]()) { if !$0.contains($1.target) { $0.append($1.target) } }
+        let names = ordered.reduce(into: [String]()) { if !$0.contains($1.figure) { $0.append($1.figure) } }
+        var rows = [["figure", "unit"] + targets]
+        for name in names {
+            let unit = ordered.first { $0.figure == name }?.unit ?? ""
+            rows.append([name, unit] + targets.map { target in
+                figures["\(target) \(name)"].map { String(format: $0 < 10 ? "%.3f" : "%.1f", $0) } ?? "-"
+            })
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        print("# table")
+        for row in rows {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+
+    /// The figures and bars, with the date, the machine and the command, as JSON.
+    func writeJSON(to path: String) throws {
+        struct Document: Codable {
+            var date: String
+            var machine: String
+            var command: String
+            var figures: [Figure]
+            var bars: [Bar]
+        }
+        var name = utsname()
+        uname(&name)
+        let kernel = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30)
+        let document = Document(
+            date: ISO8601DateFormatter().string(from: Date()),
+            machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(Int(memory.rounded())) GiB, Linux \(kernel)",
+            command: CommandLine.arguments.joined(separator: " "), figures: ordered, bars: bars)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(document).write(to: URL(fileURLWithPath: path))
+        print("# figures written to \(path)")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
