@@ -51,9 +51,14 @@ enum ResponseWriter {
             }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             let region = FileRegion(fileHandle: handle, readerIndex: Int(span.offset), endIndex: Int(span.offset + span.count))
+            // A large body goes out corked: full segments only, the head in the first one; the
+            // cork comes off once the last byte is handed over, flushing the tail at once.
+            let corked = span.count >= corkThreshold
+            if corked { channel.setOption(cork, value: 1).whenFailure { _ in } }
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             let written = channel.write(HTTPServerResponsePart.body(.fileRegion(region)))
             let ended = finish(channel, keepAlive: keepAlive)
+            if corked { ended.whenComplete { _ in channel.setOption(cork, value: 0).whenFailure { _ in } } }
             written.whenComplete { result in
                 try? handle.close()
                 lease.release()
@@ -65,6 +70,10 @@ enum ResponseWriter {
             return Written(bodyBytes: sent, ended: channel.eventLoop.makeSucceededVoidFuture())
         }
     }
+
+    /// Bodies from this size on are sent with `TCP_CORK`.
+    static let corkThreshold: Int64 = 1 << 20
+    static let cork = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: TCP_CORK))
 
     /// Streams `source`; returns the body bytes the socket took.
     private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async -> Int64 {
