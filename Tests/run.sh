@@ -11,6 +11,7 @@ command -v swift >/dev/null || { echo "missing: a Swift 6 toolchain (swift) on P
 command -v skopeo >/dev/null || missing+=(skopeo)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 [ -x /usr/bin/buildah ] || missing+=(buildah)
+[ -x /usr/bin/python3 ] || missing+=(python3)   # parses deploy/'s TOML files (tomllib)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -16,9 +16,9 @@ public enum Telemetry {
         _ = Cache.servedFromStore
         _ = Cache.servedFromUpstream
         _ = Cache.revalidations
-        _ = StoreGauges.bytes
-        _ = StoreGauges.evictions
-        _ = ReplicationGauges.depth
+        _ = [StoreGauges.bytes, StoreGauges.files, StoreGauges.budget] as [Gauge]
+        _ = [StoreGauges.evictions, StoreGauges.evictedBytes] as [Counter]
+        _ = [ReplicationGauges.depth, ReplicationGauges.oldestPending, ReplicationGauges.deadLetters] as [Gauge]
         _ = HTTP.active
     }
 }

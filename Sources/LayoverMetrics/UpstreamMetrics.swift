@@ -1,6 +1,13 @@
 import CoreMetrics
 
 extension Telemetry {
+    /// Creates `upstream`'s counters at zero, so a scrape lists them before the first error.
+    public static func registerUpstream(_ upstream: String) {
+        for label in ["layover_upstream_errors_total", "layover_upstream_throttled_total", "layover_upstream_fetched_bytes_total"] {
+            Counter(label: label, dimensions: [("upstream", upstream)]).increment(by: 0)
+        }
+    }
+
     /// One request to `upstream` answered with `status` (nil: no answer, a transport failure).
     public static func upstreamRequest(_ upstream: String, method: String, status: Int?, seconds: Double) {
         Counter(label: "layover_upstream_requests_total",

@@ -37,6 +37,7 @@ public final class RegistryClient: Sendable {
         var logger = logger
         logger[metadataKey: "upstream"] = "\(upstream.name)"
         self.logger = logger
+        Telemetry.registerUpstream(upstream.name)
     }
 
     /// Makes an `HTTPClient` suited to upstream traffic: no automatic redirects, bounded connect

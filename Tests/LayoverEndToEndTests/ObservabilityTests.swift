@@ -59,9 +59,9 @@ struct ObservabilityTests {
         #expect(second.value("layover_store_bytes") == blobBytes + Double(image.manifest.count))
         #expect(second.value("layover_http_requests_total", ["endpoint": "blob", "status": "200"]) == 2 * blobCount)
         #expect(fixture.relay.bytesFromUpstream - upstreamBytesAfterFirst < 4096, "only the tag's HEAD went upstream")
-        for family in ["layover_replication_queue_depth", "layover_store_budget_bytes", "layover_coalesced_requests_total",
-                       "layover_http_request_duration_seconds_bucket", "layover_upstream_request_duration_seconds_bucket"] {
-            #expect(second.names.contains(family), "\(family) is exposed")
+        // Every metric the shipped Grafana dashboard queries is one the server exposes.
+        for family in try dashboardMetricNames() {
+            #expect(second.names.contains(family), "deploy/grafana/layover-dashboard.json queries \(family), which /metrics lacks")
         }
     }
 
@@ -116,4 +116,14 @@ struct ObservabilityTests {
         #expect(unreachable.status != 0)
         #expect(unreachable.output.contains("cannot reach Layover"))
     }
+}
+
+/// The `layover_…` names the Grafana dashboard under deploy/ queries.
+func dashboardMetricNames() throws -> Set<String> {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("deploy/grafana/layover-dashboard.json").path
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let pattern = try NSRegularExpression(pattern: "layover_[a-z_]+")
+    let names = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
+    return Set(names)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A child process whose output goes to a file, so a test can wait for a line and read the log.
 public final class TestProcess: @unchecked Sendable {
@@ -14,8 +15,12 @@ public final class TestProcess: @unchecked Sendable {
         if let environment { process.environment = environment }
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        // Foundation's Process.run is not safe to call from several threads at once (seen crashing
+        // in memcpy with a hundred concurrent launches): one launch at a time.
+        try Self.launches.withLock { _ in try process.run() }
     }
+
+    private static let launches = Mutex(())
 
     public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 

@@ -63,24 +63,24 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let report = Report(herdSize: herd)
-        print("# layover-bench \(Date()) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        say("# layover-bench \(Date()) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let upstream = try await UpstreamRegistry(port: upstreamPort)
-        print("# upstream registry on \(upstream.url)")
+        say("# upstream registry on \(upstream.url)")
         defer { upstream.stop() }
         let seeder = Seeder(registry: upstream.url)
-        print("# seeding upstream: \(largeMiB) MiB blob, 2 × \(herdMiB) MiB blobs, a small image")
+        say("# seeding upstream: \(largeMiB) MiB blob, 2 × \(herdMiB) MiB blobs, a small image")
         let large = try await seeder.pushBlob("bench/app", randomBytes(largeMiB << 20))
         let herdSingle = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
         let herdShared = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
         let image = try await seeder.pushImage("bench/app", tag: "v1", layerSizes: [4096])
         let scenarios = Set(only.split(separator: ",").map(String.init))
         let layerMiB = cacheLayersMiB.split(separator: ",").compactMap { Int($0) }
-        print("# seeding a BuildKit cache: \(layerMiB.count) layers, \(layerMiB.reduce(0, +)) MiB, and a sibling sharing half")
+        say("# seeding a BuildKit cache: \(layerMiB.count) layers, \(layerMiB.reduce(0, +)) MiB, and a sibling sharing half")
         let cache = try await SyntheticCache.seed(seeder, repository: "bench/cache", layerMiB: layerMiB)
         let sibling = try await SyntheticCache.seedSharingHalf(of: cache, seeder, repository: "bench/cache2")
         let cacheManifest = TestHTTP.digest(of: cache.manifest)
 
-        print("# each proxy reaches the upstream through its own relay capped at \(linkMbit) Mbit/s")
+        say("# each proxy reaches the upstream through its own relay capped at \(linkMbit) Mbit/s")
         let shape: Relay.LinkShape = linkMbit > 0 ? .megabits(linkMbit) : .init()
         let relayForLayover = try await Relay(upstreamPort: upstream.port, shape: shape)
         let relayForRegistry = try await Relay(upstreamPort: upstream.port, shape: shape)

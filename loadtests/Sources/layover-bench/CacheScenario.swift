@@ -13,7 +13,7 @@ struct CacheScenario {
     let others: [(name: String, registry: String)]
 
     func run(upstream: UpstreamRegistry, cache: SyntheticCache, sibling: SyntheticCache, report: Report) async throws {
-        print("# cache import: \(clients) clients × (manifest + \(cache.blobs.count) blobs, \(parallel) at a time), "
+        say("# cache import: \(clients) clients × (manifest + \(cache.blobs.count) blobs, \(parallel) at a time), "
             + "\(cache.bytes >> 20) MiB unique; upstream links unshaped")
         let storage = try TemporaryDirectory()
         defer { storage.remove() }

@@ -22,7 +22,7 @@ struct PushScenario {
         let process = try await LayoverProcess(upstreamURL: layoverLink.url, storage: storage.path + "/store", binary: layover)
         defer { process.stop(signal: SIGKILL) }
         let pid = process.process!.process.processIdentifier
-        print("# push: \(layers) layers, \(totalMiB) MiB, over 20 ms + 200 Mbit/s to the upstream")
+        say("# push: \(layers) layers, \(totalMiB) MiB, over 20 ms + 200 Mbit/s to the upstream")
 
         let direct = try await timePush(makeCache(), to: OCIPusher(base: "\(directLink.url)/v2/bench/direct"))
         report.add("direct", "push-ack", direct, "s")

@@ -32,13 +32,13 @@ final class Report {
         figures["\(target) \(figure)"] = value
         ordered.removeAll { $0.target == target && $0.figure == figure }
         ordered.append(Figure(target: target, figure: figure, value: value, unit: unit))
-        print("\(target) \(figure) \(String(format: value < 10 ? "%.3f" : "%.1f", value)) \(unit)")
+        say("\(target) \(figure) \(String(format: value < 10 ? "%.3f" : "%.1f", value)) \(unit)")
     }
 
     func value(_ target: String, _ figure: String) -> Double { figures["\(target) \(figure)"] ?? .nan }
 
     func printBars() {
-        print("# bars")
+        say("# bars")
         let fasterPeer = max(value("registry-proxy", "warm-large-get"), value("nginx", "warm-large-get"))
         let leanerPeer = min(value("registry-proxy", "warm-large-cpu"), value("nginx", "warm-large-cpu"))
         check("warm large GET >= faster peer", value("layover", "warm-large-get") >= fasterPeer,
@@ -74,7 +74,7 @@ final class Report {
 
     private func check(_ bar: String, _ passed: Bool, _ detail: String) {
         bars.append(Bar(bar: bar, passed: passed, detail: detail))
-        print("\(passed ? "PASS" : "FAIL") \(bar): \(detail)")
+        say("\(passed ? "PASS" : "FAIL") \(bar): \(detail)")
     }
 
     /// Every figure as a row, one column per target, and Layover over the best peer where both exist.
@@ -89,9 +89,9 @@ final class Report {
             })
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        print("# table")
+        say("# table")
         for row in rows {
-            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            say(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
         }
     }
 
@@ -115,7 +115,7 @@ final class Report {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(document).write(to: URL(fileURLWithPath: path))
-        print("# figures written to \(path)")
+        say("# figures written to \(path)")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
