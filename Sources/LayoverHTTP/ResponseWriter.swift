@@ -10,8 +10,8 @@ import Glibc
 
 /// Writes a `Response` onto an HTTP/1.1 channel.
 ///
-/// Stored files go out as a `FileRegion` (sendfile): the file is opened here and closed when the
-/// write completes, the lease released with it. Streams are written one chunk at a time, the next
+/// Stored files go out as `FileRegion`s (sendfile, see `FileBodySender`): the file is opened here
+/// and closed when the last byte is out, the lease released with it. Streams are written one chunk at a time, the next
 /// chunk fetched only once the previous one has been handed to the socket: memory stays flat. A
 /// stream that fails mid-body closes the connection, so the client sees a short body, never a
 /// complete wrong one.
@@ -50,30 +50,21 @@ enum ResponseWriter {
                 return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
             }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-            let region = FileRegion(fileHandle: handle, readerIndex: Int(span.offset), endIndex: Int(span.offset + span.count))
-            // A large body goes out corked: full segments only, the head in the first one; the
-            // cork comes off once the last byte is handed over, flushing the tail at once.
-            let corked = span.count >= corkThreshold
-            if corked { channel.setOption(cork, value: 1).whenFailure { _ in } }
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            let written = channel.write(HTTPServerResponsePart.body(.fileRegion(region)))
-            let ended = finish(channel, keepAlive: keepAlive)
-            if corked { ended.whenComplete { _ in channel.setOption(cork, value: 0).whenFailure { _ in } } }
-            written.whenComplete { result in
+            let sent = FileBodySender.send(handle, offset: span.offset, count: span.count, on: channel)
+            sent.whenComplete { result in
                 try? handle.close()
                 lease.release()
                 if case .success = result { Telemetry.served(Int(span.count), fromStore: true) }
             }
+            let ended = sent.flatMap { finish(channel, keepAlive: keepAlive) }
+            ended.whenFailure { _ in channel.close(promise: nil) }
             return Written(bodyBytes: span.count, ended: ended)
         case .stream(let source):
             let sent = await stream(source, head: head, keepAlive: keepAlive, on: channel)
             return Written(bodyBytes: sent, ended: channel.eventLoop.makeSucceededVoidFuture())
         }
     }
-
-    /// Bodies from this size on are sent with `TCP_CORK`.
-    static let corkThreshold: Int64 = 1 << 20
-    static let cork = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: TCP_CORK))
 
     /// Streams `source`; returns the body bytes the socket took.
     private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async -> Int64 {

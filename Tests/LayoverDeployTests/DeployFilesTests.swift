@@ -3,176 +3,405 @@ import LayoverConfig
 import Testing
 import Yams
 
-/// Every file under `deploy/` parses, and says what it must: a typo cannot ship.
+/// Every file under `deploy/` parses and says what it must, and the configuration files in it are
+/// ones Layover accepts: a typo in an example cannot ship.
 @Suite("deploy/")
 struct DeployFilesTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("deploy").path
-
-    static func text(_ path: String) throws -> String {
-        try String(contentsOfFile: "\(root)/\(path)", encoding: .utf8)
-    }
-
-    /// Every YAML, TOML and JSON file under deploy/.
-    static func files(withExtensions extensions: Set<String>) -> [String] {
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        var found: [String] = []
-        while let path = enumerator?.nextObject() as? String {
-            if extensions.contains(URL(fileURLWithPath: path).pathExtension) { found.append(path) }
-        }
-        return found.sorted()
-    }
-
-    @Test func everyYAMLFileParses() throws {
-        let files = Self.files(withExtensions: ["yaml", "yml"])
-        #expect(files.count == 4, "\(files)")
+    @Test("every YAML file parses, every document of it")
+    func everyYAMLFileParses() throws {
+        let files = Deploy.files(withExtensions: ["yaml", "yml"])
+        #expect(Set(files).isSuperset(of: ["kubernetes/layover.yaml", "systemd/layover.yaml",
+                                           "clients/github-actions.yml", "clients/gitlab-ci.yml"]), "\(files)")
         for file in files {
-            let documents = try Yams.load_all(yaml: try Self.text(file)).map { $0 }
+            let documents = try Deploy.yamlDocuments(file)
             #expect(!documents.isEmpty, "\(file) holds no document")
         }
     }
 
-    @Test("Kubernetes: a StatefulSet with a volume claim and probes, a Service, a ConfigMap Layover accepts")
-    func kubernetes() throws {
-        let documents = try Yams.load_all(yaml: try Self.text("kubernetes/layover.yaml")).compactMap { $0 as? [String: Any] }
-        let byKind = Dictionary(documents.map { ($0["kind"] as? String ?? "?", $0) }, uniquingKeysWith: { first, _ in first })
-        #expect(Set(byKind.keys) == ["ConfigMap", "Service", "StatefulSet"])
+    @Test("Kubernetes: a StatefulSet with a volume claim and probes, a Service on port 5000")
+    func kubernetesObjects() throws {
+        let objects = try Deploy.kubernetesObjects()
+        #expect(Set(objects.keys) == ["ConfigMap", "Service", "StatefulSet"])
 
-        let statefulSet = try #require(byKind["StatefulSet"])
+        let statefulSet = try #require(objects["StatefulSet"])
         let spec = try #require(statefulSet["spec"] as? [String: Any])
-        let claims = try #require(spec["volumeClaimTemplates"] as? [[String: Any]])
-        #expect(claims.count == 1)
-        let pod = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
-        let annotations = try #require(((spec["template"] as? [String: Any])?["metadata"] as? [String: Any])?["annotations"] as? [String: String])
+        #expect(spec["replicas"] as? Int == 1)
+        let template = try #require(spec["template"] as? [String: Any])
+        let podLabels = try #require((template["metadata"] as? [String: Any])?["labels"] as? [String: String])
+        #expect((spec["selector"] as? [String: Any])?["matchLabels"] as? [String: String] == podLabels)
+        let annotations = try #require((template["metadata"] as? [String: Any])?["annotations"] as? [String: String])
+        #expect(annotations["prometheus.io/scrape"] == "true")
+        #expect(annotations["prometheus.io/port"] == "5000")
         #expect(annotations["prometheus.io/path"] == "/metrics")
+
+        let pod = try #require(template["spec"] as? [String: Any])
+        let podSecurity = try #require(pod["securityContext"] as? [String: Any])
+        #expect(podSecurity["runAsNonRoot"] as? Bool == true)
+        #expect(podSecurity["runAsUser"] as? Int == 10001)
+        #expect(podSecurity["fsGroup"] as? Int == 10001)
+
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
-        #expect((container["livenessProbe"] as? [String: Any]).flatMap { ($0["httpGet"] as? [String: Any])?["path"] as? String } == "/healthz")
-        #expect((container["readinessProbe"] as? [String: Any]).flatMap { ($0["httpGet"] as? [String: Any])?["path"] as? String } == "/readyz")
-        #expect(((container["resources"] as? [String: Any])?["requests"] as? [String: Any])?["memory"] != nil)
+        #expect(container["args"] as? [String] == ["serve", "--config", "/etc/layover/layover.yaml"])
+        #expect((container["securityContext"] as? [String: Any])?["readOnlyRootFilesystem"] as? Bool == true)
+        let ports = try #require(container["ports"] as? [[String: Any]])
+        #expect(ports.contains { $0["name"] as? String == "http" && $0["containerPort"] as? Int == 5000 })
+        #expect(Deploy.probePath(container["livenessProbe"]) == "/healthz")
+        #expect(Deploy.probePath(container["readinessProbe"]) == "/readyz")
+        let resources = try #require(container["resources"] as? [String: [String: Any]])
+        #expect(resources["requests"]?["cpu"] as? String == "500m")
+        #expect(resources["requests"]?["memory"] as? String == "256Mi")
+        #expect(resources["limits"]?["memory"] as? String == "1Gi")
+
+        // Credentials come from an optional Secret, never from the ConfigMap.
+        let env = try #require(container["env"] as? [[String: Any]])
+        let names = env.compactMap { $0["name"] as? String }
+        #expect(names.contains("LAYOVER_UPSTREAM_DOCKER_IO_USERNAME") && names.contains("LAYOVER_UPSTREAM_DOCKER_IO_PASSWORD"))
+        for variable in env {
+            let secret = (variable["valueFrom"] as? [String: Any])?["secretKeyRef"] as? [String: Any]
+            #expect(secret?["optional"] as? Bool == true, "\(variable["name"] ?? "?") is an optional secret reference")
+        }
+
+        // The store is on the claim template's volume, the config file on the ConfigMap's.
+        let claims = try #require(spec["volumeClaimTemplates"] as? [[String: Any]])
+        let claim = try #require(claims.first)
+        let claimName = try #require((claim["metadata"] as? [String: Any])?["name"] as? String)
+        let requests = ((claim["spec"] as? [String: Any])?["resources"] as? [String: Any])?["requests"] as? [String: Any]
+        #expect(requests?["storage"] as? String == "200Gi")
         let mounts = try #require(container["volumeMounts"] as? [[String: Any]])
-        #expect(mounts.contains { $0["mountPath"] as? String == "/var/lib/layover" })
-        #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        #expect(mounts.contains { $0["name"] as? String == claimName && $0["mountPath"] as? String == "/var/lib/layover" })
+        #expect(mounts.contains { $0["mountPath"] as? String == "/etc/layover" })
+        let volumes = try #require(pod["volumes"] as? [[String: Any]])
+        #expect(volumes.contains { ($0["configMap"] as? [String: Any])?["name"] as? String == "layover-config" })
 
-        let service = try #require(byKind["Service"])
-        let ports = try #require((service["spec"] as? [String: Any])?["ports"] as? [[String: Any]])
-        #expect(ports.first?["port"] as? Int == 5000)
-
-        let configMap = try #require(byKind["ConfigMap"])
-        let file = try #require((configMap["data"] as? [String: String])?["layover.yaml"])
-        var configuration = LayoverConfiguration.embeddedDefault
-        try configuration.apply(yaml: file)
-        let valid = try configuration.validated()
-        #expect(valid.listenPort == 5000)
-        #expect(valid.storage == "/var/lib/layover")
-        #expect(valid.logFormat == "json")
+        let service = try #require(objects["Service"])
+        let serviceSpec = try #require(service["spec"] as? [String: Any])
+        #expect(serviceSpec["type"] as? String == "ClusterIP")
+        #expect(serviceSpec["selector"] as? [String: String] == podLabels)
+        let servicePort = try #require((serviceSpec["ports"] as? [[String: Any]])?.first)
+        #expect(servicePort["port"] as? Int == 5000)
+        #expect(servicePort["name"] as? String == "http")
     }
 
-    @Test("the systemd example config is one Layover accepts")
-    func systemdConfig() throws {
-        var configuration = LayoverConfiguration.embeddedDefault
-        try configuration.apply(yaml: try Self.text("systemd/layover.yaml"))
-        let valid = try configuration.validated()
-        #expect(valid.listenHost == "0.0.0.0" && valid.listenPort == 5000)
-        #expect(valid.upstreams["registry.internal"]?.url == "http://registry.internal:5000")
+    @Test("Kubernetes: the ConfigMap's file is one Layover accepts, and drains within the grace period")
+    func kubernetesConfiguration() throws {
+        let objects = try Deploy.kubernetesObjects()
+        let data = try #require(objects["ConfigMap"]?["data"] as? [String: String])
+        let configuration = try Deploy.configuration(try #require(data["layover.yaml"]))
+        #expect(configuration.listenHost == "0.0.0.0" && configuration.listenPort == 5000)
+        #expect(configuration.storage == "/var/lib/layover")
+        // The budget must leave room on the 200Gi volume for the index and ingest files.
+        #expect(configuration.maxBytes > 0 && configuration.maxBytes < 200 * 1024 * 1024 * 1024)
+        #expect(Set(configuration.upstreams.keys).isSuperset(of: ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io"]))
+        #expect(configuration.upstreams.values.allSatisfy { $0.credentials == nil }, "credentials belong in the Secret")
+
+        let pod = ((objects["StatefulSet"]?["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
+        let grace = try #require(pod?["terminationGracePeriodSeconds"] as? Int)
+        #expect(Double(grace) > configuration.shutdownGraceSeconds, "Kubernetes must not kill Layover mid-drain")
     }
 
-    @Test("the systemd unit: the keys it needs, hardening, and systemd-analyze verify where available")
-    func systemdUnit() async throws {
-        let unit = try Self.text("systemd/layover.service")
-        var service: [String: String] = [:]
-        var section = ""
-        for line in unit.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
-            if line.hasPrefix("[") { section = String(line); continue }
-            guard section == "[Service]", let equals = line.firstIndex(of: "=") else { continue }
-            service[String(line[..<equals])] = String(line[line.index(after: equals)...])
+    @Test("systemd: the example config file is one Layover accepts")
+    func systemdConfiguration() throws {
+        let configuration = try Deploy.configuration(try Deploy.text("systemd/layover.yaml"))
+        #expect(configuration.listenHost == "0.0.0.0" && configuration.listenPort == 5000)
+        #expect(configuration.storage == "/var/lib/layover")
+        #expect(configuration.upstreams["registry.internal"]?.url == "http://registry.internal:5000")
+        #expect(configuration.upstreams.values.allSatisfy { $0.credentials == nil }, "credentials belong in credentials.env")
+
+        let unit = try Deploy.serviceSection(try Deploy.text("systemd/layover.service"))
+        let stopTimeout = try #require(unit["TimeoutStopSec"].flatMap(Double.init))
+        #expect(stopTimeout > configuration.shutdownGraceSeconds, "systemd must not kill Layover mid-drain")
+    }
+
+    @Test("systemd: the unit runs layover as its own user, hardened")
+    func systemdUnitKeys() throws {
+        let unit = try Deploy.serviceSection(try Deploy.text("systemd/layover.service"))
+        #expect(unit["ExecStart"] == "/usr/local/bin/layover serve --config /etc/layover/layover.yaml")
+        #expect(unit["User"] == "layover")
+        #expect(unit["StateDirectory"] == "layover")
+        #expect(unit["Environment"] == "LAYOVER_STORAGE=/var/lib/layover")
+        #expect(unit["EnvironmentFile"] == "-/etc/layover/credentials.env")
+        #expect(unit["KillSignal"] == "SIGTERM")
+        #expect(unit["Restart"] == "on-failure")
+        #expect(unit["LimitNOFILE"] == "65536")
+        for key in ["NoNewPrivileges", "ProtectHome", "PrivateTmp", "PrivateDevices", "ProtectKernelTunables",
+                    "ProtectKernelModules", "ProtectControlGroups", "RestrictNamespaces", "LockPersonality",
+                    "MemoryDenyWriteExecute"] {
+            #expect(unit[key] == "yes", "\(key)=yes")
         }
-        #expect(service["ExecStart"]?.hasPrefix("/usr/local/bin/layover serve") == true)
-        #expect(service["User"] == "layover")
-        #expect(service["KillSignal"] == "SIGTERM")
-        for key in ["NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "CapabilityBoundingSet", "ReadWritePaths"] {
-            #expect(service[key] != nil, "\(key) is set")
-        }
-        let analyze = "/usr/bin/systemd-analyze"
-        guard FileManager.default.isExecutableFile(atPath: analyze) else { return }
-        // verify checks that ExecStart exists: point it at a binary every machine has.
-        let copy = NSTemporaryDirectory() + "layover-\(UUID().uuidString).service"
-        try unit.replacingOccurrences(of: "ExecStart=/usr/local/bin/layover", with: "ExecStart=/bin/true")
-            .write(toFile: copy, atomically: true, encoding: .utf8)
+        #expect(unit["ProtectSystem"] == "strict")
+        #expect(unit["RestrictAddressFamilies"] == "AF_INET AF_INET6 AF_UNIX")
+        #expect(unit["SystemCallArchitectures"] == "native")
+        #expect(unit["CapabilityBoundingSet"] == "", "an empty bounding set: no capabilities")
+        #expect(unit["ReadWritePaths"] == "/var/lib/layover")
+    }
+
+    @Test("systemd: systemd-analyze verify finds nothing to say about the unit",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Deploy.systemdAnalyze),
+                   "systemd-analyze is not installed here; the unit's keys are still checked by systemdUnitKeys"))
+    func systemdAnalyzeVerify() throws {
+        // verify insists that ExecStart's binary exists: point the copy at one every machine has.
+        let unit = try Deploy.text("systemd/layover.service")
+        let copied = unit.replacingOccurrences(of: "ExecStart=/usr/local/bin/layover ", with: "ExecStart=/bin/true ")
+        #expect(copied != unit)
+        let name = "layover-\(UUID().uuidString).service"
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+        try copied.write(toFile: copy, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: copy) }
-        let result = try run(analyze, ["verify", copy])
+        let result = try Deploy.run(Deploy.systemdAnalyze, ["verify", copy])
         #expect(result.status == 0, "\(result.output)")
-        #expect(!result.output.contains("Unknown key"), "\(result.output)")
+        // Unknown or misspelt keys are only warned about (exit 0), on lines naming the file.
+        let complaints = result.output.split(separator: "\n").filter { $0.contains(name) }
+        #expect(complaints.isEmpty, "\(complaints)")
     }
 
-    @Test("TOML client recipes parse and mirror through Layover")
-    func tomlRecipes() throws {
-        for (file, expected) in [("clients/containerd-hosts.toml", "host"), ("clients/buildkitd.toml", "registry")] {
-            let parsed = try toml("\(Self.root)/\(file)")
-            let table = try #require(parsed[expected] as? [String: Any], "\(file): no [\(expected)] table")
-            #expect(table.keys.contains { $0.contains("layover.internal:5000") }, "\(file): \(table.keys)")
+    @Test("containerd: Layover is a pull-and-resolve mirror of Docker Hub")
+    func containerdHosts() throws {
+        let hosts = try Deploy.toml(try Deploy.text("clients/containerd-hosts.toml"))
+        #expect(hosts["server"] as? String == "https://registry-1.docker.io")
+        let mirror = try #require((hosts["host"] as? [String: Any])?["http://layover.internal:5000"] as? [String: Any])
+        #expect(mirror["capabilities"] as? [String] == ["pull", "resolve"])
+    }
+
+    @Test("BuildKit: docker.io and ghcr.io mirrored through Layover over plain HTTP, in every recipe")
+    func buildkitConfigurations() throws {
+        let workflow = try #require(try Deploy.yamlDocuments("clients/github-actions.yml").first as? [String: Any])
+        let steps = ((workflow["jobs"] as? [String: Any])?["image"] as? [String: Any])?["steps"] as? [[String: Any]] ?? []
+        let inlines = steps.compactMap { ($0["with"] as? [String: Any])?["buildkitd-config-inline"] as? String }
+        let inline = try #require(inlines.first, "the workflow gives buildx a buildkitd configuration")
+        let configurations = [
+            ("clients/buildkitd.toml", try Deploy.text("clients/buildkitd.toml")),
+            ("clients/github-actions.yml", inline),
+            ("clients/gitlab-ci.yml", try Deploy.heredoc("TOML", in: try Deploy.text("clients/gitlab-ci.yml"))),
+        ]
+        for (file, text) in configurations {
+            let registries = try #require(try Deploy.toml(text)["registry"] as? [String: [String: Any]], "\(file): no [registry] tables")
+            for upstream in ["docker.io", "ghcr.io"] {
+                #expect(registries[upstream]?["mirrors"] as? [String] == ["layover.internal:5000"], "\(file): \(upstream)")
+            }
+            let layover = try #require(registries["layover.internal:5000"], "\(file): no settings for Layover's host")
+            #expect(layover["http"] as? Bool == true, "\(file)")
+            // With insecure = true too, BuildKit retries failures over https and hides the real error.
+            #expect(layover["insecure"] == nil, "\(file)")
         }
-        let buildkit = try toml("\(Self.root)/clients/buildkitd.toml")
-        let registries = try #require(buildkit["registry"] as? [String: [String: Any]])
-        #expect(registries["docker.io"]?["mirrors"] as? [String] == ["layover.internal:5000"])
-        #expect(registries["layover.internal:5000"]?["http"] as? Bool == true)
     }
 
-    @Test("JSON files parse; the dashboard queries only Layover's metrics")
-    func jsonFiles() throws {
-        let daemon = try JSONSerialization.jsonObject(with: Data(try Self.text("clients/docker-daemon.json").utf8)) as? [String: Any]
-        #expect(daemon?["registry-mirrors"] as? [String] == ["http://layover.internal:5000"])
-        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(try Self.text("grafana/layover-dashboard.json").utf8)) as? [String: Any])
-        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+    @Test("CI recipes keep their BuildKit cache in Layover, upstream named by path prefix")
+    func ciCacheReferences() throws {
+        let reference = "type=registry,ref=layover.internal:5000/ghcr.io/org/app:buildcache"
+        // A bare `on` key would be the boolean true here (YAML 1.1), and the mapping no [String: Any].
+        let workflow = try #require(try Deploy.yamlDocuments("clients/github-actions.yml").first as? [String: Any])
+        #expect(workflow["on"] != nil)
+        let steps = ((workflow["jobs"] as? [String: Any])?["image"] as? [String: Any])?["steps"] as? [[String: Any]] ?? []
+        #expect(steps.contains { ($0["uses"] as? String)?.hasPrefix("docker/setup-buildx-action@") == true })
+        let build = try #require(steps.first { ($0["uses"] as? String)?.hasPrefix("docker/build-push-action@") == true })
+        let with = try #require(build["with"] as? [String: Any])
+        #expect(with["cache-from"] as? String == reference)
+        #expect(with["cache-to"] as? String == reference + ",mode=max")
+
+        let gitlab = try #require(try Deploy.yamlDocuments("clients/gitlab-ci.yml").first as? [String: Any])
+        let script = try #require((gitlab["build"] as? [String: Any])?["script"] as? [String]).joined(separator: " ")
+        #expect(script.contains("--import-cache \(reference)"))
+        #expect(script.contains("--export-cache \(reference),mode=max"))
+    }
+
+    @Test("Docker: Layover as the Docker Hub mirror over plain HTTP")
+    func dockerDaemon() throws {
+        let daemon = try #require(try Deploy.json("clients/docker-daemon.json") as? [String: Any])
+        #expect(daemon["registry-mirrors"] as? [String] == ["http://layover.internal:5000"])
+        #expect(daemon["insecure-registries"] as? [String] == ["layover.internal:5000"])
+    }
+
+    @Test("Grafana: every panel queries the chosen data source for metrics Layover emits")
+    func grafanaDashboard() throws {
+        for file in Deploy.files(withExtensions: ["json"]) { _ = try Deploy.json(file) }
+        let dashboard = try #require(try Deploy.json("grafana/layover-dashboard.json") as? [String: Any])
+        #expect(dashboard["schemaVersion"] as? Int == 39)
+        let inputs = dashboard["__inputs"] as? [[String: Any]] ?? []
+        #expect(inputs.contains { $0["name"] as? String == "DS_PROMETHEUS" && $0["pluginId"] as? String == "prometheus" })
+        let variables = (dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]] ?? []
+        #expect(variables.contains { $0["name"] as? String == "DS_PROMETHEUS" && $0["type"] as? String == "datasource" })
+
+        let emitted = try Deploy.emittedMetricNames()
+        let panels = try #require(dashboard["panels"] as? [[String: Any]]).filter { $0["type"] as? String != "row" }
         #expect(panels.count >= 10)
+        #expect(Set(panels.compactMap { $0["id"] as? Int }).count == panels.count, "panel ids are unique")
+        var queried: Set<String> = []
         for panel in panels {
-            for target in panel["targets"] as? [[String: Any]] ?? [] {
-                #expect((target["expr"] as? String)?.contains("layover_") == true, "\(panel["title"] ?? "?")")
+            let title = panel["title"] as? String ?? "?"
+            #expect((panel["datasource"] as? [String: Any])?["uid"] as? String == "${DS_PROMETHEUS}", "\(title)")
+            let targets = panel["targets"] as? [[String: Any]] ?? []
+            #expect(!targets.isEmpty, "\(title) has no query")
+            for target in targets {
+                let expression = target["expr"] as? String ?? ""
+                #expect(expression.contains("layover_"), "\(title): \(expression)")
+                for name in Deploy.metricNames(in: expression) {
+                    #expect(emitted.contains(Deploy.family(of: name)), "\(title): \(name) is not a metric Layover emits")
+                    queried.insert(Deploy.family(of: name))
+                }
             }
         }
+        for family in ["layover_served_bytes_total", "layover_upstream_fetched_bytes_total", "layover_cache_requests_total",
+                       "layover_replication_queue_depth", "layover_store_bytes"] {
+            #expect(queried.contains(family), "the dashboard charts \(family)")
+        }
     }
 
-    @Test("the CI recipes use cache refs through Layover")
-    func ciRecipes() throws {
-        for file in ["clients/github-actions.yml", "clients/gitlab-ci.yml"] {
-            let text = try Self.text(file)
-            #expect(text.contains("type=registry,ref=layover.internal:5000/ghcr.io/org/app:buildcache"), "\(file)")
-            #expect(text.contains("mode=max"), "\(file)")
+    @Test("docs/configuration.md lists every metric Layover emits")
+    func metricsDocumented() throws {
+        let reference = try String(contentsOf: Deploy.repository.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        for name in try Deploy.emittedMetricNames() {
+            #expect(reference.contains("`\(name)`"), "\(name)")
         }
     }
 
     @Test("the Dockerfile builds in one stage and runs non-root in a slim one, the store on a volume")
     func dockerfile() throws {
-        let text = try Self.text("Dockerfile")
+        let text = try Deploy.text("Dockerfile")
         let stages = text.split(separator: "\n").filter { $0.hasPrefix("FROM ") }
         #expect(stages.count == 2)
-        #expect(stages.first?.contains("swift:") == true)
+        #expect(stages.first?.hasPrefix("FROM swift:6.") == true)
+        #expect(stages.last == "FROM debian:bookworm-slim")
+        #expect(text.contains("swift build -c release --product layover --static-swift-stdlib"))
+        #expect(text.contains("--uid 10001"))
         #expect(text.contains("USER 10001"))
         #expect(text.contains("VOLUME [\"/var/lib/layover\"]"))
+        #expect(text.contains("LAYOVER_LISTEN=0.0.0.0:5000"))
+        #expect(text.contains("EXPOSE 5000"))
         #expect(text.contains("ENTRYPOINT [\"/usr/local/bin/layover\"]"))
+        #expect(text.contains("CMD [\"serve\"]"))
     }
 }
 
-/// Parses a TOML file with Python's standard `tomllib` (no TOML parser in our dependencies).
-func toml(_ path: String) throws -> [String: Any] {
-    let result = try run("/usr/bin/python3", ["-c", "import sys, json, tomllib; print(json.dumps(tomllib.load(open(sys.argv[1], 'rb'))))", path])
-    guard result.status == 0 else { throw DeployTestFailure("\(path) is not valid TOML: \(result.output)") }
-    return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
-}
+/// Reading the files under `deploy/`.
+enum Deploy {
+    /// The repository root: this file is `Tests/LayoverDeployTests/DeployFilesTests.swift`.
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = repository.appendingPathComponent("deploy")
+    static let systemdAnalyze = "/usr/bin/systemd-analyze"
 
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    guard FileManager.default.isExecutableFile(atPath: executable) else {
-        throw DeployTestFailure("\(executable) is missing (Debian: apt-get install python3 / systemd)")
+    static func text(_ path: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+
+    /// Paths under deploy/ (relative to it) whose extension is one of `extensions`.
+    static func files(withExtensions extensions: Set<String>) -> [String] {
+        let paths = FileManager.default.subpaths(atPath: root.path) ?? []
+        return paths.filter { extensions.contains(URL(fileURLWithPath: $0).pathExtension) }.sorted()
+    }
+
+    /// Every document of a YAML file. Yams reports an error in a later document only through the
+    /// sequence's `error`, so it is checked after the last one.
+    static func yamlDocuments(_ path: String) throws -> [Any] {
+        var sequence = try Yams.load_all(yaml: try text(path))
+        var documents: [Any] = []
+        while let document = sequence.next() { documents.append(document) }
+        if let error = sequence.error { throw error }
+        return documents
+    }
+
+    /// The Kubernetes objects in kubernetes/layover.yaml by kind (one of each).
+    static func kubernetesObjects() throws -> [String: [String: Any]] {
+        let objects = try yamlDocuments("kubernetes/layover.yaml").compactMap { $0 as? [String: Any] }
+        return Dictionary(objects.map { ($0["kind"] as? String ?? "?", $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static func probePath(_ probe: Any?) -> String? {
+        ((probe as? [String: Any])?["httpGet"] as? [String: Any])?["path"] as? String
+    }
+
+    /// A config file applied over the embedded default, as `layover serve --config` does.
+    static func configuration(_ yaml: String) throws -> LayoverConfiguration {
+        var configuration = LayoverConfiguration.embeddedDefault
+        try configuration.apply(yaml: yaml)
+        return try configuration.validated()
+    }
+
+    /// The `[Service]` section's `Key=value` lines (the last one wins, as in systemd).
+    static func serviceSection(_ unit: String) throws -> [String: String] {
+        var section = ""
+        var keys: [String: String] = [:]
+        for line in unit.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") { section = line; continue }
+            guard section == "[Service]", let equals = line.firstIndex(of: "=") else { continue }
+            keys[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        guard !keys.isEmpty else { throw DeployTestFailure("the unit has no [Service] section") }
+        return keys
+    }
+
+    /// The lines of a shell here-document `<<'DELIMITER'` … `DELIMITER`, unindented.
+    static func heredoc(_ delimiter: String, in text: String) throws -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let start = lines.firstIndex(where: { $0.hasSuffix("<<'\(delimiter)'") }),
+              let end = lines[(start + 1)...].firstIndex(of: delimiter) else {
+            throw DeployTestFailure("no here-document \(delimiter)")
+        }
+        return lines[(start + 1)..<end].joined(separator: "\n")
+    }
+
+    static func json(_ path: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(try text(path).utf8))
+    }
+
+    /// The metric names Sources/LayoverMetrics creates (histograms without their series suffixes).
+    static func emittedMetricNames() throws -> Set<String> {
+        let directory = repository.appendingPathComponent("Sources/LayoverMetrics")
+        var names: Set<String> = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
+            let source = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            names.formUnion(metricNames(in: source, quoted: true))
+        }
+        guard !names.isEmpty else { throw DeployTestFailure("no metric names found under \(directory.path)") }
+        return names
+    }
+
+    /// `layover_…` names in `text`; with `quoted`, only those written as string literals.
+    static func metricNames(in text: String, quoted: Bool = false) -> Set<String> {
+        let pattern = quoted ? "\"(layover_[a-z0-9_]+)\"" : "(layover_[a-z0-9_]+)"
+        let expression = try! NSRegularExpression(pattern: pattern)
+        let range = NSRange(text.startIndex..., in: text)
+        return Set(expression.matches(in: text, range: range).compactMap { match in
+            Range(match.range(at: 1), in: text).map { String(text[$0]) }
+        })
+    }
+
+    /// A series name's metric family: a histogram's `_bucket`, `_sum` and `_count` series belong to it.
+    static func family(of name: String) -> String {
+        for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
+            return String(name.dropLast(suffix.count))
+        }
+        return name
+    }
+
+    /// Parses TOML with Python's standard `tomllib` (Debian's python3; no TOML parser among our
+    /// Swift dependencies), as JSON objects.
+    static func toml(_ text: String) throws -> [String: Any] {
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw DeployTestFailure("python3 is missing (Debian: apt-get install python3); it parses the TOML recipes")
+        }
+        let file = NSTemporaryDirectory() + "layover-\(UUID().uuidString).toml"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try run(python, ["-c", "import sys, json, tomllib; print(json.dumps(tomllib.load(open(sys.argv[1], 'rb'))))", file])
+        guard result.status == 0 else { throw DeployTestFailure("not valid TOML: \(result.output)") }
+        return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
 }
 
 struct DeployTestFailure: Error, CustomStringConvertible {
