@@ -63,7 +63,7 @@ final class FileBodySender {
             }
             channel.flush()
             inFlight += 1
-            written.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { result in
+            written.futureResult.assumeIsolated().whenComplete { result in
                 self.inFlight -= 1
                 switch result {
                 case .failure(let error): self.finish(.failure(error))

@@ -87,11 +87,15 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         let written = await ResponseWriter.write(response, keepAlive: request.keepAlive,
                                                  headOnly: request.method == .HEAD, on: channel)
         written.ended.whenComplete { _ in connections.ended(channel) }
-        accessLog?.info("access", metadata: [
+        guard let accessLog else { return }
+        var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)", "path": "\(request.path)", "status": "\(status)",
             "bytes": "\(written.bodyBytes)", "ms": "\(milliseconds(since: started))",
             "remote": "\(channel.remoteAddress?.ipAddress ?? "-")",
-        ])
+        ]
+        metadata.merge(Route(path: request.path).logMetadata) { $1 }
+        if let namespace = request.queryValue("ns") { metadata["ns"] = "\(namespace)" }
+        accessLog.info("access", metadata: metadata)
     }
 
     func read(context: ChannelHandlerContext) {

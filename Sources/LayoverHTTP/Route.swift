@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What a `/v2/…` path asks for. Pure parsing; names are validated later, once the upstream is known.
 public enum Route: Equatable, Sendable {
@@ -87,6 +88,17 @@ public enum Route: Equatable, Sendable {
         case .health: "health"
         case .ready: "ready"
         case .metrics: "metrics"
+        }
+    }
+
+    /// The repository (as the client named it, upstream prefix included) and the tag or digest,
+    /// for log lines.
+    var logMetadata: [String: Logger.MetadataValue] {
+        switch self {
+        case .manifest(let name, let reference): ["repository": "\(name)", "reference": "\(reference)"]
+        case .blob(let name, let digest), .referrers(let name, let digest): ["repository": "\(name)", "digest": "\(digest)"]
+        case .tags(let name), .upload(let name, _): ["repository": "\(name)"]
+        case .base, .unknown, .admin, .health, .ready, .metrics, .notRegistry: [:]
         }
     }
 

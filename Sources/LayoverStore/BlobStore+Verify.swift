@@ -14,7 +14,7 @@ extension BlobStore {
         let path = layout.blobPath(for: record.digest)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return "cannot open \(path): \(String(cString: strerror(errno)))" }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         var hasher = DigestHasher(record.digest.algorithm)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var total: Int64 = 0

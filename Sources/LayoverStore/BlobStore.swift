@@ -50,6 +50,12 @@ public final class BlobStore: Sendable {
         try loadPins()
     }
 
+    /// Gives up the store's lock, as a process exit would: another instance (in this process or
+    /// another) may open the store. This instance must not be used afterwards.
+    public func close() {
+        lock.release()
+    }
+
     /// Free bytes on the file system holding `path`, as `statvfs` reports them to a non-root writer.
     public static func systemAvailableBytes(_ path: String) -> Int64? {
         FileSystem.availableBytes(at: path)

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,7 +7,8 @@ import Glibc
 /// or a `verify` on the same directory fails at once instead of corrupting the first one's state.
 /// The kernel drops the lock when the process dies, so a crash never leaves it behind.
 final class StoreLock: Sendable {
-    private let descriptor: Int32
+    /// The locked file's descriptor; -1 once released.
+    private let descriptor: Mutex<Int32>
 
     init(path: String) throws(StoreError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -15,10 +17,18 @@ final class StoreLock: Sendable {
             close(fd)
             throw .locked("\(path) is held by another process (a running layover serve?)")
         }
-        descriptor = fd
+        descriptor = Mutex(fd)
+    }
+
+    /// Gives the lock up (closing the file drops it).
+    func release() {
+        descriptor.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
     }
 
     deinit {
-        close(descriptor)
+        release()
     }
 }

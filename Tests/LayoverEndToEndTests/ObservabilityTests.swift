@@ -88,6 +88,8 @@ struct ObservabilityTests {
         #expect(fields["status"] == "404")
         #expect(fields["method"] == "GET")
         #expect(fields["path"] == "/v2/up/team/none/manifests/v9")
+        #expect(fields["repository"] == "up/team/none")
+        #expect(fields["reference"] == "v9")
         #expect(fields["request_id"] == "ci-run-42.step-7")
         #expect(fields["logger"] == "layover.access")
     }

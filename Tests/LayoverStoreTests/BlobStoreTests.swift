@@ -72,6 +72,7 @@ final class BlobStoreTests {
         do {
             let store = try openStore()
             digest = try await self.store(bytes, in: store, at: 50)
+            store.close()
         }
         let reopened = try openStore()
         #expect(reopened.record(for: digest) == BlobRecord(digest: digest, size: 100, mediaType: nil, lastAccess: 50))
@@ -213,6 +214,7 @@ final class BlobStoreTests {
             keptDigest = try await self.store(kept, in: store, at: 1)
             lostDigest = try await self.store(lost, in: store, at: 2)
             resizedDigest = try await self.store(resized, in: store, at: 3)
+            store.close()
         }
         // The crash: an ingest in progress, a blob file gone, one truncated, one without a row.
         let orphanDigest = Digest.sha256(of: orphan)
@@ -247,6 +249,7 @@ final class BlobStoreTests {
             clock.set(300)
             store.touch(digestA)
             await store.flushRecency()
+            store.close()
         }
         let reopened = try openStore()
         #expect(reopened.record(for: digestA)?.lastAccess == 300)
@@ -266,6 +269,7 @@ final class BlobStoreTests {
             clock.set(400)
             store.touch(digest)
             await store.flushRecency()
+            store.close()
         }
         let reopened = try openStore()
         #expect(reopened.record(for: digest)?.lastAccess == 500)
@@ -279,6 +283,7 @@ final class BlobStoreTests {
             digest = try await self.store(bytes, in: store, at: 100)
             clock.set(900)
             store.touch(digest)
+            store.close()
         }
         let reopened = try openStore()
         #expect(reopened.record(for: digest)?.lastAccess == 100)

@@ -18,7 +18,7 @@ final class BlobStoreVerifyTests {
         #expect(throws: StoreError.locked("\(layout.lockPath) is held by another process (a running layover serve?)")) {
             _ = try openStore()
         }
-        _ = first
+        first?.close()
         first = nil
         _ = try openStore()
     }
