@@ -87,7 +87,8 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         let written = await ResponseWriter.write(response, keepAlive: request.keepAlive,
                                                  headOnly: request.method == .HEAD, on: channel)
         written.ended.whenComplete { _ in connections.ended(channel) }
-        guard let accessLog else { return }
+        // Built only when it will be written: the access line is skipped below info level.
+        guard let accessLog, accessLog.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)", "path": "\(request.path)", "status": "\(status)",
             "bytes": "\(written.bodyBytes)", "ms": "\(milliseconds(since: started))",

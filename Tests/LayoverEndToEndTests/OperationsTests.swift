@@ -98,7 +98,7 @@ struct OperationsTests {
         let digest = try await fixture.seeder.pushBlob("team/app", randomBytes(size))
         _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)")
         let path = "/v2/up/team/app/blobs/\(digest)"
-        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let port = try #require(fixture.layover.url.split(separator: ":").last.flatMap { Int($0) })
         let process = try #require(fixture.layover.process)
 
         // A slow reader (32 KiB every 2 ms at most, a small receive buffer): the download lasts seconds.

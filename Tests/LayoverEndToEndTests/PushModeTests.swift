@@ -91,17 +91,20 @@ struct PushModeTests {
 
     @Test("an idle upload expires and its bytes are freed")
     func uploadExpiry() async throws {
-        let (directory, arguments) = try Self.config("uploadTimeoutSeconds: 1\n")
+        // Long enough that a machine loaded by the whole suite gets from POST to PATCH in time
+        // (3 s was seen to be too short); the sweep runs every 5 s.
+        let (directory, arguments) = try Self.config("uploadTimeoutSeconds: 8\n")
         defer { directory.remove() }
         let fixture = try await Fixture(layoverArguments: arguments)
         defer { fixture.shutdown() }
         let pusher = OCIPusher(base: fixture.url("team/app"))
         let location = try await pusher.startUpload()
         let chunk = try await TestHTTP.shared.send(.PATCH, location, body: randomBytes(100_000))
-        #expect(chunk.status == 202)
+        try #require(chunk.status == 202, "\(chunk.text)")
         #expect(fixture.ingestFiles().count == 1)
-        try await eventually(timeout: .seconds(20)) { fixture.ingestFiles().isEmpty }
-        let late = try await TestHTTP.shared.send(.PATCH, pusher.absolute(chunk.header("location")!), body: [1])
+        try await eventually(timeout: .seconds(40)) { fixture.ingestFiles().isEmpty }
+        let next = try #require(chunk.header("location"))
+        let late = try await TestHTTP.shared.send(.PATCH, pusher.absolute(next), body: [1])
         #expect(late.status == 404)
         #expect(late.text.contains("BLOB_UPLOAD_UNKNOWN"))
     }
