@@ -11,10 +11,10 @@ import Glibc
 /// Writes a `Response` onto an HTTP/1.1 channel.
 ///
 /// Stored files go out as `FileRegion`s (sendfile, see `FileBodySender`): the file is opened here
-/// and closed when the last byte is out, the lease released with it. Streams are written one chunk at a time, the next
-/// chunk fetched only once the previous one has been handed to the socket: memory stays flat. A
-/// stream that fails mid-body closes the connection, so the client sees a short body, never a
-/// complete wrong one.
+/// and closed when the last byte is out, the lease released with it. Streams are written one
+/// chunk at a time, the next chunk fetched only once the previous one has been handed to the
+/// socket: memory stays flat. A stream that fails mid-body closes the connection, so the client
+/// sees a short body, never a complete wrong one.
 enum ResponseWriter {
     /// What a write did: the body bytes it sent (or, for a file, handed to the kernel) and the
     /// moment the answer's end was written.
