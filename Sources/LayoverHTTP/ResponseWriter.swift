@@ -49,6 +49,21 @@ enum ResponseWriter {
                 channel.close(promise: nil)
                 return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
             }
+            if span.count <= smallBodyLimit {
+                // A manifest or a small blob: one read from the page cache and one write beat
+                // sendfile's extra hop through the event loop.
+                let buffer = readSmallBody(fd, span: span, allocator: channel.allocator)
+                close(fd)
+                lease.release()
+                guard let buffer else {
+                    channel.close(promise: nil)
+                    return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
+                }
+                Telemetry.served(buffer.readableBytes, fromStore: true)
+                channel.write(HTTPServerResponsePart.head(head), promise: nil)
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+                return Written(bodyBytes: span.count, ended: finish(channel, keepAlive: keepAlive))
+            }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             let sent = FileBodySender.send(handle, offset: span.offset, count: span.count, on: channel)
@@ -64,6 +79,23 @@ enum ResponseWriter {
             let sent = await stream(source, head: head, keepAlive: keepAlive, on: channel)
             return Written(bodyBytes: sent, ended: channel.eventLoop.makeSucceededVoidFuture())
         }
+    }
+
+    /// Bodies up to this size are read and written, larger ones sent with sendfile.
+    static let smallBodyLimit: Int64 = 64 << 10
+
+    /// Reads `span` of `fd` whole; nil when the file is shorter than the span or unreadable.
+    private static func readSmallBody(_ fd: Int32, span: ByteSpan, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        var buffer = allocator.buffer(capacity: Int(span.count))
+        var done = 0
+        while done < Int(span.count) {
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { pointer in
+                max(0, pread(fd, pointer.baseAddress, Int(span.count) - done, off_t(span.offset) + off_t(done)))
+            }
+            if count == 0 { return nil }
+            done += count
+        }
+        return buffer
     }
 
     /// Streams `source`; returns the body bytes the socket took.
