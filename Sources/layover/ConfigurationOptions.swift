@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LayoverConfig
+import LayoverStore
 
 /// The configuration flags `serve`, `verify` and `warm` share, each overriding the config file
 /// and the environment.
@@ -43,5 +44,16 @@ struct ConfigurationOptions: ParsableArguments {
         for upstream in upstreams { try configuration.setUpstream(upstream) }
         if let defaultUpstream { configuration.defaultUpstream = defaultUpstream }
         return try configuration.validated()
+    }
+}
+
+extension LayoverConfiguration {
+    /// Opens (and locks) the configured store, with an error that names its directory.
+    func openStore() throws -> BlobStore {
+        do {
+            return try BlobStore(layout: StoreLayout(root: storage), budget: StoreBudget(maxBytes: maxBytes))
+        } catch {
+            throw ValidationError("cannot open the store at \(storage): \(error)")
+        }
     }
 }

@@ -7,18 +7,10 @@ struct Queue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List pending, retrying and dead-lettered replication jobs of a running Layover.")
 
-    @Option(help: "The Layover to ask.")
-    var server = "http://127.0.0.1:5000"
-
-    @Flag(help: "Print the admin endpoint's JSON as it is.")
-    var json = false
+    @OptionGroup var admin: AdminOptions
 
     func run() async throws {
-        let body = try await AdminClient.get("/_layover/queue", from: server)
-        if json {
-            print(String(decoding: body, as: UTF8.self))
-            return
-        }
+        guard let body = try await admin.fetch("/_layover/queue") else { return }
         print(QueueTable.render(try JSONDecoder().decode(QueueStatus.self, from: body)))
     }
 }

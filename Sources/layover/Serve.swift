@@ -40,8 +40,7 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         Telemetry.registerAll()
         let logger = Logger(label: "layover")
-        let store = try BlobStore(layout: StoreLayout(root: configuration.storage),
-                                  budget: StoreBudget(maxBytes: configuration.maxBytes))
+        let store = try configuration.openStore()
         let http = RegistryClient.makeHTTPClient()
         do {
             try await serve(configuration, store: store, http: http, metrics: metrics, logger: logger)

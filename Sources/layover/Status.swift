@@ -8,19 +8,11 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a running Layover's store usage, hit ratio, replication queue and upstream health.")
 
-    @Option(help: "The Layover to ask.")
-    var server = "http://127.0.0.1:5000"
-
-    @Flag(help: "Print the admin endpoint's JSON as it is.")
-    var json = false
+    @OptionGroup var admin: AdminOptions
 
     func run() async throws {
-        let body = try await AdminClient.get("/_layover/status", from: server)
-        if json {
-            print(String(decoding: body, as: UTF8.self))
-            return
-        }
-        print(StatusTable.render(try JSONDecoder().decode(AdminStatus.self, from: body), server: server))
+        guard let body = try await admin.fetch("/_layover/status") else { return }
+        print(StatusTable.render(try JSONDecoder().decode(AdminStatus.self, from: body), server: admin.server))
     }
 }
 

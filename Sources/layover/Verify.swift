@@ -17,13 +17,7 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.effectiveConfiguration()
-        let store: BlobStore
-        do {
-            store = try BlobStore(layout: StoreLayout(root: configuration.storage),
-                                  budget: StoreBudget(maxBytes: configuration.maxBytes))
-        } catch {
-            throw ValidationError("cannot open the store at \(configuration.storage): \(error)")
-        }
+        let store = try configuration.openStore()
         let records = store.records.sorted { $0.digest.description < $1.digest.description }
         let total = records.reduce(0) { $0 + $1.size }
         let progress = ProgressLine(verb: "verified", total: total)

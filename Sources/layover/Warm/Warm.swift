@@ -39,13 +39,7 @@ struct Warm: AsyncParsableCommand {
             return
         }
         let configuration = try options.effectiveConfiguration()
-        let store: BlobStore
-        do {
-            store = try BlobStore(layout: StoreLayout(root: configuration.storage),
-                                  budget: StoreBudget(maxBytes: configuration.maxBytes))
-        } catch {
-            throw ValidationError("cannot open the store at \(configuration.storage): \(error)")
-        }
+        let store = try configuration.openStore()
         let http = RegistryClient.makeHTTPClient()
         let clients = configuration.upstreams.values.map { RegistryClient(upstream: $0, http: http) }
         let pull = PullService(store: store, upstreams: UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream))
