@@ -21,6 +21,7 @@ public enum ConfigurationPrinter {
                 lines.append("    password: '********'")
             }
             if upstream.tagFreshnessSeconds > 0 { lines.append("    tagFreshnessSeconds: \(upstream.tagFreshnessSeconds)") }
+            if upstream.stallTimeoutSeconds != 60 { lines.append("    stallTimeoutSeconds: \(upstream.stallTimeoutSeconds)") }
             lines.append("    push: \(configuration.pushModes[name] ?? "async")")
             if configuration.deletionAllowed.contains(name) { lines.append("    allowDelete: true") }
         }

@@ -20,6 +20,7 @@ extension LayoverConfiguration {
             var tagFreshnessSeconds: Double?
             var push: String?
             var allowDelete: Bool?
+            var stallTimeoutSeconds: Double?
         }
     }
 
@@ -47,6 +48,10 @@ extension LayoverConfiguration {
             if let freshness = upstream.tagFreshnessSeconds { upstreams[name]?.tagFreshnessSeconds = freshness }
             if let mode = upstream.push { pushModes[name] = mode }
             if upstream.allowDelete == true { deletionAllowed.insert(name) }
+            if let stall = upstream.stallTimeoutSeconds {
+                guard stall > 0 else { throw ConfigurationError("upstreams.\(name).stallTimeoutSeconds: must be above zero") }
+                upstreams[name]?.stallTimeoutSeconds = stall
+            }
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }

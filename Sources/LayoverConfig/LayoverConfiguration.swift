@@ -74,6 +74,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
         if let existing = upstreams[name] {
             upstream.credentials = existing.credentials
             upstream.tagFreshnessSeconds = existing.tagFreshnessSeconds
+            upstream.stallTimeoutSeconds = existing.stallTimeoutSeconds
         }
         upstreams[name] = upstream
     }

@@ -1,6 +1,8 @@
 import Foundation
 import LayoverMetrics
+import LayoverPush
 import LayoverStore
+import LayoverWire
 
 /// The operator's endpoints: `/readyz`, `/metrics`, `/_layover/status`.
 extension RegistryResponder {
@@ -24,6 +26,26 @@ extension RegistryResponder {
         }
         let text = String(decoding: metricsExporter(), as: UTF8.self)
         return .text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    /// `POST /_layover/queue/retry?id=N` (repeatable) or `?all=true`: dead jobs go back in the
+    /// queue, once their cause is fixed. Answers the jobs put back.
+    func retryDeadJobs(_ request: Request) async throws -> Response {
+        let push = try pushService()
+        let ids = try request.query.filter { $0.name == "id" }.map { item in
+            guard let id = Int64(item.value) else { throw OCIError(status: 400, code: .unsupported, message: "bad job id \(item.value)") }
+            return id
+        }
+        guard !ids.isEmpty || request.queryValue("all") == "true" else {
+            throw OCIError(status: 400, code: .unsupported, message: "name the jobs to retry (?id=N) or ?all=true")
+        }
+        let jobs: [ReplicationJob]
+        do {
+            jobs = try await push.queue.retryDead(ids.isEmpty ? nil : ids)
+        } catch {
+            throw OCIError(status: 500, code: .unavailable, message: "\(error)")
+        }
+        return .json(QueueStatus(jobs: jobs).json())
     }
 
     func status() -> AdminStatus {

@@ -114,7 +114,9 @@ extension RegistryResponder {
         guard let dash = text.firstIndex(of: "-"), let start = Int64(text[..<dash]), start >= 0 else { throw invalid }
         let endText = text[text.index(after: dash)...].prefix { $0 != "/" }
         if endText.isEmpty { return (start, nil) }
-        guard let end = Int64(endText), end >= start else { throw invalid }
+        // No upload is anywhere near 2^50 bytes (1 PiB); past that the range is absurd, and its
+        // arithmetic could overflow.
+        guard let end = Int64(endText), end >= start, end < 1 << 50 else { throw invalid }
         return (start, end)
     }
 
@@ -172,6 +174,12 @@ extension OCIError {
             self = OCIError(status: 500, code: .unavailable, message: detail)
         case .upstreamRefused(let detail):
             self = OCIError(status: 502, code: .unavailable, message: "upstream did not accept the push (queued for retry): \(detail)")
+        case .superseded(let detail):
+            self = OCIError(status: 409, code: .denied, message: "not replicated: \(detail)")
+        case .tooManyUploads(let limit):
+            self = OCIError(status: 429, code: .tooManyRequests, message: "too many uploads in progress (at most \(limit)); finish or cancel some")
+        case .rangeInvalid(let range):
+            self = OCIError(status: 416, code: .blobUploadInvalid, message: "invalid Content-Range: \(range)")
         case .unsupported(let detail):
             self = .unsupported(detail)
         }

@@ -88,6 +88,9 @@ public final class RegistryResponder: Sendable {
         case .admin("queue"):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return .json(try pushService().queueStatus().json())
+        case .admin("queue/retry"):
+            guard request.method == .POST else { throw Self.methodNotAllowed }
+            return try await retryDeadJobs(request)
         case .admin("status"):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return .json(status().json())

@@ -21,5 +21,15 @@ public enum PushError: Error, Equatable, Sendable {
     case store(String)
     /// `sync` mode: the upstream did not accept the push (it stays queued for retry).
     case upstreamRefused(String)
+    /// `sync` mode: a newer push of the tag replaced this one before it reached the upstream.
+    case superseded(String)
+    /// Too many upload sessions are open (the limit is given).
+    case tooManyUploads(Int)
+    /// A `Content-Range` no upload can have.
+    case rangeInvalid(String)
+
+    var isSizeMismatch: Bool {
+        if case .sizeMismatch = self { true } else { false }
+    }
     case unsupported(String)
 }

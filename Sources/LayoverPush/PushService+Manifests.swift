@@ -21,7 +21,11 @@ extension PushService {
         if case .digest(let digest) = reference, !manifest.matches(digest) {
             throw .digestMismatch(expected: digest, actual: manifest.digest)
         }
-        try await checkReferences(manifest, client: client, repository: repository)
+        // Everything the manifest needs that is stored here is leased from the check on, so that
+        // nothing (not even the eviction storing the manifest may start) removes it before the
+        // push record pins it.
+        let leases = try await checkReferences(manifest, client: client, repository: repository)
+        defer { for lease in leases { lease.release() } }
         do {
             _ = try await store.put(manifest.bytes, digest: manifest.digest, mediaType: manifest.mediaType)
         } catch {
@@ -32,7 +36,7 @@ extension PushService {
         let recorded: (job: ReplicationJob?, superseded: [Int64])
         do {
             recorded = try await store.recordPush(repository: repository, tag: tag, manifest: manifest.digest,
-                                                  mediaType: manifest.mediaType, needs: storedClosure(of: manifest),
+                                                  mediaType: manifest.mediaType, needs: leases.map(\.record.digest),
                                                   replicate: mode != .local)
         } catch {
             throw .store("\(error)")
@@ -45,8 +49,10 @@ extension PushService {
         }
         guard let job = recorded.job else { return manifest }
         if mode == .sync {
-            if let failure = await queue.enqueueAndWait(job, superseding: recorded.superseded) {
-                throw .upstreamRefused(failure)
+            switch await queue.enqueueAndWait(job, superseding: recorded.superseded) {
+            case .replicated: break
+            case .failed(let reason): throw .upstreamRefused(reason)
+            case .superseded(let reason): throw .superseded(reason)
             }
         } else {
             queue.enqueue(job, superseding: recorded.superseded)
@@ -55,16 +61,19 @@ extension PushService {
     }
 
     /// Every reference must be stored here and known to belong to this repository, or be held
-    /// upstream by it; otherwise `MANIFEST_BLOB_UNKNOWN` names what is missing.
-    private func checkReferences(_ manifest: Manifest, client: RegistryClient, repository: RepositoryKey) async throws(PushError) {
+    /// upstream by it; otherwise `MANIFEST_BLOB_UNKNOWN` names what is missing. Returns leases on
+    /// everything a replication of `manifest` reads from the store: its stored references and,
+    /// for index children stored here, theirs.
+    private func checkReferences(_ manifest: Manifest, client: RegistryClient,
+                                 repository: RepositoryKey) async throws(PushError) -> [BlobLease] {
         var missing: [Digest] = []
-        for descriptor in manifest.references {
-            if store.record(for: descriptor.digest) != nil, (try? await store.isLinked(repository, descriptor.digest)) == true {
-                continue
+        var leases: [Digest: BlobLease] = [:]
+        for descriptor in manifest.references where leases[descriptor.digest] == nil {
+            if let lease = store.lease(descriptor.digest) {
+                leases[descriptor.digest] = lease
+                if (try? await store.isLinked(repository, descriptor.digest)) == true { continue }
             }
-            let isManifest = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList]
-                .contains(descriptor.mediaType ?? "")
-            let upstreamHas = isManifest
+            let upstreamHas = MediaType.isManifest(descriptor.mediaType)
                 ? (try? await client.manifestExists(repository.repository, descriptor.digest, mediaType: descriptor.mediaType ?? MediaType.ociManifest)) == true
                 : (try? await client.blobExists(repository.repository, descriptor.digest)) == true
             if upstreamHas {
@@ -73,23 +82,20 @@ extension PushService {
                 missing.append(descriptor.digest)
             }
         }
-        if !missing.isEmpty { throw .manifestBlobUnknown(missing) }
-    }
-
-    /// The digests a replication of `manifest` reads from the store: its stored references and,
-    /// for index children stored here, theirs.
-    private func storedClosure(of manifest: Manifest) -> [Digest] {
-        var result: [Digest] = []
-        var pending = manifest.references
-        var seen: Set<Digest> = []
-        while let descriptor = pending.popLast() {
-            guard seen.insert(descriptor.digest).inserted, let record = store.record(for: descriptor.digest) else { continue }
-            result.append(descriptor.digest)
-            if let mediaType = record.mediaType, let bytes = store.read(descriptor.digest),
-               let child = try? Manifest(bytes: bytes, contentType: mediaType) {
-                pending += child.references
+        guard missing.isEmpty else {
+            for lease in leases.values { lease.release() }
+            throw .manifestBlobUnknown(missing)
+        }
+        var pending = Array(leases.values)
+        while let lease = pending.popLast() {
+            guard let mediaType = lease.record.mediaType, let bytes = store.read(lease.record.digest),
+                  let child = try? Manifest(bytes: bytes, contentType: mediaType) else { continue }
+            for descriptor in child.references where leases[descriptor.digest] == nil {
+                guard let grandchild = store.lease(descriptor.digest) else { continue }
+                leases[descriptor.digest] = grandchild
+                pending.append(grandchild)
             }
         }
-        return result
+        return Array(leases.values)
     }
 }

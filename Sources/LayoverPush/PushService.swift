@@ -14,22 +14,26 @@ import NIOCore
 public final class PushService: Sendable {
     let store: BlobStore
     let upstreams: UpstreamDirectory
-    let queue: ReplicationQueue
+    /// The replication queue pushes are recorded in.
+    public let queue: ReplicationQueue
     let uploads = UploadRegistry()
     let modes: [String: PushMode]
     /// Seconds an upload may stay idle before its bytes are freed.
     public let uploadTimeout: Double
+    /// Upload sessions open at once, at most; each holds a file descriptor.
+    public let maximumUploads: Int
     let clock: @Sendable () -> Double
     let logger: Logger
 
     public init(store: BlobStore, upstreams: UpstreamDirectory, queue: ReplicationQueue, modes: [String: PushMode] = [:],
-                uploadTimeout: Double = 900, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                uploadTimeout: Double = 900, maximumUploads: Int = 1024, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "layover.push")) {
         self.store = store
         self.upstreams = upstreams
         self.queue = queue
         self.modes = modes
         self.uploadTimeout = uploadTimeout
+        self.maximumUploads = maximumUploads
         self.clock = clock
         self.logger = logger
     }
@@ -40,6 +44,7 @@ public final class PushService: Sendable {
     /// Opens an upload session.
     public func startUpload(_ repository: RepositoryKey) async throws(PushError) -> UploadSession {
         try checkRoom()
+        guard uploads.count < maximumUploads else { throw .tooManyUploads(maximumUploads) }
         let writer: IngestWriter
         do {
             writer = try await store.beginIngest(expectedSize: nil)
@@ -58,39 +63,63 @@ public final class PushService: Sendable {
     }
 
     /// Appends a chunk (`PATCH`); `range` from `Content-Range` (its end optional), nil to append
-    /// at the current offset. A chunk whose length differs from its range cancels the upload.
+    /// at the current offset. A chunk whose length differs from its range cancels the upload,
+    /// and so does one the budget cannot hold.
     public func append(_ id: String, in repository: RepositoryKey, range: (start: Int64, end: Int64?)?,
                        body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> UploadSession {
         let session = try session(id, in: repository)
+        var expectedCount: Int64?
+        if let range, let end = range.end {
+            let (difference, overflow) = end.subtractingReportingOverflow(range.start)
+            guard !overflow, difference < Int64.max else { throw .rangeInvalid("\(range.start)-\(end)") }
+            expectedCount = difference + 1
+        }
         do {
-            try await session.append(body, start: range?.start, expectedCount: range?.end.map { $0 - range!.start + 1 }, now: clock)
-        } catch .sizeMismatch(let expected, let actual) {
-            uploads.remove(id)
-            throw .sizeMismatch(expected: expected, actual: actual)
+            try await session.append(body, start: range?.start, expectedCount: expectedCount, now: clock)
+        } catch {
+            if [.storeFull, .uploadUnknown(id)].contains(error) || error.isSizeMismatch { uploads.remove(id) }
+            throw error
         }
         return session
     }
 
-    /// Completes an upload (`PUT ?digest=`), with a last chunk in `body` (possibly empty).
+    /// Completes an upload (`PUT ?digest=`), with a last chunk in `body` (possibly empty): the
+    /// content is verified and committed, then held for `repository`'s manifest.
     public func finish(_ id: String, in repository: RepositoryKey, digest: Digest,
                        body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> BlobRecord {
         let session = try session(id, in: repository)
-        try await session.append(body, start: nil, now: clock)
-        defer { uploads.remove(id) }
+        do {
+            try await session.append(body, start: nil, closing: true, now: clock)
+        } catch {
+            if error != .uploadBusy { uploads.remove(id) }
+            throw error
+        }
+        uploads.remove(id)
         let record = try await session.commit(digest)
-        store.holdForPush(digest, seconds: uploadTimeout)
-        try? await store.link(repository, digest)
+        do {
+            try await store.holdForPush([digest], in: repository, seconds: uploadTimeout)
+        } catch {
+            throw .store("\(error)")
+        }
         return record
     }
 
-    /// A single `POST ?digest=` carrying the whole blob.
+    /// A single `POST ?digest=` carrying the whole blob. Its session has no id the client
+    /// knows, so whatever fails frees its bytes at once.
     public func monolithic(_ repository: RepositoryKey, digest: Digest,
                            body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> BlobRecord {
         let session = try await startUpload(repository)
-        return try await finish(session.id, in: repository, digest: digest, body: body)
+        do {
+            return try await finish(session.id, in: repository, digest: digest, body: body)
+        } catch {
+            uploads.remove(session.id)
+            session.cancel()
+            throw error
+        }
     }
 
-    /// Cancels an upload (`DELETE`) and frees its bytes.
+    /// Cancels an upload (`DELETE`) and frees its bytes; a request still writing to it ends
+    /// with `BLOB_UPLOAD_UNKNOWN` at its next chunk.
     public func cancel(_ id: String, in repository: RepositoryKey) throws(PushError) {
         let session = try session(id, in: repository)
         uploads.remove(id)
@@ -98,14 +127,20 @@ public final class PushService: Sendable {
     }
 
     /// A cross-repository mount: true (201) when the blob is stored here and `source` (or the
-    /// target itself) is known to hold it; the target is then known to hold it too.
+    /// target itself) is known to hold it; the target is then known to hold it too, and holds it
+    /// for its manifest like an upload.
     public func mount(_ digest: Digest, into repository: RepositoryKey, from source: RepositoryName) async -> Bool {
-        guard store.record(for: digest) != nil else { return false }
+        guard let lease = store.lease(digest) else { return false }
+        defer { lease.release() }
         let sourceKey = RepositoryKey(upstream: repository.upstream, repository: source)
         let sourceHolds = (try? await store.isLinked(sourceKey, digest)) == true
         let targetHolds = (try? await store.isLinked(repository, digest)) == true
         guard sourceHolds || targetHolds else { return false }
-        try? await store.link(repository, digest)
+        do {
+            try await store.holdForPush([digest], in: repository, seconds: uploadTimeout)
+        } catch {
+            return false
+        }
         return true
     }
 

@@ -9,8 +9,11 @@ public struct QueueStatus: Codable, Sendable, Equatable {
         public var repository: String
         public var tag: String?
         public var manifest: String
-        /// `pending` (not yet tried), `retrying` (failed transiently, will retry) or `dead`.
+        /// `pending` (not yet tried), `retrying` (failed transiently, will retry), `running`
+        /// (an attempt in progress) or `dead`.
         public var state: String
+        /// Blob bytes the running attempt has sent so far; nil when no attempt runs.
+        public var bytesSent: Int64?
         public var attempts: Int
         public var nextAttemptAt: Double
         public var lastError: String?
@@ -19,12 +22,14 @@ public struct QueueStatus: Codable, Sendable, Equatable {
 
     public var jobs: [Job]
 
-    public init(jobs: [ReplicationJob]) {
+    /// - Parameter running: the jobs with an attempt in progress, and the bytes it has sent.
+    public init(jobs: [ReplicationJob], running: [Int64: Int64] = [:]) {
         self.jobs = jobs.map { job in
-            Job(id: job.id, upstream: job.repository.upstream, repository: job.repository.repository.value, tag: job.tag?.value,
-                manifest: job.manifestDigest.description,
-                state: job.state == .dead ? "dead" : (job.attempts > 0 ? "retrying" : "pending"),
-                attempts: job.attempts, nextAttemptAt: job.nextAttemptAt, lastError: job.lastError, createdAt: job.createdAt)
+            let sent = running[job.id]
+            let state = job.state == .dead ? "dead" : sent != nil ? "running" : (job.attempts > 0 ? "retrying" : "pending")
+            return Job(id: job.id, upstream: job.repository.upstream, repository: job.repository.repository.value, tag: job.tag?.value,
+                       manifest: job.manifestDigest.description, state: state, bytesSent: sent,
+                       attempts: job.attempts, nextAttemptAt: job.nextAttemptAt, lastError: job.lastError, createdAt: job.createdAt)
         }
     }
 
@@ -39,6 +44,6 @@ public struct QueueStatus: Codable, Sendable, Equatable {
 extension PushService {
     /// The queue's jobs as recorded in the index.
     public func queueStatus() throws -> QueueStatus {
-        QueueStatus(jobs: try store.replicationJobs())
+        QueueStatus(jobs: try store.replicationJobs(), running: queue.inProgress)
     }
 }

@@ -4,22 +4,34 @@ import LayoverWire
 import Logging
 
 /// Carries one job to its upstream: every blob it needs (HEAD first; a cross-repository mount
-/// where another repository there is known to hold it; else streamed from local disk), children
-/// before parents, the manifest last. Idempotent: a retry redoes only what the upstream lacks.
+/// where another repository there is known to hold it; else streamed from local disk), child
+/// manifests before their index, the manifest last. Idempotent: a retry redoes only what the
+/// upstream lacks.
 struct ReplicationExecutor: Sendable {
     let store: BlobStore
     let client: RegistryClient
     let logger: Logger
     /// Whether a newer push of the job's tag replaced it meanwhile (then the tag is left alone).
     let isSuperseded: @Sendable () -> Bool
+    /// Told the bytes of blob uploads sent so far in this attempt.
+    var progress: @Sendable (Int64) -> Void = { _ in }
 
     /// Why a job failed, and whether trying again can help.
-    enum Failure: Error {
-        case transient(String)
+    enum Failure: Error, Equatable {
+        /// Worth another attempt, not before `retryAfter` seconds when the upstream said so.
+        case transient(String, retryAfter: Double? = nil)
         case permanent(String)
     }
 
-    func run(_ job: ReplicationJob) async throws(Failure) {
+    /// How a job that did not fail ended.
+    enum Outcome: Equatable {
+        /// The upstream accepted the manifest.
+        case replicated
+        /// A newer push of the tag replaced the job before its manifest went up; nothing was tagged.
+        case superseded
+    }
+
+    func run(_ job: ReplicationJob) async throws(Failure) -> Outcome {
         guard let bytes = store.read(job.manifestDigest) else {
             throw .permanent("manifest \(job.manifestDigest) is no longer stored")
         }
@@ -27,30 +39,43 @@ struct ReplicationExecutor: Sendable {
         do { manifest = try Manifest(bytes: bytes, contentType: job.mediaType) } catch {
             throw .permanent("stored manifest is invalid: \(error)")
         }
-        try await push(manifest, reference: job.tag?.value ?? job.manifestDigest.description, to: job.repository, isTop: true)
+        let sent = SentBytes()
+        return try await push(manifest, reference: job.tag?.value ?? job.manifestDigest.description, to: job.repository,
+                              isTop: true, sent: sent)
     }
 
-    private func push(_ manifest: Manifest, reference: String, to repository: RepositoryKey, isTop: Bool = false) async throws(Failure) {
+    private func push(_ manifest: Manifest, reference: String, to repository: RepositoryKey, isTop: Bool = false,
+                      sent: SentBytes) async throws(Failure) -> Outcome {
         for descriptor in manifest.references {
-            if let child = childManifest(descriptor) {
-                let exists = try await attempt { () async throws(UpstreamError) -> Bool in
-                    try await client.manifestExists(repository.repository, descriptor.digest, mediaType: child.mediaType)
-                }
-                if exists {
-                    continue
-                }
-                try await push(child, reference: descriptor.digest.description, to: repository)
+            if MediaType.isManifest(descriptor.mediaType) || childManifest(descriptor) != nil {
+                try await ensureManifest(descriptor, in: repository, sent: sent)
             } else {
-                try await ensureBlob(descriptor.digest, in: repository)
+                try await ensureBlob(descriptor.digest, in: repository, sent: sent)
             }
         }
         if isTop, isSuperseded() {
             logger.info("superseded by a newer push; tag left to it", metadata: ["reference": "\(reference)"])
-            return
+            return .superseded
         }
         try await attempt { () async throws(UpstreamError) in
             try await client.putManifest(repository.repository, reference: reference, bytes: manifest.bytes, mediaType: manifest.mediaType)
         }
+        return .replicated
+    }
+
+    /// An index's child: pushed (by digest) when the upstream lacks it and it is stored here;
+    /// a child neither upstream nor here cannot be replicated.
+    private func ensureManifest(_ descriptor: Descriptor, in repository: RepositoryKey, sent: SentBytes) async throws(Failure) {
+        let local = childManifest(descriptor)
+        let mediaType = local?.mediaType ?? descriptor.mediaType ?? MediaType.ociManifest
+        let exists = try await attempt { () async throws(UpstreamError) -> Bool in
+            try await client.manifestExists(repository.repository, descriptor.digest, mediaType: mediaType)
+        }
+        if exists { return }
+        guard let local else {
+            throw .permanent("child manifest \(descriptor.digest) is neither upstream nor stored here")
+        }
+        _ = try await push(local, reference: descriptor.digest.description, to: repository, sent: sent)
     }
 
     /// A descriptor that names a manifest stored here (an index's child), parsed.
@@ -60,24 +85,33 @@ struct ReplicationExecutor: Sendable {
         return try? Manifest(bytes: bytes, contentType: mediaType)
     }
 
-    private func ensureBlob(_ digest: Digest, in repository: RepositoryKey) async throws(Failure) {
+    private func ensureBlob(_ digest: Digest, in repository: RepositoryKey, sent: SentBytes) async throws(Failure) {
         let exists = try await attempt { () async throws(UpstreamError) -> Bool in
             try await client.blobExists(repository.repository, digest)
         }
         if exists { return }
         for source in store.repositories(holding: digest, upstream: repository.upstream) where source != repository.repository {
-            if (try? await client.mountBlob(repository.repository, digest, from: source)) == true {
-                logger.debug("mounted upstream", metadata: ["digest": "\(digest)", "from": "\(source)"])
-                return
+            do {
+                if try await client.mountBlob(repository.repository, digest, from: source) {
+                    logger.debug("mounted upstream", metadata: ["digest": "\(digest)", "from": "\(source)"])
+                    return
+                }
+            } catch {
+                logger.debug("mount refused; uploading instead", metadata: ["digest": "\(digest)", "error": "\(error)"])
             }
         }
         guard let lease = store.lease(digest) else {
             throw .permanent("blob \(digest) is neither upstream nor stored here")
         }
         defer { lease.release() }
+        let base = sent.total
+        let progress = self.progress
         try await attempt { () async throws(UpstreamError) in
-            try await client.uploadBlob(repository.repository, digest, size: lease.record.size, path: lease.path)
+            try await client.uploadBlob(repository.repository, digest, size: lease.record.size, path: lease.path) { bytes in
+                progress(base + bytes)
+            }
         }
+        sent.total = base + lease.record.size
     }
 
     private func attempt<T>(_ body: () async throws(UpstreamError) -> T) async throws(Failure) -> T {
@@ -86,9 +120,14 @@ struct ReplicationExecutor: Sendable {
         } catch .unavailable(let detail) {
             throw .transient(detail)
         } catch .rateLimited(let retryAfter) {
-            throw .transient("rate limited (retry after \(retryAfter.map(String.init) ?? "?") s)")
+            throw .transient("rate limited (retry after \(retryAfter.map(String.init) ?? "?") s)", retryAfter: retryAfter.map(Double.init))
         } catch {
             throw .permanent("\(error)")
         }
+    }
+
+    /// Bytes of blob uploads completed in this attempt.
+    private final class SentBytes: @unchecked Sendable {
+        var total: Int64 = 0
     }
 }

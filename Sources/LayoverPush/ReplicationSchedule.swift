@@ -22,12 +22,16 @@ public struct ReplicationSchedule: Sendable {
     }
 
     /// Forgets jobs that were superseded by a newer push; running ones are marked, so that they
-    /// are not retried and skip moving the tag.
-    public mutating func remove(_ ids: [Int64]) {
+    /// are not retried and skip moving the tag. Returns the ids of the waiting jobs dropped
+    /// (running ones report when they end).
+    @discardableResult
+    public mutating func remove(_ ids: [Int64]) -> [Int64] {
+        var dropped: [Int64] = []
         for id in ids {
-            waiting[id] = nil
+            if waiting.removeValue(forKey: id) != nil { dropped.append(id) }
             if running[id] != nil { superseded.insert(id) }
         }
+        return dropped
     }
 
     /// Whether a running job was replaced by a newer push of its tag.

@@ -2,13 +2,17 @@
 /// session applies events under its lock and performs the I/O the answers call for.
 ///
 /// Chunks must arrive in order: a chunk whose start is not the current offset is refused (416),
-/// and only one request may write to a session at a time.
+/// and only one request may write to a session at a time. A session being written is never
+/// closed under its writer: a cancel only asks, and the writer ends the session at its next step.
 public struct UploadMachine: Sendable, Equatable {
     public enum Phase: Sendable, Equatable {
         /// Waiting for the next chunk or the final PUT.
         case open
         /// A request is appending to the session.
         case writing
+        /// A request is appending and the session was cancelled meanwhile (DELETE, expiry): the
+        /// writer drops the content at its next step.
+        case cancelling
         /// Committed, cancelled, failed or expired: the session is gone.
         case closed
     }
@@ -37,7 +41,7 @@ public struct UploadMachine: Sendable, Equatable {
     /// A request wants to append bytes starting at `start` (nil: at the current offset).
     public mutating func beginAppend(start: Int64?, now: Double) -> AppendDecision {
         switch phase {
-        case .closed: return .unknown
+        case .closed, .cancelling: return .unknown
         case .writing: return .busy
         case .open:
             if let start, start != offset { return .outOfOrder(expected: offset) }
@@ -47,20 +51,49 @@ public struct UploadMachine: Sendable, Equatable {
         }
     }
 
-    /// The appending request wrote `count` bytes; `failed` when it could not finish (the bytes it
-    /// wrote stay, as the spec's resumable uploads expect).
-    public mutating func endAppend(wrote count: Int64, now: Double) {
-        guard phase == .writing else { return }
-        offset += count
-        phase = .open
-        lastActivity = now
+    /// Whether the writer must stop: the session was cancelled while it wrote.
+    public var isCancelled: Bool { phase == .cancelling }
+
+    /// The appending request wrote `count` bytes and stops. With `close`, the session ends with
+    /// it (a final PUT about to commit, or a chunk that lied about its size). Returns false when
+    /// the session was cancelled meanwhile: the writer must then drop the content.
+    public mutating func endAppend(wrote count: Int64, now: Double, close: Bool = false) -> Bool {
+        switch phase {
+        case .writing:
+            offset += count
+            phase = close ? .closed : .open
+            lastActivity = now
+            return true
+        case .cancelling:
+            phase = .closed
+            return false
+        case .open, .closed:
+            return false
+        }
     }
 
-    /// The session ends (committed, cancelled or failed). Returns false if it had already ended.
-    public mutating func close() -> Bool {
-        guard phase != .closed else { return false }
-        phase = .closed
-        return true
+    /// What a cancel means for the content.
+    public enum CloseDecision: Sendable, Equatable {
+        /// The session was idle: drop its content now.
+        case dropNow
+        /// A writer is at work: it drops the content at its next step.
+        case writerDrops
+        /// The session had already ended.
+        case alreadyClosed
+    }
+
+    /// The session is cancelled (DELETE, expiry).
+    public mutating func close() -> CloseDecision {
+        switch phase {
+        case .open:
+            phase = .closed
+            return .dropNow
+        case .writing:
+            phase = .cancelling
+            return .writerDrops
+        case .cancelling, .closed:
+            return .alreadyClosed
+        }
     }
 
     /// Whether an idle session has outlived `timeout` seconds at `now`. A session being written

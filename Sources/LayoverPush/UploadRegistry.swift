@@ -15,6 +15,9 @@ final class UploadRegistry: Sendable {
         sessions.withLock { $0[id] }.flatMap { $0.repository == repository ? $0 : nil }
     }
 
+    /// Sessions open now.
+    var count: Int { sessions.withLock { $0.count } }
+
     func remove(_ id: String) {
         _ = sessions.withLock { $0.removeValue(forKey: id) }
     }

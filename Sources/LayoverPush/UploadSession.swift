@@ -6,7 +6,8 @@ import Synchronization
 /// One upload in progress: an ingest file that chunks append to, driven by an `UploadMachine`.
 ///
 /// Thread safety: the machine is behind a lock; the writer is touched only by the one request
-/// the machine lets in at a time (hence `@unchecked Sendable`).
+/// the machine lets in at a time, or, when the session is idle, by whoever closes it
+/// (hence `@unchecked Sendable`).
 public final class UploadSession: @unchecked Sendable {
     /// The id clients put in the upload URL.
     public let id: String
@@ -24,11 +25,14 @@ public final class UploadSession: @unchecked Sendable {
     /// The `Range` header value for what has been received.
     public var range: String { machine.withLock { $0.rangeHeader } }
 
-    /// Appends a body to the session when its chunk starts at the current offset. When the
-    /// client announced the chunk's length (`Content-Range` end) and the body differs, the
-    /// upload is a lie: the session is cancelled and its bytes freed.
+    /// Appends a body to the session when its chunk starts at the current offset, reserving
+    /// budget as the bytes arrive. When the client announced the chunk's length (`Content-Range`
+    /// end) and the body differs, the upload is a lie: the session ends and its bytes are freed.
+    /// With `closing` (the final PUT) the session ends after the body, ready for `commit`. An
+    /// upload over the budget (`storeFull`) ends too, its bytes freed.
+    /// A cancel that arrives meanwhile is carried out here, at the next chunk.
     func append(_ body: some AsyncSequence<ByteBuffer, any Error>, start: Int64?, expectedCount: Int64? = nil,
-                now: @Sendable () -> Double) async throws(PushError) {
+                closing: Bool = false, now: @Sendable () -> Double) async throws(PushError) {
         switch machine.withLock({ $0.beginAppend(start: start, now: now()) }) {
         case .unknown: throw .uploadUnknown(id)
         case .busy: throw .uploadBusy
@@ -36,29 +40,35 @@ public final class UploadSession: @unchecked Sendable {
         case .append: break
         }
         let before = writer.written
+        var failure: PushError?
         do {
             for try await chunk in body {
+                if machine.withLock({ $0.isCancelled }) { break }
                 try chunk.withUnsafeReadableBytes { try writer.write($0) }
+                try await writer.reserveWritten()
             }
         } catch let error as StoreError {
-            machine.withLock { $0.endAppend(wrote: writer.written - before, now: now()) }
-            throw error == .diskFull ? .storeFull : .store("\(error)")
+            failure = error == .diskFull ? .storeFull : .store("\(error)")
         } catch {
-            machine.withLock { $0.endAppend(wrote: writer.written - before, now: now()) }
-            throw .bodyFailed("\(error)")
+            failure = .bodyFailed("\(error)")
         }
         let wrote = writer.written - before
-        machine.withLock { $0.endAppend(wrote: wrote, now: now()) }
-        if let expectedCount, expectedCount != wrote {
-            cancel()
-            throw .sizeMismatch(expected: expectedCount, actual: wrote)
+        let lied = failure == nil && expectedCount.map { $0 != wrote } == true
+        // An upload the budget cannot hold is dropped at once: kept, it would hold the budget.
+        let dropped = lied || failure == .storeFull
+        let kept = machine.withLock { $0.endAppend(wrote: wrote, now: now(), close: dropped || (closing && failure == nil)) }
+        guard kept else {
+            writer.abort()
+            throw .uploadUnknown(id)
         }
+        if dropped { writer.abort() }
+        if let failure { throw failure }
+        if lied, let expectedCount { throw .sizeMismatch(expected: expectedCount, actual: wrote) }
     }
 
-    /// Verifies the content against `digest`, commits it and ends the session. On a mismatch
-    /// nothing is kept and the session ends too.
+    /// Verifies the content against `digest` and commits it; only after a closing `append`.
+    /// On a mismatch nothing is kept.
     func commit(_ digest: Digest) async throws(PushError) -> BlobRecord {
-        guard machine.withLock({ $0.phase == .open && $0.close() }) else { throw .uploadUnknown(id) }
         do {
             return try await writer.commit(expected: digest)
         } catch .digestMismatch(let expected, let actual) {
@@ -68,9 +78,10 @@ public final class UploadSession: @unchecked Sendable {
         }
     }
 
-    /// Ends the session and frees its bytes.
+    /// Ends the session and frees its bytes: now when it is idle, or by its writer at its next
+    /// step when a request is writing to it.
     func cancel() {
-        if machine.withLock({ $0.close() }) { writer.abort() }
+        if machine.withLock({ $0.close() }) == .dropNow { writer.abort() }
     }
 
     func isExpired(now: Double, timeout: Double) -> Bool {

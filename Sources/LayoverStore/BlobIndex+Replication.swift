@@ -29,32 +29,45 @@ extension BlobIndex {
     }
 
     /// In one transaction: moves the tag (marked as pushed here: it wins over the upstream's until
-    /// its job completes, and for ever when not replicated), links the repository to the manifest, records the job and the blobs it pins, and
-    /// drops older pending jobs for the same tag (the newer push supersedes them).
+    /// its job completes, and for ever when not replicated), links the repository to the manifest,
+    /// ends the repository's push holds on what the manifest needs, and either records the job and
+    /// the blobs it pins, dropping older pending jobs for the same tag (the newer push supersedes
+    /// them), or, for a local push by tag, pins what the tag now needs in place of what it needed.
     /// Returns the new job's id and the ids of superseded jobs.
     func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String, needs: [Digest],
                     replicate: Bool, now: Double) async throws(StoreError) -> (job: Int64?, superseded: [Int64]) {
-        try await guarded {
+        let closure = Array(Set(needs + [manifest]))
+        return try await guarded {
             try await pool.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
-                               arguments: [repository.upstream, repository.repository.value, manifest.description])
-                for digest in needs {
+                let names: StatementArguments = [repository.upstream, repository.repository.value]
+                for digest in closure {
                     try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
-                                   arguments: [repository.upstream, repository.repository.value, digest.description])
+                                   arguments: names + [digest.description])
+                    try db.execute(sql: "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
+                                   arguments: names + [digest.description])
                 }
                 if let tag {
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt, pushPending)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [repository.upstream, repository.repository.value, tag.value, manifest.description,
-                                         mediaType, now, 1])
+                        """, arguments: names + [tag.value, manifest.description, mediaType, now, 1])
                 }
-                guard replicate else { return (nil, []) }
+                guard replicate else {
+                    if let tag {
+                        try db.execute(sql: "DELETE FROM tagPin WHERE upstream = ? AND repository = ? AND tag = ?",
+                                       arguments: names + [tag.value])
+                        for digest in closure {
+                            try db.execute(sql: "INSERT OR IGNORE INTO tagPin (upstream, repository, tag, digest) VALUES (?, ?, ?, ?)",
+                                           arguments: names + [tag.value, digest.description])
+                        }
+                    }
+                    return (nil, [])
+                }
                 var superseded: [Int64] = []
                 if let tag {
                     superseded = try Int64.fetchAll(db, sql: """
                         SELECT id FROM replicationJob WHERE upstream = ? AND repository = ? AND tag = ? AND state = 'pending'
-                        """, arguments: [repository.upstream, repository.repository.value, tag.value])
+                        """, arguments: names + [tag.value])
                     for id in superseded {
                         try db.execute(sql: "DELETE FROM jobBlob WHERE jobId = ?", arguments: [id])
                         try db.execute(sql: "DELETE FROM replicationJob WHERE id = ?", arguments: [id])
@@ -63,10 +76,9 @@ extension BlobIndex {
                 try db.execute(sql: """
                     INSERT INTO replicationJob (upstream, repository, tag, manifestDigest, mediaType, state, attempts, nextAttemptAt, createdAt)
                     VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                    """, arguments: [repository.upstream, repository.repository.value, tag?.value, manifest.description,
-                                     mediaType, now, now])
+                    """, arguments: names + [tag?.value, manifest.description, mediaType, now, now])
                 let id = db.lastInsertedRowID
-                for digest in Set(needs + [manifest]) {
+                for digest in closure {
                     try db.execute(sql: "INSERT OR IGNORE INTO jobBlob (jobId, digest) VALUES (?, ?)", arguments: [id, digest.description])
                 }
                 return (id, superseded)
@@ -93,29 +105,61 @@ extension BlobIndex {
         }
     }
 
-    /// Removes a finished job; its tag stops being marked as pending if it still points to the job's manifest.
+    /// Removes a job whose manifest reached the upstream. Its tag stops being marked as pending
+    /// only if it still points to the job's manifest and no other job of that tag remains (a tag
+    /// with a push still to replicate is never revalidated from the upstream).
     func completeJob(_ job: ReplicationJob) async throws(StoreError) {
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM jobBlob WHERE jobId = ?", arguments: [job.id])
                 try db.execute(sql: "DELETE FROM replicationJob WHERE id = ?", arguments: [job.id])
                 if let tag = job.tag {
+                    let names: StatementArguments = [job.repository.upstream, job.repository.repository.value, tag.value]
                     try db.execute(sql: """
                         UPDATE tag SET pushPending = 0
                         WHERE upstream = ? AND repository = ? AND tag = ? AND digest = ?
-                        """, arguments: [job.repository.upstream, job.repository.repository.value, tag.value,
-                                         job.manifestDigest.description])
+                        AND NOT EXISTS (SELECT 1 FROM replicationJob j WHERE j.upstream = ? AND j.repository = ? AND j.tag = ?)
+                        """, arguments: names + [job.manifestDigest.description] + names)
                 }
             }
         }
     }
 
+    /// Saves a job's attempts, schedule, state and last error; its attempt is over.
     func updateJob(_ job: ReplicationJob) async throws(StoreError) {
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: """
-                    UPDATE replicationJob SET state = ?, attempts = ?, nextAttemptAt = ?, lastError = ? WHERE id = ?
-                    """, arguments: [job.state.rawValue, job.attempts, job.nextAttemptAt, job.lastError, job.id])
+                    UPDATE replicationJob SET state = ?, attempts = ?, nextAttemptAt = ?, lastError = ?, inProgress = 0,
+                    interruptions = ? WHERE id = ?
+                    """, arguments: [job.state.rawValue, job.attempts, job.nextAttemptAt, job.lastError, job.interruptions, job.id])
+            }
+        }
+    }
+
+    /// Puts dead jobs (all of them, or those in `ids`) back in the queue, due at `now`, their
+    /// attempts counted afresh. Returns them.
+    func retryDead(_ ids: [Int64]?, now: Double) async throws(StoreError) -> [ReplicationJob] {
+        try await guarded {
+            try await pool.write { db in
+                let dead = try Row.fetchAll(db, sql: "SELECT * FROM replicationJob WHERE state = 'dead' ORDER BY id")
+                    .compactMap(Self.job).filter { ids == nil || ids!.contains($0.id) }
+                for job in dead {
+                    try db.execute(sql: """
+                        UPDATE replicationJob SET state = 'pending', attempts = 0, interruptions = 0, inProgress = 0,
+                        nextAttemptAt = ?, lastError = NULL WHERE id = ?
+                        """, arguments: [now, job.id])
+                }
+                return dead.map { job in
+                    var job = job
+                    job.state = .pending
+                    job.attempts = 0
+                    job.interruptions = 0
+                    job.inProgress = false
+                    job.nextAttemptAt = now
+                    job.lastError = nil
+                    return job
+                }
             }
         }
     }
@@ -132,7 +176,7 @@ extension BlobIndex {
         }
     }
 
-    private static func job(_ row: Row) -> ReplicationJob? {
+    static func job(_ row: Row) -> ReplicationJob? {
         guard let repository = try? RepositoryName(row["repository"] as String),
               let digest = try? Digest(parsing: row["manifestDigest"] as String),
               let state = ReplicationJob.State(rawValue: row["state"])
@@ -140,7 +184,8 @@ extension BlobIndex {
         return ReplicationJob(id: row["id"], repository: RepositoryKey(upstream: row["upstream"], repository: repository),
                               tag: (row["tag"] as String?).flatMap { try? Tag($0) }, manifestDigest: digest,
                               mediaType: row["mediaType"], state: state, attempts: row["attempts"],
-                              nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"], createdAt: row["createdAt"])
+                              nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"], createdAt: row["createdAt"],
+                              inProgress: (row["inProgress"] as Int? ?? 0) != 0, interruptions: row["interruptions"] as Int? ?? 0)
     }
 }
 

@@ -12,6 +12,9 @@ final class BlobIndex: Sendable {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
+            // A 201 is a promise: a committed transaction must survive power loss, which WAL's
+            // default (NORMAL) does not guarantee.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
@@ -49,13 +52,14 @@ final class BlobIndex: Sendable {
         }
         registerReplicationMigration(&migrator)
         registerReferrersMigration(&migrator)
+        registerHoldsMigration(&migrator)
         return migrator
     }
 
     func allBlobs() throws(StoreError) -> [BlobRecord] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob").compactMap { row in
+                try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess").compactMap { row in
                     guard let digest = try? Digest(parsing: row["digest"] as String) else { return nil }
                     return BlobRecord(digest: digest, size: row["size"], mediaType: row["mediaType"], lastAccess: row["lastAccess"])
                 }

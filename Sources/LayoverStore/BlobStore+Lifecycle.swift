@@ -38,8 +38,12 @@ extension BlobStore {
 
     /// Moves a verified, fsynced ingest file into place and records it.
     /// The reservation is returned in the same step that adds the blob's bytes, so the two are
-    /// never counted together.
+    /// never counted together. A copy of a digest being evicted waits until the eviction has
+    /// removed the old file and row, so that neither removal hits the new copy.
     func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64) async throws(StoreError) -> BlobRecord {
+        while state.withLock({ $0.evicting.contains(digest) }) {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
         let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
         if let existing = self.record(for: digest) {
             FileSystem.remove(ingestPath)
@@ -48,7 +52,7 @@ extension BlobStore {
         }
         let directory = layout.blobDirectory(for: digest)
         do {
-            try FileSystem.makeDirectories(directory)
+            try FileSystem.makeDurableDirectories(directory)
             try FileSystem.move(ingestPath, layout.blobPath(for: digest))
             FileSystem.syncDirectory(directory)
             try await index.insert(record)
@@ -83,17 +87,20 @@ extension BlobStore {
     /// Evicts least recently used, unprotected blobs while stored plus reserved bytes (plus
     /// `extra` bytes wanted) are above the high watermark, down to the low watermark.
     /// `sparing` names a blob just committed, which its caller is about to use.
+    /// Costs O(1) when nothing needs evicting and O(victims + open blobs passed over) otherwise.
     public func evictIfNeeded(extra: Int64 = 0, sparing: Digest? = nil) async {
         let now = clock()
         let victims: [BlobRecord] = state.withLock { state in
-            state.now = now
-            state.pushHolds = state.pushHolds.filter { $0.value > now }
+            state.expireHolds(now: now)
             let used = state.totalBytes + state.reservedBytes + extra
             guard used > budget.highWatermark || extra > 0 else { return [] }
-            let chosen = EvictionPlanner.victims(of: state.records.values, usedBytes: used,
-                                                 targetBytes: extra > 0 ? used - extra : budget.lowWatermark,
-                                                 isProtected: { $0 == sparing || state.isProtected($0) })
-            for record in chosen { state.remove(record.digest) }
+            let target = extra > 0 ? used - extra : budget.lowWatermark
+            guard used > target else { return [] }
+            let chosen = state.victims(excess: used - target, sparing: sparing)
+            for record in chosen {
+                state.remove(record.digest)
+                state.evicting.insert(record.digest)
+            }
             return chosen
         }
         guard !victims.isEmpty else { return }
@@ -103,6 +110,7 @@ extension BlobStore {
         } catch {
             logger.error("eviction index update failed", metadata: ["error": "\(error)"])
         }
+        state.withLock { state in for record in victims { state.evicting.remove(record.digest) } }
         let bytes = victims.reduce(0) { $0 + $1.size }
         Telemetry.evicted(blobs: victims.count, bytes: bytes)
         logger.info("evicted", metadata: ["blobs": "\(victims.count)", "bytes": "\(bytes)"])

@@ -2,20 +2,27 @@ import LayoverWire
 
 extension BlobStore {
     /// Records a manifest push (the manifest already stored with `put`): the tag moves, the
-    /// repository is linked to the manifest and everything it needs, and, when `replicate`, a
-    /// replication job is written in the same transaction and its blobs pinned until it completes.
+    /// repository is linked to the manifest and everything it needs, its push holds on those end,
+    /// and either a replication job is written in the same transaction (when `replicate`) and its
+    /// blobs pinned until it completes, or, for a local push by tag, the tag pins them.
     /// Returns the job (nil when not replicated) and the ids of older jobs it superseded.
     public func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String,
                            needs: [Digest], replicate: Bool) async throws(StoreError) -> (job: ReplicationJob?, superseded: [Int64]) {
         let now = clock()
         let (id, superseded) = try await index.recordPush(repository: repository, tag: tag, manifest: manifest, mediaType: mediaType,
                                                           needs: needs, replicate: replicate, now: now)
-        let pinnedDigests = Array(Set(needs + [manifest]))
+        let closure = Array(Set(needs + [manifest]))
         state.withLock { state in
-            for old in superseded { state.unpin(job: old) }
-            if let id { state.pin(job: id, pinnedDigests) }
-            for digest in pinnedDigests { state.pushHolds[digest] = nil }
-            for digest in pinnedDigests { state.links.insert(.init(repository: repository, digest: digest)) }
+            for old in superseded { state.unpin(.job(old)) }
+            if let id {
+                state.pin(.job(id), closure)
+            } else if let tag {
+                state.pin(.localTag(repository, tag), closure)
+            }
+            for digest in closure {
+                state.releaseHold(HoldKey(repository: repository, digest: digest))
+                state.links.insert(.init(repository: repository, digest: digest))
+            }
         }
         guard let id else { return (nil, superseded) }
         let job = ReplicationJob(id: id, repository: repository, tag: tag, manifestDigest: manifest, mediaType: mediaType,
@@ -31,12 +38,23 @@ extension BlobStore {
     /// A job reached its upstream: it is removed and its blobs unpinned.
     public func completeJob(_ job: ReplicationJob) async throws(StoreError) {
         try await index.completeJob(job)
-        state.withLock { $0.unpin(job: job.id) }
+        state.withLock { $0.unpin(.job(job.id)) }
     }
 
-    /// Saves a job's new attempt count, schedule, state and last error.
+    /// Saves a job's new attempt count, schedule, state and last error, and ends its attempt.
     public func updateJob(_ job: ReplicationJob) async throws(StoreError) {
         try await index.updateJob(job)
+    }
+
+    /// Counts an attempt of `job` as made before it runs, so that a process dying during it is
+    /// seen at the next start.
+    public func beginAttempt(_ job: ReplicationJob) async throws(StoreError) {
+        try await index.beginAttempt(job.id)
+    }
+
+    /// Puts dead jobs (every one, or those in `ids`) back in the queue; returns them.
+    public func retryDeadJobs(_ ids: [Int64]?) async throws(StoreError) -> [ReplicationJob] {
+        try await index.retryDead(ids, now: clock())
     }
 
     /// Local tags of `repository`, with whether each was pushed and not yet replicated.
@@ -44,28 +62,49 @@ extension BlobStore {
         try index.tags(repository)
     }
 
-    /// Loads the pins of recorded jobs; called once when the store opens.
-    func loadPins() throws(StoreError) {
-        let rows = try index.jobBlobs()
+    /// Loads what protects pushes: the pins of recorded jobs and local tags, and the push holds
+    /// still running; called once when the store opens.
+    func loadProtection() throws(StoreError) {
+        let jobBlobs = try index.jobBlobs()
+        let tagPins = try index.tagPins()
+        let holds = try index.holds(now: clock())
         state.withLock { state in
-            for (job, digest) in rows { state.pin(job: job, [digest]) }
+            for (job, digests) in Dictionary(grouping: jobBlobs, by: \.0) { state.pin(.job(job), digests.map(\.1)) }
+            let byTag = Dictionary(grouping: tagPins) { PinOwner.localTag($0.0, $0.1) }
+            for (owner, rows) in byTag { state.pin(owner, rows.map(\.2)) }
+            for (key, until) in holds { state.hold(key, until: until) }
         }
     }
 
-    /// Holds a blob just pushed (not yet named by a manifest) against eviction for `seconds`, so
-    /// that the manifest that follows finds it; a manifest push's job pins take over from there.
-    public func holdForPush(_ digest: Digest, seconds: Double) {
+    /// Holds blobs just pushed to `repository` (not yet named by one of its manifests) against
+    /// eviction for `seconds`, durably: the manifest that follows finds them, even after a restart.
+    /// The repository is linked to them in the same transaction.
+    /// That repository's manifest push ends the holds; pins take over from there.
+    public func holdForPush(_ digests: [Digest], in repository: RepositoryKey, seconds: Double) async throws(StoreError) {
         let until = clock() + seconds
-        state.withLock { state in state.pushHolds[digest] = max(state.pushHolds[digest] ?? 0, until) }
+        let keys = digests.map { HoldKey(repository: repository, digest: $0) }
+        // In memory first: from here on eviction leaves them alone.
+        state.withLock { state in for key in keys { state.hold(key, until: until) } }
+        try await index.hold(keys, until: until)
+        state.withLock { state in for key in keys { state.links.insert(.init(repository: key.repository, digest: key.digest)) } }
     }
 
-    /// Bytes that must not be evicted for pushes: blobs pinned by replication jobs or held for a
-    /// manifest still to come.
+    /// Whether `repository` holds `digest` for one of its manifests still to come.
+    public func isHeld(_ digest: Digest, in repository: RepositoryKey) -> Bool {
+        let now = clock()
+        return state.withLock { state in
+            state.expireHolds(now: now)
+            return state.isHeld(HoldKey(repository: repository, digest: digest))
+        }
+    }
+
+    /// Bytes that must not be evicted for pushes: blobs pinned by replication jobs or local tags,
+    /// or held for a manifest still to come. A running total: O(1) whatever the store holds.
     public var pinnedBytes: Int64 {
         let now = clock()
         return state.withLock { state in
-            let held = Set(state.pinnedByJob.keys).union(state.pushHolds.filter { $0.value > now }.keys)
-            return held.reduce(0) { $0 + (state.records[$1]?.size ?? 0) }
+            state.expireHolds(now: now)
+            return state.protectedBytes
         }
     }
 }

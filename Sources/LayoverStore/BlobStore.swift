@@ -47,7 +47,7 @@ public final class BlobStore: Sendable {
         index = try BlobIndex(path: layout.indexPath)
         let records = try Self.reconcile(layout: layout, index: index, logger: logger)
         state = Mutex(StoreState(records: records))
-        try loadPins()
+        try loadProtection()
     }
 
     /// Gives up the store's lock, as a process exit would: another instance (in this process or
@@ -128,6 +128,20 @@ public final class BlobStore: Sendable {
         defer { lease.release() }
         guard let data = FileManager.default.contents(atPath: lease.path) else { return nil }
         return [UInt8](data)
+    }
+
+    /// Adds `bytes` to the reservations when pinned and reserved bytes stay within the budget
+    /// (everything else can be evicted to make room), then evicts as needed.
+    func reserve(_ bytes: Int64) async throws(StoreError) {
+        let now = clock()
+        let fits = state.withLock { state -> Bool in
+            state.expireHolds(now: now)
+            guard state.protectedBytes + state.reservedBytes + bytes <= budget.maxBytes else { return false }
+            state.reservedBytes += bytes
+            return true
+        }
+        guard fits else { throw .diskFull }
+        await evictIfNeeded()
     }
 
     func release(reservation: Int64) {

@@ -18,6 +18,21 @@ enum FileSystem {
         }
     }
 
+    /// Creates the missing directories of `path` and fsyncs each new one's parent, so that a
+    /// file renamed into the last of them survives power loss along with its directory entries.
+    static func makeDurableDirectories(_ path: String) throws(StoreError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            let parent = current.isEmpty ? "/" : current
+            current += "/" + component
+            if mkdir(current, 0o755) == 0 {
+                syncDirectory(parent)
+            } else if errno != EEXIST {
+                throw .io(operation: "mkdir \(current)", errno: errno)
+            }
+        }
+    }
+
     static func size(of path: String) -> Int64? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }

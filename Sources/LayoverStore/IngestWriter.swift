@@ -19,7 +19,8 @@ public final class IngestWriter: @unchecked Sendable {
     private var hasher: DigestHasher
     private let algorithm: Digest.Algorithm
     private let store: BlobStore
-    private let reservation: Int64
+    /// Budget reserved for this content so far; uploads of unknown size grow it as they arrive.
+    public private(set) var reservation: Int64
     private var finished = false
 
     init(path: String, algorithm: Digest.Algorithm, reservation: Int64, store: BlobStore) throws(StoreError) {
@@ -35,20 +36,34 @@ public final class IngestWriter: @unchecked Sendable {
         self.store = store
     }
 
-    /// Appends `bytes`; on failure (disk full included) the ingest must be aborted.
+    /// Appends `bytes`. On failure (disk full included) nothing of them is kept: the file is cut
+    /// back to what was written before, and neither `written` nor the digest includes them, so the
+    /// upload can be resumed or aborted.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
         precondition(!finished, "write after commit or abort")
-        hasher.update(bytes)
         var offset = 0
         while offset < bytes.count {
-            let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            let count = pwrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset, off_t(written) + off_t(offset))
             if count < 0 {
                 if errno == EINTR { continue }
-                throw errno == ENOSPC || errno == EDQUOT ? .diskFull : .io(operation: "write \(path)", errno: errno)
+                let error: StoreError = errno == ENOSPC || errno == EDQUOT ? .diskFull : .io(operation: "write \(path)", errno: errno)
+                _ = ftruncate(descriptor, off_t(written))
+                throw error
             }
             offset += count
         }
+        hasher.update(bytes)
         written += Int64(bytes.count)
+    }
+
+    /// Reserves budget for what was written beyond the reservation (an upload of unknown size),
+    /// 8 MiB ahead at a time. Throws `diskFull` when pinned and reserved bytes would exceed the
+    /// budget: nothing could be evicted to make room.
+    public func reserveWritten() async throws(StoreError) {
+        guard written > reservation else { return }
+        let step = max(written - reservation, 8 << 20)
+        try await store.reserve(step)
+        reservation += step
     }
 
     /// Appends a byte array; see `write(_:)`.

@@ -16,6 +16,10 @@ public struct ReplicationJob: Sendable, Equatable {
     public var nextAttemptAt: Double
     public var lastError: String?
     public var createdAt: Double
+    /// An attempt was running when this was read: at startup, one the process died during.
+    public var inProgress: Bool
+    /// Attempts in a row that the process died during (a crash loop dead-letters the job).
+    public var interruptions: Int
 
     public enum State: String, Sendable {
         /// Waiting for its first attempt, or for a retry after a transient failure.
@@ -25,7 +29,8 @@ public struct ReplicationJob: Sendable, Equatable {
     }
 
     public init(id: Int64, repository: RepositoryKey, tag: Tag?, manifestDigest: Digest, mediaType: String,
-                state: State, attempts: Int, nextAttemptAt: Double, lastError: String?, createdAt: Double) {
+                state: State, attempts: Int, nextAttemptAt: Double, lastError: String?, createdAt: Double,
+                inProgress: Bool = false, interruptions: Int = 0) {
         self.id = id
         self.repository = repository
         self.tag = tag
@@ -36,5 +41,7 @@ public struct ReplicationJob: Sendable, Equatable {
         self.nextAttemptAt = nextAttemptAt
         self.lastError = lastError
         self.createdAt = createdAt
+        self.inProgress = inProgress
+        self.interruptions = interruptions
     }
 }

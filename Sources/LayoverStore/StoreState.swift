@@ -1,19 +1,32 @@
+import HeapModule
 import LayoverWire
 
 /// The store's in-memory bookkeeping; mutated only under `BlobStore.state`'s lock.
+///
+/// Every figure a request needs is kept as a running total (stored, reserved and protected
+/// bytes) and every eviction reads candidates in recency order from `recency`: no request costs
+/// time that grows with the number of stored, pinned or held blobs.
 struct StoreState: Sendable {
     var records: [Digest: BlobRecord]
     var totalBytes: Int64
+    /// Bytes promised to ingests in progress (announced sizes, and uploads as they grow).
     var reservedBytes: Int64 = 0
     var leases: [Digest: Int] = [:]
-    /// Digest → the jobs that still need it.
-    var pinnedByJob: [Digest: Set<Int64>] = [:]
-    /// Job → the digests it pins.
-    var pinsOfJob: [Int64: [Digest]] = [:]
-    /// Blobs pushed and not yet referenced by a manifest push, held until the given time.
-    var pushHolds: [Digest: Double] = [:]
-    /// The time `isProtected` judges push holds against (set before each eviction).
-    var now: Double = 0
+    /// Stored blobs no pin or hold protects, least recently used first: the eviction candidates.
+    var recency = RecencyList()
+    /// Digest → how many pins and live holds protect it.
+    private(set) var protection: [Digest: Int] = [:]
+    /// Bytes of stored blobs that pins or holds protect.
+    private(set) var protectedBytes: Int64 = 0
+    /// What each pin owner (a replication job, a local tag) pins.
+    private(set) var pins: [PinOwner: [Digest]] = [:]
+    /// Push holds: a blob pushed to a repository, kept until that repository's manifest names it
+    /// or the hold runs out.
+    private(set) var holds: [HoldKey: Double] = [:]
+    private var holdExpiry = Heap<HoldExpiry>()
+    /// Blobs chosen for eviction whose file and row are still being removed: a new copy of one
+    /// must wait, or it would lose its file or its row.
+    var evicting: Set<Digest> = []
     var dirtyRecency: [Digest: Double] = [:]
     var links: Set<LinkKey> = []
 
@@ -22,10 +35,21 @@ struct StoreState: Sendable {
         var digest: Digest
     }
 
+    private struct HoldExpiry: Comparable {
+        var until: Double
+        var key: HoldKey
+        static func < (lhs: HoldExpiry, rhs: HoldExpiry) -> Bool { lhs.until < rhs.until }
+        static func == (lhs: HoldExpiry, rhs: HoldExpiry) -> Bool { lhs.until == rhs.until && lhs.key == rhs.key }
+    }
+
+    /// `records` least recently used first.
     init(records: [BlobRecord]) {
         self.records = Dictionary(records.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
-        totalBytes = records.reduce(0) { $0 + $1.size }
+        totalBytes = self.records.values.reduce(0) { $0 + $1.size }
+        for record in records where self.records[record.digest] == record { recency.append(record.digest) }
     }
+
+    // MARK: Records
 
     mutating func acquire(_ digest: Digest, at time: Double) -> BlobRecord? {
         guard records[digest] != nil else { return nil }
@@ -43,33 +67,127 @@ struct StoreState: Sendable {
         guard records[digest] != nil else { return }
         records[digest]!.lastAccess = time
         dirtyRecency[digest] = time
+        recency.moveToBack(digest)
     }
 
     mutating func add(_ record: BlobRecord) {
-        if let old = records[record.digest] { totalBytes -= old.size }
+        remove(record.digest)
         records[record.digest] = record
         totalBytes += record.size
+        if protection[record.digest] != nil {
+            protectedBytes += record.size
+        } else {
+            recency.append(record.digest)
+        }
     }
 
     mutating func remove(_ digest: Digest) {
         guard let old = records.removeValue(forKey: digest) else { return }
         totalBytes -= old.size
         dirtyRecency[digest] = nil
+        if protection[digest] != nil { protectedBytes -= old.size }
+        recency.remove(digest)
     }
 
-    func isProtected(_ digest: Digest) -> Bool {
-        leases[digest] != nil || pinnedByJob[digest] != nil || (pushHolds[digest] ?? 0) > now
-    }
-
-    mutating func pin(job: Int64, _ digests: [Digest]) {
-        pinsOfJob[job, default: []] += digests
-        for digest in digests { pinnedByJob[digest, default: []].insert(job) }
-    }
-
-    mutating func unpin(job: Int64) {
-        for digest in pinsOfJob.removeValue(forKey: job) ?? [] {
-            pinnedByJob[digest]?.remove(job)
-            if pinnedByJob[digest]?.isEmpty == true { pinnedByJob[digest] = nil }
+    /// Least recently used blobs to evict so that `excess` bytes go, skipping open ones and
+    /// `sparing`. Pinned and held blobs are not candidates at all.
+    func victims(excess: Int64, sparing: Digest?) -> [BlobRecord] {
+        var excess = excess
+        var chosen: [BlobRecord] = []
+        recency.walk { digest in
+            guard excess > 0 else { return false }
+            if digest != sparing, leases[digest] == nil, let record = records[digest] {
+                chosen.append(record)
+                excess -= record.size
+            }
+            return true
         }
+        return chosen
+    }
+
+    /// Whether eviction must leave `digest` alone.
+    func isProtected(_ digest: Digest) -> Bool {
+        leases[digest] != nil || protection[digest] != nil
+    }
+
+    // MARK: Pins and holds
+
+    private mutating func protect(_ digest: Digest) {
+        protection[digest, default: 0] += 1
+        guard protection[digest] == 1, let record = records[digest] else { return }
+        protectedBytes += record.size
+        recency.remove(digest)
+    }
+
+    private mutating func unprotect(_ digest: Digest) {
+        guard let count = protection[digest] else { return }
+        if count > 1 {
+            protection[digest] = count - 1
+            return
+        }
+        protection[digest] = nil
+        guard let record = records[digest] else { return }
+        protectedBytes -= record.size
+        // Released content was just pushed or replicated: as recent as anything.
+        recency.append(digest)
+    }
+
+    /// `owner` pins `digests` (replacing what it pinned before).
+    mutating func pin(_ owner: PinOwner, _ digests: [Digest]) {
+        unpin(owner)
+        let unique = Array(Set(digests))
+        pins[owner] = unique
+        for digest in unique { protect(digest) }
+    }
+
+    mutating func unpin(_ owner: PinOwner) {
+        for digest in pins.removeValue(forKey: owner) ?? [] { unprotect(digest) }
+    }
+
+    /// Holds `key` until `until` (extending a hold that ends sooner).
+    mutating func hold(_ key: HoldKey, until: Double) {
+        if let current = holds[key] {
+            guard until > current else { return }
+        } else {
+            protect(key.digest)
+        }
+        holds[key] = until
+        holdExpiry.insert(HoldExpiry(until: until, key: key))
+    }
+
+    /// Ends the hold `key` (its repository's manifest arrived).
+    mutating func releaseHold(_ key: HoldKey) {
+        guard holds.removeValue(forKey: key) != nil else { return }
+        unprotect(key.digest)
+    }
+
+    /// Ends the holds that ran out by `now`. Amortised O(log n) per hold.
+    mutating func expireHolds(now: Double) {
+        while let next = holdExpiry.min, next.until <= now {
+            holdExpiry.removeMin()
+            if holds[next.key] == next.until { releaseHold(next.key) }
+        }
+    }
+
+    /// Whether `repository` holds `digest` for a manifest still to come.
+    func isHeld(_ key: HoldKey) -> Bool { holds[key] != nil }
+}
+
+/// Who pins blobs against eviction.
+public enum PinOwner: Hashable, Sendable {
+    /// A replication job, until its manifest reached the upstream.
+    case job(Int64)
+    /// A tag pushed in `local` mode (never replicated), while it points at its manifest.
+    case localTag(RepositoryKey, Tag)
+}
+
+/// A blob pushed to a repository and not yet named by that repository's manifest.
+public struct HoldKey: Hashable, Sendable {
+    public var repository: RepositoryKey
+    public var digest: Digest
+
+    public init(repository: RepositoryKey, digest: Digest) {
+        self.repository = repository
+        self.digest = digest
     }
 }

@@ -6,11 +6,17 @@ import NIOHTTP1
 extension RegistryClient {
     static func pushScope(_ repository: RepositoryName) -> String { "repository:\(repository.value):pull,push" }
 
+    /// How long a push upload may make no progress before it fails.
+    var stallTimeout: TimeAmount { .milliseconds(Int64(upstream.stallTimeoutSeconds * 1000)) }
+
     /// `HEAD blobs/<digest>` with the push scope (so one token serves the whole push).
     public func blobExists(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> Bool {
         let response = try await send(Call(method: .HEAD, path: "/v2/\(repository.value)/blobs/\(digest)",
                                            scope: Self.pushScope(repository), deadline: .seconds(30)))
-        if response.status == .notFound { return false }
+        if response.status == .notFound {
+            await Self.drain(response)
+            return false
+        }
         try await Self.expectSuccess(response)
         return true
     }
@@ -19,55 +25,77 @@ extension RegistryClient {
     public func manifestExists(_ repository: RepositoryName, _ digest: Digest, mediaType: String) async throws(UpstreamError) -> Bool {
         let response = try await send(Call(method: .HEAD, path: "/v2/\(repository.value)/manifests/\(digest)",
                                            headers: [("Accept", mediaType)], scope: Self.pushScope(repository), deadline: .seconds(30)))
-        if response.status == .notFound { return false }
+        if response.status == .notFound {
+            await Self.drain(response)
+            return false
+        }
         try await Self.expectSuccess(response)
         return true
     }
 
     /// Cross-repository mount: true when the upstream mounted the blob (201). When it opened an
-    /// upload instead (202), that upload is cancelled and false returned.
+    /// upload instead (202), that upload is cancelled and false returned. A refusal throws; the
+    /// caller may still upload the blob.
     public func mountBlob(_ repository: RepositoryName, _ digest: Digest, from source: RepositoryName) async throws(UpstreamError) -> Bool {
         let scope = Self.pushScope(repository) + " repository:\(source.value):pull"
         let response = try await send(Call(method: .POST, path: "/v2/\(repository.value)/blobs/uploads/?mount=\(digest)&from=\(source.value)",
                                            scope: scope, deadline: .seconds(60)))
-        await Self.drain(response)
-        if response.status == .created { return true }
-        if response.status == .accepted, let location = response.headers.first(name: "location") {
-            _ = try? await send(Call(method: .DELETE, path: uploadPath(location), scope: scope, deadline: .seconds(30)))
+        let detail = await Self.errorDetail(response)
+        switch response.status.code {
+        case 201:
+            return true
+        case 202:
+            if let location = response.headers.first(name: "location"),
+               let cancel = try? await send(Call(method: .DELETE, path: uploadPath(location), scope: scope, deadline: .seconds(30))) {
+                await Self.drain(cancel)
+            }
             return false
+        case 404, 405:
+            return false
+        default:
+            throw Self.pushRefusal("mount", response, detail: detail)
         }
-        if response.status.code == 404 || response.status.code == 405 { return false }
-        try await Self.expectSuccess(response)
-        return false
     }
 
     /// Uploads a blob from a local file: `POST`, then a monolithic `PUT ?digest=` streaming the file.
-    public func uploadBlob(_ repository: RepositoryName, _ digest: Digest, size: Int64, path: String) async throws(UpstreamError) {
+    public func uploadBlob(_ repository: RepositoryName, _ digest: Digest, size: Int64, path: String,
+                           progress: (@Sendable (Int64) -> Void)? = nil) async throws(UpstreamError) {
         let scope = Self.pushScope(repository)
         let start = try await send(Call(method: .POST, path: "/v2/\(repository.value)/blobs/uploads/", scope: scope, deadline: .seconds(60)))
-        await Self.drain(start)
+        let detail = await Self.errorDetail(start)
         guard start.status == .accepted, let location = start.headers.first(name: "location") else {
-            try await Self.expectSuccess(start)
-            throw UpstreamError.protocolViolation("upload start answered \(start.status.code) without Location")
+            if start.status == .accepted || start.status == .created {
+                throw .protocolViolation("upload start answered \(start.status.code) without Location")
+            }
+            throw Self.pushRefusal("upload start", start, detail: detail)
         }
         let target = uploadPath(location)
         let separator = target.contains("?") ? "&" : "?"
         let url = (target.hasPrefix("http://") || target.hasPrefix("https://") ? target : upstream.url + target) + "\(separator)digest=\(digest)"
-        try await streamUpload(to: url, size: size, path: path, authorization: tokens.token(for: authorizationKey(scope: scope)))
+        try await streamUpload(to: url, size: size, path: path, authorization: tokens.token(for: authorizationKey(scope: scope)),
+                               progress: progress)
     }
 
     /// The monolithic `PUT` of a file, one 64 KiB chunk in flight at a time: each write is awaited
-    /// until it reached the socket, so a slow upstream link costs time, never memory.
-    private func streamUpload(to url: String, size: Int64, path: String, authorization: String?) async throws(UpstreamError) {
+    /// until it reached the socket, so a slow upstream link costs time, never memory. A link on
+    /// which no chunk is accepted for `stallTimeout` fails the upload (transient), however long
+    /// the whole upload may take.
+    private func streamUpload(to url: String, size: Int64, path: String, authorization: String?,
+                              progress: (@Sendable (Int64) -> Void)?) async throws(UpstreamError) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/octet-stream")
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         let eventLoop = http.eventLoopGroup.next()
+        let watchdog = StallWatchdog(timeout: stallTimeout, eventLoop: eventLoop)
         let body = HTTPClient.Body.stream(contentLength: size) { writer in
             let done = eventLoop.makePromise(of: Void.self)
             done.completeWithTask {
+                var sent: Int64 = 0
                 for try await chunk in FileChunks(path: path) {
                     try await writer.write(.byteBuffer(chunk)).get()
+                    sent += Int64(chunk.readableBytes)
+                    watchdog.progressed()
+                    progress?(sent)
                 }
             }
             return done.futureResult
@@ -75,17 +103,27 @@ extension RegistryClient {
         let response: HTTPClient.Response
         do {
             let request = try HTTPClient.Request(url: url, method: .PUT, headers: headers, body: body)
-            response = try await http.execute(request: request, deadline: .now() + .hours(6), logger: logger).get()
+            let task = http.execute(request: request, delegate: ResponseAccumulator(request: request),
+                                    deadline: .now() + .hours(6), logger: logger)
+            watchdog.start { task.cancel() }
+            defer { watchdog.stop() }
+            response = try await task.futureResult.get()
         } catch {
+            if watchdog.fired {
+                throw .unavailable("blob upload stalled: no bytes accepted for \(Int(stallTimeout.nanoseconds / 1_000_000_000)) s")
+            }
             throw .unavailable("blob upload failed: \(error)")
         }
         switch response.status.code {
-        case 200, 201, 204: return
+        case 200, 201, 204:
+            return
         // A token that expired mid-push: the job retries and fetches a new one.
-        case 401: throw .unavailable("blob upload answered 401 (token expired?)")
-        case 403: throw .unauthorized("blob upload refused (403)")
-        case 400..<500: throw .protocolViolation("blob upload answered \(response.status.code)")
-        default: throw .unavailable("blob upload answered \(response.status.code)")
+        case 401:
+            throw .unavailable("blob upload answered 401 (token expired?)")
+        default:
+            let detail = response.body.map { Self.printable(String(buffer: $0)) } ?? ""
+            throw Self.pushRefusal("blob upload", status: Int(response.status.code),
+                                   retryAfter: response.headers.first(name: "retry-after"), detail: detail)
         }
     }
 
@@ -95,21 +133,51 @@ extension RegistryClient {
             method: .PUT, path: "/v2/\(repository.value)/manifests/\(reference)",
             headers: [("Content-Type", mediaType)], scope: Self.pushScope(repository), deadline: .seconds(120),
             body: { .bytes(ByteBuffer(bytes: bytes)) }))
-        if (200..<300).contains(response.status.code) {
-            await Self.drain(response)
-            return
-        }
-        let detail = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
-        switch response.status.code {
-        case 401, 403: throw .unauthorized("manifest push refused (\(response.status.code)): \(detail)")
-        case 400..<500: throw .protocolViolation("manifest push refused (\(response.status.code)): \(detail)")
-        default: throw .unavailable("manifest push answered \(response.status.code)")
-        }
+        let detail = await Self.errorDetail(response)
+        if (200..<300).contains(response.status.code) { return }
+        throw Self.pushRefusal("manifest push", response, detail: detail)
     }
 
     /// An upload `Location` as a path (or absolute URL) `send` accepts.
     func uploadPath(_ location: String) -> String {
         if location.hasPrefix(upstream.url) { return String(location.dropFirst(upstream.url.count)) }
         return location
+    }
+}
+
+extension RegistryClient {
+    /// Reads an answer's body once (at most 64 KiB, the rest dropped) and returns it as printable
+    /// text for an error message; empty for a success or a body-less answer. The body must not be
+    /// read again afterwards.
+    static func errorDetail(_ response: HTTPClientResponse) async -> String {
+        guard let buffer = try? await response.body.collect(upTo: 64 * 1024) else { return "" }
+        return (200..<300).contains(response.status.code) ? "" : printable(String(buffer: buffer))
+    }
+
+    /// `text` on one line, control characters replaced, at most 300 characters.
+    static func printable(_ text: String) -> String {
+        let line = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
+        return line.count > 300 ? String(line.prefix(300)) + "…" : line
+    }
+
+    static func pushRefusal(_ operation: String, _ response: HTTPClientResponse, detail: String) -> UpstreamError {
+        pushRefusal(operation, status: Int(response.status.code), retryAfter: response.headers.first(name: "retry-after"), detail: detail)
+    }
+
+    /// What a push step's failure status means for the job: `408`, `429` and `5xx` pass (retry,
+    /// honouring `Retry-After`); `401` after authenticating, `403`, `404`, `405`, `413` and other
+    /// `4xx` are refusals that no retry fixes.
+    static func pushRefusal(_ operation: String, status: Int, retryAfter: String?, detail: String) -> UpstreamError {
+        let reason = "\(operation) answered \(status)" + (detail.isEmpty ? "" : ": \(detail)")
+        switch status {
+        case 408, 425, 500...599:
+            return .unavailable(reason)
+        case 429:
+            return .rateLimited(retryAfter: retryAfter.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { max(0, $0) })
+        case 400..<500:
+            return .refused(status: status, detail: reason)
+        default:
+            return .protocolViolation(reason)
+        }
     }
 }

@@ -8,6 +8,9 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var credentials: Credentials?
     /// How long a revalidated tag is trusted without asking again, in seconds (0: always ask).
     public var tagFreshnessSeconds: Double
+    /// How long a push upload may go without the upstream accepting a byte before it counts as
+    /// a (transient) failure, in seconds.
+    public var stallTimeoutSeconds: Double = 60
 
     public struct Credentials: Sendable, Equatable {
         public var username: String

@@ -12,6 +12,9 @@ public enum UpstreamError: Error, Equatable, Sendable {
     case protocolViolation(String)
     /// The upstream's answer is larger than allowed.
     case tooLarge(Int64)
+    /// The upstream understood a push and refused it (403, 404, 405, 413, …): trying the same
+    /// again will not help until an operator changes something.
+    case refused(status: Int, detail: String)
 
     /// Whether serving stale content is the right answer to this failure.
     public var allowsStaleAnswer: Bool {

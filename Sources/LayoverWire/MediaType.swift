@@ -9,6 +9,13 @@ public enum MediaType {
     /// What Layover asks upstreams for when a client sent no `Accept`.
     public static let defaultManifestAccept = [ociIndex, ociManifest, dockerManifestList, dockerManifest]
 
+    /// Whether `mediaType` names a manifest or an index (a descriptor of that type is pushed and
+    /// fetched through the manifests API, never the blobs API).
+    public static func isManifest(_ mediaType: String?) -> Bool {
+        guard let mediaType else { return false }
+        return defaultManifestAccept.contains(mediaType)
+    }
+
     /// Whether a manifest of `mediaType` satisfies a client's `Accept` list.
     /// An empty list, `*/*` or `application/*` accepts anything.
     public static func isAccepted(_ mediaType: String, by accept: [String]) -> Bool {

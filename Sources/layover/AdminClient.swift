@@ -2,16 +2,19 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// Reads one of a running Layover's admin endpoints.
 enum AdminClient {
     /// The body of `GET server + path`; a clear error when the server is unreachable or refuses.
-    static func get(_ path: String, from server: String) async throws -> Data {
+    static func get(_ path: String, from server: String, method: HTTPMethod = .GET) async throws -> Data {
         let http = HTTPClient.shared
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await http.execute(HTTPClientRequest(url: server + path), timeout: .seconds(10))
+            var request = HTTPClientRequest(url: server + path)
+            request.method = method
+            response = try await http.execute(request, timeout: .seconds(10))
             body = try await response.body.collect(upTo: 64 << 20)
         } catch {
             throw ValidationError("cannot reach Layover at \(server): \(error)")

@@ -11,7 +11,15 @@ struct AdminOptions: ParsableArguments {
 
     /// Fetches `path`; prints the JSON as it is with `--json` (returning nil), else returns it for rendering.
     func fetch(_ path: String) async throws -> Data? {
-        let body = try await AdminClient.get(path, from: server)
+        printed(try await AdminClient.get(path, from: server))
+    }
+
+    /// Posts to `path` (an admin action); the answer as `fetch` gives it.
+    func post(_ path: String) async throws -> Data? {
+        printed(try await AdminClient.get(path, from: server, method: .POST))
+    }
+
+    private func printed(_ body: Data) -> Data? {
         if json {
             print(String(decoding: body, as: UTF8.self))
             return nil

@@ -63,6 +63,9 @@ struct Serve: AsyncParsableCommand {
         let push = PushService(store: store, upstreams: upstreams, queue: queue,
                                modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
                                uploadTimeout: configuration.uploadTimeoutSeconds)
+        // Jobs a restart left are scheduled before the front accepts a push that could supersede them;
+        // they start running only once the front serves (a job that crashes cannot stop it starting).
+        await queue.load()
         let responder = RegistryResponder(pull: pull, push: push, deletionAllowed: configuration.deletionAllowed,
                                           metricsExporter: { metrics.emitToBuffer() })
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,

@@ -255,8 +255,7 @@ final class BlobStoreTests {
         #expect(reopened.record(for: digestA)?.lastAccess == 300)
         #expect(reopened.record(for: digestB)?.lastAccess == 200)
         // The order decides eviction after the restart: B is now the least recently used.
-        let planned = EvictionPlanner.victims(of: [reopened.record(for: digestA)!, reopened.record(for: digestB)!],
-                                              usedBytes: 20, targetBytes: 10, isProtected: { _ in false })
+        let planned = reopened.state.withLock { $0.victims(excess: 10, sparing: nil) }
         #expect(planned.map(\.digest) == [digestB])
     }
 

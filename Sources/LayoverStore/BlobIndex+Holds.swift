@@ -1,0 +1,87 @@
+import GRDB
+import LayoverWire
+
+extension BlobIndex {
+    /// Push holds and local-tag pins made durable (a restart must not drop what protects an
+    /// acknowledged push), job attempt marks, and the indexes the hot queries need.
+    static func registerHoldsMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4-holds") { db in
+            try db.execute(sql: """
+                CREATE TABLE pushHold (
+                    upstream TEXT NOT NULL,
+                    repository TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    until DOUBLE NOT NULL,
+                    PRIMARY KEY (upstream, repository, digest)
+                ) WITHOUT ROWID;
+                CREATE INDEX pushHold_until ON pushHold(until);
+                CREATE TABLE tagPin (
+                    upstream TEXT NOT NULL,
+                    repository TEXT NOT NULL,
+                    tag TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (upstream, repository, tag, digest)
+                ) WITHOUT ROWID;
+                ALTER TABLE replicationJob ADD COLUMN inProgress INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE replicationJob ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX replicationJob_tag ON replicationJob(upstream, repository, tag, state);
+                CREATE INDEX repositoryLink_digest ON repositoryLink(upstream, digest);
+                """)
+        }
+    }
+
+    /// Records (or extends) push holds, and links each repository to its blob, in one transaction.
+    func hold(_ keys: [HoldKey], until: Double) async throws(StoreError) {
+        guard !keys.isEmpty else { return }
+        try await guarded {
+            try await pool.write { db in
+                for key in keys {
+                    try db.execute(sql: """
+                        INSERT INTO pushHold (upstream, repository, digest, until) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (upstream, repository, digest) DO UPDATE SET until = MAX(until, excluded.until)
+                        """, arguments: [key.repository.upstream, key.repository.repository.value, key.digest.description, until])
+                    try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
+                                   arguments: [key.repository.upstream, key.repository.repository.value, key.digest.description])
+                }
+            }
+        }
+    }
+
+    /// Holds still running at `now`; expired rows are deleted on the way.
+    func holds(now: Double) throws(StoreError) -> [(HoldKey, Double)] {
+        try guarded {
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM pushHold WHERE until <= ?", arguments: [now])
+                return try Row.fetchAll(db, sql: "SELECT upstream, repository, digest, until FROM pushHold").compactMap { row in
+                    guard let digest = try? Digest(parsing: row["digest"] as String),
+                          let repository = try? RepositoryName(row["repository"] as String) else { return nil }
+                    let key = HoldKey(repository: RepositoryKey(upstream: row["upstream"], repository: repository), digest: digest)
+                    return (key, row["until"] as Double)
+                }
+            }
+        }
+    }
+
+    /// Every local tag's pinned digests.
+    func tagPins() throws(StoreError) -> [(RepositoryKey, Tag, Digest)] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT upstream, repository, tag, digest FROM tagPin").compactMap { row in
+                    guard let digest = try? Digest(parsing: row["digest"] as String),
+                          let repository = try? RepositoryName(row["repository"] as String),
+                          let tag = try? Tag(row["tag"] as String) else { return nil }
+                    return (RepositoryKey(upstream: row["upstream"], repository: repository), tag, digest)
+                }
+            }
+        }
+    }
+
+    /// Marks a job's attempt as started (counted even if the process dies during it).
+    func beginAttempt(_ id: Int64) async throws(StoreError) {
+        try await guarded {
+            try await pool.write { db in
+                try db.execute(sql: "UPDATE replicationJob SET attempts = attempts + 1, inProgress = 1 WHERE id = ?", arguments: [id])
+            }
+        }
+    }
+}
