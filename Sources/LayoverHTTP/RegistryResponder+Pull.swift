@@ -1,3 +1,4 @@
+import Foundation
 import LayoverPull
 import LayoverStore
 import LayoverUpstream
@@ -27,18 +28,19 @@ extension RegistryResponder {
         return Response(status: .ok, headers: headers, body: .file(lease, ByteSpan(offset: 0, count: answer.size)))
     }
 
+    /// `GET`/`HEAD blobs/<digest>`. `Range` applies to `GET` only and is looked at once the blob
+    /// is known to exist (an unknown blob is `404` whatever its range); a `Range` whose `If-Range`
+    /// does not match the ETag is ignored (RFC 9110 §13.1.5). Ranges are cut from verified,
+    /// stored bytes only.
     func blob(_ request: Request, name: String, digest text: String) async throws -> Response {
         let (client, repository) = try resolve(request, name: name)
-        let digest: Digest
-        do { digest = try Digest(parsing: text) } catch { throw OCIError(error) }
-        var range: ByteRangeRequest?
-        if let header = request.headers.first(name: "range") {
-            do { range = try ByteRangeRequest.parse(header) } catch { throw OCIError(error) }
-        }
+        let digest = try Self.digest(text)
         let withBody = request.method == .GET
-        let (answer, streamSpan): (BlobAnswer, ByteSpan?)
+        let etag = "\"\(digest)\""
+        let rangeHeader = withBody ? Self.applicableRange(request.headers, etag: etag) : nil
+        let answer: BlobAnswer
         do {
-            (answer, streamSpan) = try await pull.blob(client, repository, digest, withBody: withBody, range: withBody ? range : nil)
+            answer = try await pull.blob(client, repository, digest, withBody: withBody, ranged: rangeHeader != nil)
         } catch {
             throw OCIError(error)
         }
@@ -46,7 +48,7 @@ extension RegistryResponder {
         headers.add(name: "Docker-Content-Digest", value: digest.description)
         headers.add(name: "Content-Type", value: "application/octet-stream")
         headers.add(name: "Accept-Ranges", value: "bytes")
-        headers.add(name: "ETag", value: "\"\(digest)\"")
+        headers.add(name: "ETag", value: etag)
         switch answer {
         case .upstreamHead(let size):
             if let size { headers.add(name: "Content-Length", value: String(size)) }
@@ -58,28 +60,38 @@ extension RegistryResponder {
             }
             var span = ByteSpan(offset: 0, count: record.size)
             var status = HTTPResponseStatus.ok
-            if let range {
-                guard let resolved = range.resolve(length: record.size) else {
+            if let rangeHeader {
+                let range: ByteRangeRequest?
+                do { range = try ByteRangeRequest.parse(rangeHeader) } catch {
                     lease.release()
-                    throw Self.rangeNotSatisfiable(size: record.size)
+                    throw OCIError(error)
                 }
-                span = resolved
-                status = .partialContent
-                headers.add(name: "Content-Range", value: span.contentRange(length: record.size))
+                if let range {
+                    guard let resolved = range.resolve(length: record.size) else {
+                        lease.release()
+                        throw Self.rangeNotSatisfiable(size: record.size)
+                    }
+                    span = resolved
+                    status = .partialContent
+                    headers.add(name: "Content-Range", value: span.contentRange(length: record.size))
+                }
             }
             headers.add(name: "Content-Length", value: String(span.count))
             return Response(status: status, headers: headers, body: .file(lease, span))
         case .streaming(let size, let source):
-            var status = HTTPResponseStatus.ok
-            if let streamSpan, let size {
-                status = .partialContent
-                headers.add(name: "Content-Range", value: streamSpan.contentRange(length: size))
-                headers.add(name: "Content-Length", value: String(streamSpan.count))
-            } else if let size {
-                headers.add(name: "Content-Length", value: String(size))
-            }
-            return Response(status: status, headers: headers, body: .stream(source))
+            if let size { headers.add(name: "Content-Length", value: String(size)) }
+            return Response(status: .ok, headers: headers, body: .stream(source))
         }
+    }
+
+    /// The `Range` value to honour: none when absent, of a unit other than bytes, or made
+    /// conditional by an `If-Range` that is not our (strong) ETag — a date never matches, since
+    /// blobs carry no `Last-Modified`.
+    static func applicableRange(_ headers: HTTPHeaders, etag: String) -> String? {
+        guard let range = headers.first(name: "range"),
+              range.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("bytes=") else { return nil }
+        if let condition = headers.first(name: "if-range"), condition.trimmingCharacters(in: .whitespaces) != etag { return nil }
+        return range
     }
 
     /// The upstream's tag list merged with tags pushed here and not yet replicated: sorted,
@@ -135,8 +147,6 @@ extension OCIError {
             self = OCIError(status: 502, code: .unavailable, message: "upstream failed: \(other)")
         case .interrupted(let detail), .store(let detail):
             self = OCIError(status: 500, code: .unavailable, message: detail)
-        case .rangeNotSatisfiable(let size):
-            self = RegistryResponder.rangeNotSatisfiable(size: size)
         }
     }
 }

@@ -70,6 +70,14 @@ public struct FetchMachine: Sendable {
         return true
     }
 
+    /// Whether the download is over: committed or failed.
+    public var hasEnded: Bool {
+        switch phase {
+        case .committed, .failed: true
+        case .connecting, .streaming: false
+        }
+    }
+
     /// The upstream answered with a body of `size` bytes (nil: not announced).
     public mutating func started(size: Int64?) {
         guard case .connecting = phase else { return }

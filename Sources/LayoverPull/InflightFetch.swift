@@ -18,6 +18,8 @@ final class InflightFetch: Sendable {
         var machine = FetchMachine()
         var file: SharedDescriptor?
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Waiting for the commit or the failure only (not woken by each append).
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
 
@@ -91,13 +93,38 @@ final class InflightFetch: Sendable {
         }
     }
 
+    /// Waits until the content is verified and committed, or the download has failed. For
+    /// answers that must hold verified bytes only (a `Range`): the growing file is never read.
+    func waitForEnd() async -> Result<Void, FetchMachine.Failure> {
+        while true {
+            switch phase {
+            case .committed: return .success(())
+            case .failed(let failure): return .failure(failure)
+            case .connecting, .streaming:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state in
+                        if state.machine.hasEnded { return true }
+                        state.endWaiters.append(continuation)
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
     var phase: FetchMachine.Phase { state.withLock { $0.machine.phase } }
 
     private func update(_ body: (inout State) -> Bool) {
         let woken: [CheckedContinuation<Void, Never>] = state.withLock { state in
             guard body(&state) else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
+            var woken = state.waiters
+            state.waiters = []
+            if state.machine.hasEnded {
+                woken += state.endWaiters
+                state.endWaiters = []
+            }
+            return woken
         }
         for waiter in woken { waiter.resume() }
     }

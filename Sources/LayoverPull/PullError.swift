@@ -10,6 +10,4 @@ public enum PullError: Error, Equatable, Sendable {
     /// The download failed mid-body; the connection must be closed short of a complete body.
     case interrupted(String)
     case store(String)
-    /// The requested range lies outside a blob of `size` bytes.
-    case rangeNotSatisfiable(size: Int64)
 }

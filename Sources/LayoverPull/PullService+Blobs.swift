@@ -5,10 +5,15 @@ import LayoverWire
 
 extension PullService {
     /// A blob for `repository`: from the store when held (and the repository is known to hold
-    /// it), else streamed from the one shared upstream download. `span` selects a byte range of a
-    /// download in progress; a stored blob's range is applied by the caller.
+    /// it), else streamed from the one shared upstream download.
+    ///
+    /// A `ranged` request (one that will be answered with a part of the blob) is answered from verified bytes only: during a download it waits
+    /// for the commit and is then served from the store (the caller applies the range). A range
+    /// is never cut from the growing file, whose bytes are not yet checked against the digest.
+    /// When the store has no room, the whole blob streams through (the range ignored, as RFC 9110
+    /// allows), its digest still checked before the last bytes go out.
     public func blob(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
-                     withBody: Bool, range: ByteRangeRequest?) async throws(PullError) -> (BlobAnswer, ByteSpan?) {
+                     withBody: Bool, ranged: Bool = false) async throws(PullError) -> BlobAnswer {
         if store.record(for: digest) != nil {
             try await confirmLink(repository, digest) { () async throws(UpstreamError) in
                 _ = try await client.headBlob(repository.repository, digest)
@@ -16,12 +21,12 @@ extension PullService {
             if withBody {
                 if let lease = store.lease(digest) {
                     Telemetry.lookup(.blob, hit: true)
-                    return (.stored(lease.record, lease), nil)
+                    return .stored(lease.record, lease)
                 }
             } else if let record = store.record(for: digest) {
                 store.touch(digest)
                 Telemetry.lookup(.blob, hit: true)
-                return (.stored(record, nil), nil)
+                return .stored(record, nil)
             }
         }
         Telemetry.lookup(.blob, hit: false)
@@ -29,7 +34,7 @@ extension PullService {
             do {
                 let size = try await client.headBlob(repository.repository, digest)
                 try? await store.link(repository, digest)
-                return (.upstreamHead(size: size), nil)
+                return .upstreamHead(size: size)
             } catch .notFound {
                 throw .blobUnknown(digest)
             } catch {
@@ -43,31 +48,42 @@ extension PullService {
         }
         let (fetch, started) = fetcher.join(digest, repository: repository, client: client)
         if !started { Telemetry.coalesced() }
+        if ranged {
+            switch await fetch.waitForEnd() {
+            case .success:
+                guard let lease = store.lease(digest) else { throw .store("blob \(digest) left the store as it was committed") }
+                return .stored(lease.record, lease)
+            case .failure(let failure):
+                return try await answer(to: failure, client, repository, digest)
+            }
+        }
         switch await fetch.waitForStart() {
         case .success(let size):
-            let span = try resolve(range, size: size)
-            return (.streaming(size: size, source: FetchReader(fetch: fetch, span: span)), span)
-        case .failure(.notFound):
-            throw .blobUnknown(digest)
-        case .failure(.noSpace):
-            return try await passThrough(client, repository, digest)
+            return .streaming(size: size, source: FetchReader(fetch: fetch))
         case .failure(let failure):
+            return try await answer(to: failure, client, repository, digest)
+        }
+    }
+
+    /// What a client gets when the shared download failed before it could be served.
+    private func answer(to failure: FetchMachine.Failure, _ client: RegistryClient, _ repository: RepositoryKey,
+                        _ digest: Digest) async throws(PullError) -> BlobAnswer {
+        switch failure {
+        case .notFound:
+            throw .blobUnknown(digest)
+        case .noSpace:
+            return try await passThrough(client, repository, digest)
+        default:
             throw .upstream(.unavailable("\(failure)"))
         }
     }
 
-    private func resolve(_ range: ByteRangeRequest?, size: Int64?) throws(PullError) -> ByteSpan? {
-        guard let range, let size else { return nil }
-        guard let span = range.resolve(length: size) else { throw .rangeNotSatisfiable(size: size) }
-        return span
-    }
-
     /// Streams a blob straight through, uncached, when the store has no room for it.
     private func passThrough(_ client: RegistryClient, _ repository: RepositoryKey,
-                             _ digest: Digest) async throws(PullError) -> (BlobAnswer, ByteSpan?) {
+                             _ digest: Digest) async throws(PullError) -> BlobAnswer {
         do {
             let download = try await client.getBlob(repository.repository, digest)
-            return (.streaming(size: download.size, source: PassThroughReader(body: download.body, expected: digest, upstream: client.upstream.name)), nil)
+            return .streaming(size: download.size, source: PassThroughReader(body: download.body, expected: digest, upstream: client.upstream.name))
         } catch .notFound {
             throw .blobUnknown(digest)
         } catch {

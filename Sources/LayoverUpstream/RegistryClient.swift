@@ -21,7 +21,7 @@ public final class RegistryClient: Sendable {
 
     /// - Parameters:
     ///   - http: a client configured without automatic redirects (this type follows them itself,
-    ///     dropping `Authorization` when the redirect leaves the upstream's host).
+    ///     sending `Authorization` only to the upstream's own origin).
     ///   - clock: seconds since 1970, for token expiry.
     public init(
         upstream: UpstreamConfiguration,
@@ -105,39 +105,59 @@ public final class RegistryClient: Sendable {
     }
 
     /// One attempt: with a cached token if any; on 401 the challenge is answered once.
+    ///
+    /// Only the upstream's own challenge is answered. A `401` from a host a redirect led to (blob
+    /// storage) is a failure, never a login: answering it would hand the upstream's credentials,
+    /// or a token for it, to whoever that host is.
     private func sendAuthenticated(_ call: Call) async throws -> HTTPClientResponse {
         var authorization = tokens.token(for: authorizationKey(scope: call.scope))
-        var response = try await sendFollowingRedirects(call, authorization: authorization)
+        var (response, url) = try await sendFollowingRedirects(call, authorization: authorization)
         guard response.status == .unauthorized else { return response }
-        let challengeHeader = response.headers.first(name: "www-authenticate") ?? ""
         await Self.drain(response)
+        try refuseForeignChallenge(from: url)
+        let challengeHeader = response.headers.first(name: "www-authenticate") ?? ""
         guard let challenge = AuthChallenge(header: challengeHeader) else {
             throw UpstreamError.unauthorized("upstream answered 401 without a challenge")
         }
         authorization = try await answer(challenge, scope: call.scope)
-        response = try await sendFollowingRedirects(call, authorization: authorization)
+        (response, url) = try await sendFollowingRedirects(call, authorization: authorization)
         if response.status == .unauthorized {
             await Self.drain(response)
+            try refuseForeignChallenge(from: url)
             throw UpstreamError.unauthorized("upstream refused the credentials for \(call.scope)")
         }
         return response
     }
 
-    private func sendFollowingRedirects(_ call: Call, authorization: String?) async throws -> HTTPClientResponse {
+    /// Throws when a `401` came from anywhere but the configured upstream's origin.
+    private func refuseForeignChallenge(from url: String) throws(UpstreamError) {
+        let origin = URLOrigin(url)
+        guard origin != nil, origin == URLOrigin(upstream.url) else {
+            throw .protocolViolation("redirect target \(origin?.description ?? url) answered 401; "
+                + "the credentials of upstream \(upstream.name) are only given to \(upstream.url) and its token realm")
+        }
+    }
+
+    /// Sends `call`, following up to five redirects. `authorization` goes only to the upstream's
+    /// own origin. Returns the final answer and the URL that gave it.
+    private func sendFollowingRedirects(_ call: Call, authorization: String?) async throws -> (HTTPClientResponse, url: String) {
         var url = call.path.hasPrefix("http://") || call.path.hasPrefix("https://") ? call.path : upstream.url + call.path
-        var authorization = authorization
+        let upstreamOrigin = URLOrigin(upstream.url)
         for _ in 0..<6 {
             var request = HTTPClientRequest(url: url)
             request.method = call.method
             for (name, value) in call.headers { request.headers.add(name: name, value: value) }
-            if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+            if let authorization, upstreamOrigin != nil, URLOrigin(url) == upstreamOrigin {
+                request.headers.replaceOrAdd(name: "Authorization", value: authorization)
+            }
             if let body = call.body { request.body = body() }
             let response = try await execute(request, deadline: call.deadline)
             guard [301, 302, 303, 307, 308].contains(response.status.code),
-                  let location = response.headers.first(name: "location") else { return response }
+                  let location = response.headers.first(name: "location") else { return (response, url) }
             await Self.drain(response)
-            let next = Self.resolve(location, against: url)
-            if Self.origin(of: next) != Self.origin(of: url) { authorization = nil }
+            guard let next = URLResolver.resolve(location, against: url) else {
+                throw UpstreamError.protocolViolation("redirect to an unusable Location: \(location)")
+            }
             url = next
         }
         throw UpstreamError.protocolViolation("too many redirects")
@@ -169,21 +189,6 @@ public final class RegistryClient: Sendable {
     /// Reads and drops a small body so the connection can be reused.
     static func drain(_ response: HTTPClientResponse) async {
         _ = try? await response.body.collect(upTo: 1 << 20)
-    }
-
-    static func resolve(_ location: String, against base: String) -> String {
-        if location.contains("://") { return location }
-        let origin = origin(of: base)
-        if location.hasPrefix("/") { return origin + location }
-        let directory = base.split(separator: "?", maxSplits: 1)[0]
-        return String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)]) + "/" + location
-    }
-
-    static func origin(of url: String) -> String {
-        guard let range = url.range(of: "://") else { return url }
-        let rest = url[range.upperBound...]
-        let host = rest.prefix { $0 != "/" && $0 != "?" }
-        return String(url[..<range.upperBound]) + host
     }
 }
 

@@ -24,7 +24,7 @@ struct BadInputTests {
         Case(path: "/v2/team/app/manifests/v1?ns=evil.example.com", status: 404, code: "NAME_UNKNOWN"),
         Case(path: "/v2/up/team/app/manifests/missing", status: 404, code: "MANIFEST_UNKNOWN"),
         Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", status: 404, code: "BLOB_UNKNOWN"),
-        Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", headers: [("Range", "bytes=oops")], status: 416, code: "RANGE_INVALID"),
+        Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", headers: [("Range", "bytes=oops")], status: 404, code: "BLOB_UNKNOWN"),
     ]
 
     @Test("malformed or unknown requests get OCI errors", arguments: cases)
@@ -67,6 +67,32 @@ struct BadInputTests {
         let whole = try await TestHTTP.shared.get(url)
         #expect(whole.status == 200)
         #expect(whole.body == blob)
+        let malformed = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=abc")])
+        #expect(malformed.status == 416)
+        #expect(malformed.text.contains("RANGE_INVALID"))
+    }
+
+    @Test("Range is for GET only; If-Range that is not the ETag gets the whole blob")
+    func rangeRules() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let blob = randomBytes(10_000)
+        let digest = try await fixture.seeder.pushBlob("team/app", blob)
+        let url = "\(fixture.url("team/app"))/blobs/\(digest)"
+        _ = try await TestHTTP.shared.get(url)
+        try await eventually { fixture.storedBlobs().contains(digest) }
+
+        let head = try await TestHTTP.shared.head(url, headers: [("Range", "bytes=abc")])
+        #expect(head.status == 200, "Range is ignored on HEAD")
+        #expect(head.header("content-length") == "10000")
+        let stale = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=0-9"), ("If-Range", "\"sha256:other\"")])
+        #expect(stale.status == 200, "a validator that does not match gets the whole representation")
+        #expect(stale.body.count == blob.count && stale.body == blob)
+        let dated = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=0-9"), ("If-Range", "Wed, 21 Oct 2015 07:28:00 GMT")])
+        #expect(dated.status == 200)
+        let matching = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=0-9"), ("If-Range", "\"\(digest)\"")])
+        #expect(matching.status == 206)
+        #expect(matching.body == Array(blob[0...9]))
     }
 
     @Test("pipelined requests on one connection are answered in order")

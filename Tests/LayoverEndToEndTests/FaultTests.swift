@@ -27,6 +27,42 @@ struct FaultTests {
         #expect(!fixture.storedBlobs().contains(digest))
     }
 
+    @Test("a Range during a fill of corrupt bytes gets no 206: ranges come from verified bytes only")
+    func rangeDuringCorruptFill() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let size = 8 << 20
+        let digest = try await fixture.seeder.pushBlob("team/app", randomBytes(size))
+        let path = fixture.registry.blobDataPath(digest)
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[size - 1] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        // The range request starts the fill itself; its first ten bytes are the upstream's own,
+        // but the blob they belong to fails its digest.
+        let answer = try await TestHTTP.shared.get("\(fixture.url("team/app"))/blobs/\(digest)", headers: [("Range", "bytes=0-9")])
+        #expect(answer.status == 502, "got \(answer.status) with \(answer.body.count) bytes")
+        #expect(answer.text.contains("UNAVAILABLE"))
+        try await eventually { fixture.ingestFiles().isEmpty }
+        #expect(!fixture.storedBlobs().contains(digest))
+    }
+
+    @Test("a Range during a good fill gets the verified bytes once the blob is committed")
+    func rangeDuringGoodFill() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let blob = randomBytes(4 << 20)
+        let digest = try await fixture.seeder.pushBlob("team/app", blob)
+        let url = "\(fixture.url("team/app"))/blobs/\(digest)"
+        async let whole = TestHTTP.shared.streamedDigest(url)
+        let part = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=100-199")])
+        #expect(part.status == 206)
+        #expect(part.body == Array(blob[100...199]))
+        #expect(part.header("content-range") == "bytes 100-199/\(blob.count)")
+        #expect(fixture.storedBlobs().contains(digest), "answered from the store, after the commit")
+        #expect(try await whole.digest == digest)
+    }
+
     @Test("an upstream that dies mid-blob fails the readers and stores nothing; the next pull works")
     func upstreamDiesMidBlob() async throws {
         let fixture = try await Fixture()

@@ -103,4 +103,32 @@ struct UpstreamAuthTests {
         #expect(stale.status == 200)
         #expect(stale.body == setup.image.manifest)
     }
+
+    @Test("a 401 from the host a blob redirect leads to is a 502, never a login with the upstream's credentials")
+    func redirectTargetChallengeRefused() async throws {
+        let setup = try await Setup(credentials: "alice:s3cret") { url in
+            """
+            upstreams:
+              up:
+                url: \(url)
+                username: alice
+                password: s3cret
+            """
+        }
+        defer { setup.shutdown() }
+        // A token for the repository's scope is cached first, as in any real pull.
+        let manifest = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/manifests/v1", headers: Self.accept)
+        #expect(manifest.status == 200)
+        setup.gateway.state.withLock { $0.storageChallenges = true }
+        let layer = setup.image.layers[0]
+        let answer = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/blobs/\(layer.digest)")
+        #expect(answer.status == 502)
+        #expect(answer.text.contains("UNAVAILABLE"), "\(answer.text)")
+        #expect(answer.text.contains("redirect target"), "the reason says what happened: \(answer.text)")
+        let state = setup.gateway.state.withLock { $0 }
+        #expect(state.storageRequests >= 1, "the redirect was followed")
+        #expect(state.storageTokenRequests == 0, "the redirect target's token realm must not be asked")
+        #expect(!state.storageSawAuthorization, "no credentials or tokens to the redirect target")
+        #expect(!state.frontSawForeignToken, "a token from the redirect target must not be used against the upstream")
+    }
 }

@@ -82,4 +82,24 @@ final class InflightFetchTests {
         #expect(await fetch.waitForStart() == .success(4))
         #expect(await fetch.nextAction(offset: 0).0 == .read(limit: 4))
     }
+
+    @Test func waitingForTheEndIgnoresAppendsAndEndsWithTheCommit() async throws {
+        let waiter = Task(executorPreference: executor) { [fetch] in await fetch.waitForEnd() }
+        await executor.drain()
+        fetch.started(size: 4, file: try file())
+        fetch.appended(4)
+        await executor.drain()
+        #expect(fetch.phase == .streaming(size: 4))
+        fetch.committed()
+        await #expect(throws: Never.self) { try await waiter.value.get() }
+    }
+
+    @Test func waitingForTheEndEndsWithTheFailure() async throws {
+        let waiter = Task(executorPreference: executor) { [fetch] in await fetch.waitForEnd() }
+        await executor.drain()
+        fetch.started(size: 4, file: try file())
+        fetch.appended(3)
+        fetch.failed(.corrupt("digest mismatch"))
+        await #expect(throws: FetchMachine.Failure.corrupt("digest mismatch")) { try await waiter.value.get() }
+    }
 }

@@ -19,7 +19,7 @@ struct StoreWarmSource: WarmSource {
 
     func blob(_ name: String, _ digest: Digest, progress: @Sendable (Int) -> Void) async throws {
         let (client, repository) = try pull.upstreams.resolve(name: name, namespace: nil)
-        let (answer, _) = try await pull.blob(client, repository, digest, withBody: true, range: nil)
+        let answer = try await pull.blob(client, repository, digest, withBody: true)
         switch answer {
         case .stored(let record, let lease):
             lease?.release()

@@ -20,6 +20,13 @@ final class AuthGateway: Sendable {
         var rateLimitNext = 0
         var storageSawAuthorization = false
         var storageRequests = 0
+        /// When set, the blob-storage origin plays a hostile host: it answers `401` with a Bearer
+        /// challenge whose realm is its own `/token`, and issues `foreign-…` tokens there.
+        var storageChallenges = false
+        /// Requests the storage origin's token realm received (a leak when above zero).
+        var storageTokenRequests = 0
+        /// Whether the real front ever saw a token the storage origin issued.
+        var frontSawForeignToken = false
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -28,10 +35,21 @@ final class AuthGateway: Sendable {
     init(registry: String, credentials: String?) async throws {
         let state = Shared(State())
         self.state = state
-        let storage = try await Self.serve { request, _ in
-            state.withLock { state in
+        let storage = try await Self.serve { request, port in
+            let challenges = state.withLock { state in
                 state.storageRequests += 1
                 if request.head.headers["authorization"].first != nil { state.storageSawAuthorization = true }
+                return state.storageChallenges
+            }
+            if challenges {
+                if request.head.uri.hasPrefix("/token") {
+                    state.withLock { $0.storageTokenRequests += 1 }
+                    return (.ok, [("Content-Type", "application/json")], Array("{\"token\":\"foreign-1\",\"expires_in\":300}".utf8))
+                }
+                if request.head.headers["authorization"].first != "Bearer foreign-1" {
+                    let challenge = "Bearer realm=\"http://127.0.0.1:\(port)/token\",service=\"storage\""
+                    return (.unauthorized, [("WWW-Authenticate", challenge)], [])
+                }
             }
             let target = String(request.head.uri.dropFirst("/storage".count))
             let answer = try await TestHTTP.shared.get(registry + target)
@@ -59,6 +77,7 @@ final class AuthGateway: Sendable {
             }
             if limited { return (.tooManyRequests, [("Retry-After", "1")], []) }
             let bearer = head.headers["authorization"].first.map { String($0.dropFirst("Bearer ".count)) } ?? ""
+            if bearer.hasPrefix("foreign-") { state.withLock { $0.frontSawForeignToken = true } }
             guard state.withLock({ $0.issued.contains(bearer) }) else {
                 let name = head.uri.dropFirst(4).components(separatedBy: "/manifests/")[0].components(separatedBy: "/blobs/")[0]
                 let challenge = "Bearer realm=\"http://127.0.0.1:\(port)/token\",service=\"gateway\",scope=\"repository:\(name):pull\""
