@@ -12,6 +12,8 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 [ -x /usr/bin/buildah ] || missing+=(buildah)
 [ -x /usr/bin/python3 ] || missing+=(python3)   # parses deploy/'s TOML files (tomllib)
+# python3 -m venv needs ensurepip, which Debian ships in python3-venv (for kubernetes-validate below).
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -23,6 +25,16 @@ if ((${#missing[@]})); then
     echo "install them with: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# kubernetes-validate (PyPI) checks deploy/'s Kubernetes manifests against the Kubernetes API
+# schemas it bundles, offline. It lives in a venv of Debian's python3 inside the checkout
+# (.build-venv/, ignored by git), where Tests/LayoverDeployTests looks for it.
+venv=.build-venv
+if ! "$venv/bin/kubernetes-validate" --version >/dev/null 2>&1; then
+  echo "installing: kubernetes-validate (PyPI) into $venv"
+  /usr/bin/python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
 fi
 
 # The end-to-end tests start the real `layover` executable built beside the test bundle.

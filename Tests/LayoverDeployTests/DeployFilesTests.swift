@@ -10,8 +10,8 @@ struct DeployFilesTests {
     @Test("every YAML file parses, every document of it")
     func everyYAMLFileParses() throws {
         let files = Deploy.files(withExtensions: ["yaml", "yml"])
-        #expect(Set(files).isSuperset(of: ["kubernetes/layover.yaml", "systemd/layover.yaml",
-                                           "clients/github-actions.yml", "clients/gitlab-ci.yml"]), "\(files)")
+        #expect(Set(files).isSuperset(of: ["kubernetes/layover.yaml", "kubernetes/networkpolicy.yaml", "kubernetes/nodeport.yaml",
+                                           "systemd/layover.yaml", "clients/github-actions.yml", "clients/gitlab-ci.yml"]), "\(files)")
         for file in files {
             let documents = try Deploy.yamlDocuments(file)
             #expect(!documents.isEmpty, "\(file) holds no document")
@@ -21,9 +21,9 @@ struct DeployFilesTests {
     @Test("Kubernetes: a StatefulSet with a volume claim and probes, a Service on port 5000")
     func kubernetesObjects() throws {
         let objects = try Deploy.kubernetesObjects()
-        #expect(Set(objects.keys) == ["ConfigMap", "Service", "StatefulSet"])
+        #expect(Set(objects.keys) == ["ConfigMap/layover-config", "Service/layover", "Service/layover-headless", "StatefulSet/layover"])
 
-        let statefulSet = try #require(objects["StatefulSet"])
+        let statefulSet = try #require(objects["StatefulSet/layover"])
         let spec = try #require(statefulSet["spec"] as? [String: Any])
         #expect(spec["replicas"] as? Int == 1)
         let template = try #require(spec["template"] as? [String: Any])
@@ -73,7 +73,7 @@ struct DeployFilesTests {
         let volumes = try #require(pod["volumes"] as? [[String: Any]])
         #expect(volumes.contains { ($0["configMap"] as? [String: Any])?["name"] as? String == "layover-config" })
 
-        let service = try #require(objects["Service"])
+        let service = try #require(objects["Service/layover"])
         let serviceSpec = try #require(service["spec"] as? [String: Any])
         #expect(serviceSpec["type"] as? String == "ClusterIP")
         #expect(serviceSpec["selector"] as? [String: String] == podLabels)
@@ -85,18 +85,94 @@ struct DeployFilesTests {
     @Test("Kubernetes: the ConfigMap's file is one Layover accepts, and drains within the grace period")
     func kubernetesConfiguration() throws {
         let objects = try Deploy.kubernetesObjects()
-        let data = try #require(objects["ConfigMap"]?["data"] as? [String: String])
+        let data = try #require(objects["ConfigMap/layover-config"]?["data"] as? [String: String])
         let configuration = try Deploy.configuration(try #require(data["layover.yaml"]))
-        #expect(configuration.listenHost == "0.0.0.0" && configuration.listenPort == 5000)
+        // [::]: every IPv6 and IPv4 address (dual-stack), as the image's LAYOVER_LISTEN says.
+        #expect(configuration.listenHost == "::" && configuration.listenPort == 5000)
         #expect(configuration.storage == "/var/lib/layover")
         // The budget must leave room on the 200Gi volume for the index and ingest files.
         #expect(configuration.maxBytes > 0 && configuration.maxBytes < 200 * 1024 * 1024 * 1024)
         #expect(Set(configuration.upstreams.keys).isSuperset(of: ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io"]))
         #expect(configuration.upstreams.values.allSatisfy { $0.credentials == nil }, "credentials belong in the Secret")
 
-        let pod = ((objects["StatefulSet"]?["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
-        let grace = try #require(pod?["terminationGracePeriodSeconds"] as? Int)
-        #expect(Double(grace) > configuration.shutdownGraceSeconds, "Kubernetes must not kill Layover mid-drain")
+        let pod = try #require(Deploy.podSpec(objects["StatefulSet/layover"]))
+        let grace = try #require(pod["terminationGracePeriodSeconds"] as? Int)
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let pause = try #require(Deploy.preStopPauseSeconds(container), "a preStop pause before SIGTERM")
+        #expect(pause >= 3, "endpoints need a few seconds to drop the pod")
+        // The grace period counts from the start of preStop: the pause and the drain must both fit.
+        #expect(Double(grace) > Double(pause) + configuration.shutdownGraceSeconds, "Kubernetes must not kill Layover mid-drain")
+    }
+
+    @Test("Kubernetes: the StatefulSet's serviceName is a headless Service listing replicas, ready or not")
+    func kubernetesHeadlessService() throws {
+        let objects = try Deploy.kubernetesObjects()
+        let spec = try #require(objects["StatefulSet/layover"]?["spec"] as? [String: Any])
+        let serviceName = try #require(spec["serviceName"] as? String)
+        let headless = try #require(objects["Service/\(serviceName)"], "serviceName \(serviceName) names a Service in the file")
+        let headlessSpec = try #require(headless["spec"] as? [String: Any])
+        #expect(headlessSpec["clusterIP"] as? String == "None", "a headless Service has no cluster IP")
+        #expect(headlessSpec["publishNotReadyAddresses"] as? Bool == true)
+        let podLabels = (spec["template"] as? [String: Any]).flatMap { ($0["metadata"] as? [String: Any])?["labels"] as? [String: String] }
+        #expect(headlessSpec["selector"] as? [String: String] == podLabels)
+        let port = try #require((headlessSpec["ports"] as? [[String: Any]])?.first)
+        #expect(port["port"] as? Int == 5000)
+        // The ClusterIP Service in front is another one.
+        #expect(serviceName != "layover")
+        #expect((objects["Service/layover"]?["spec"] as? [String: Any])?["clusterIP"] == nil)
+    }
+
+    @Test("Kubernetes: no service account token in the pod, a preStop pause before SIGTERM")
+    func kubernetesPodHardening() throws {
+        let pod = try #require(Deploy.podSpec(try Deploy.kubernetesObjects()["StatefulSet/layover"]))
+        #expect(pod["automountServiceAccountToken"] as? Bool == false)
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let preStop = try #require((container["lifecycle"] as? [String: Any])?["preStop"] as? [String: Any])
+        // exec sleep: the image is Debian's, /bin/sleep is there.
+        #expect((preStop["exec"] as? [String: Any])?["command"] as? [String] == ["sleep", "5"])
+    }
+
+    @Test("Kubernetes: the NetworkPolicy admits only chosen clients to port 5000 of Layover's pods")
+    func kubernetesNetworkPolicy() throws {
+        let documents = try Deploy.yamlDocuments("kubernetes/networkpolicy.yaml").compactMap { $0 as? [String: Any] }
+        #expect(documents.count == 1)
+        let policy = try #require(documents.first)
+        #expect(policy["apiVersion"] as? String == "networking.k8s.io/v1" && policy["kind"] as? String == "NetworkPolicy")
+        let spec = try #require(policy["spec"] as? [String: Any])
+        #expect((spec["podSelector"] as? [String: Any])?["matchLabels"] as? [String: String] == Deploy.podLabels)
+        #expect(spec["policyTypes"] as? [String] == ["Ingress"])
+        let rules = try #require(spec["ingress"] as? [[String: Any]])
+        #expect(!rules.isEmpty)
+        for rule in rules {
+            // Every rule names its sources (no `from` would admit everyone) and only port 5000.
+            let sources = try #require(rule["from"] as? [[String: Any]])
+            #expect(!sources.isEmpty)
+            #expect(rule["ports"] as? [[String: AnyHashable]] == [["protocol": "TCP", "port": 5000]])
+        }
+        let sources = rules.flatMap { $0["from"] as? [[String: Any]] ?? [] }
+        #expect(sources.contains { (($0["podSelector"] as? [String: Any])?["matchLabels"] as? [String: String])?["layover-client"] == "true" })
+        #expect(sources.contains { $0["ipBlock"] != nil }, "the nodes, for containerd mirrors through the NodePort")
+    }
+
+    @Test("Kubernetes: a NodePort Service gives the nodes' containerd a fixed address for Layover")
+    func kubernetesNodePort() throws {
+        let text = try Deploy.text("kubernetes/nodeport.yaml")
+        let documents = try Deploy.yamlDocuments("kubernetes/nodeport.yaml").compactMap { $0 as? [String: Any] }
+        #expect(documents.count == 1)
+        let service = try #require(documents.first)
+        #expect(service["kind"] as? String == "Service")
+        let spec = try #require(service["spec"] as? [String: Any])
+        #expect(spec["type"] as? String == "NodePort")
+        // Cluster: every node forwards to the one replica, wherever it runs.
+        #expect(spec["externalTrafficPolicy"] as? String == "Cluster")
+        #expect(spec["selector"] as? [String: String] == Deploy.podLabels)
+        let port = try #require((spec["ports"] as? [[String: Any]])?.first)
+        let nodePort = try #require(port["nodePort"] as? Int)
+        #expect((30000...32767).contains(nodePort), "inside the default NodePort range")
+        #expect(port["targetPort"] as? String == "http")
+        // The comment says why, and how a node's hosts.toml names it.
+        #expect(text.contains("resolves names with the node's resolver"))
+        #expect(text.contains("[host.\"http://NODE_ADDRESS:\(nodePort)\"]"))
     }
 
     @Test("systemd: the example config file is one Layover accepts")
@@ -196,12 +272,53 @@ struct DeployFilesTests {
         let build = try #require(steps.first { ($0["uses"] as? String)?.hasPrefix("docker/build-push-action@") == true })
         let with = try #require(build["with"] as? [String: Any])
         #expect(with["cache-from"] as? String == reference)
-        #expect(with["cache-to"] as? String == reference + ",mode=max")
+        // ignore-error=true: a cache outage (Layover down, a refused push) never fails the build.
+        #expect(with["cache-to"] as? String == reference + ",mode=max,ignore-error=true")
 
         let gitlab = try #require(try Deploy.yamlDocuments("clients/gitlab-ci.yml").first as? [String: Any])
         let script = try #require((gitlab["build"] as? [String: Any])?["script"] as? [String]).joined(separator: " ")
-        #expect(script.contains("--import-cache \(reference)"))
-        #expect(script.contains("--export-cache \(reference),mode=max"))
+        #expect(script.contains("--import-cache \(reference) "))
+        #expect(script.contains("--export-cache \(reference),mode=max,ignore-error=true"))
+    }
+
+    @Test("GitLab: the recipe says what the runner needs for rootless BuildKit, the README gives the config.toml lines")
+    func gitlabRunnerRequirements() throws {
+        let recipe = try Deploy.text("clients/gitlab-ci.yml")
+        let securityOptions = #"security_opt = ["seccomp=unconfined", "apparmor=unconfined"]"#
+        #expect(recipe.contains(securityOptions))
+        #expect(recipe.contains("[runners.docker]"))
+        #expect(recipe.contains("privileged = true"))
+        #expect(recipe.contains("failed to share mount point"), "the error a default runner shows")
+        #expect(!recipe.contains("no privileged"), "rootless BuildKit does need a runner set up for it")
+
+        let readme = try Deploy.text("README.md")
+        let runner = try Deploy.markdownBlocks("toml", in: readme).map(Deploy.toml).first { $0["runners"] != nil }
+        let docker = try #require((runner?["runners"] as? [String: Any])?["docker"] as? [String: Any], "a config.toml block in the README")
+        #expect(docker["security_opt"] as? [String] == ["seccomp=unconfined", "apparmor=unconfined"])
+    }
+
+    @Test("containerd: the recipe and the README say to set the CRI plugin's config_path, for 1.x and 2.x, and restart")
+    func containerdConfigPath() throws {
+        let tables = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images"]
+        // README: one TOML block per containerd major version, each setting config_path.
+        let readme = try Deploy.text("README.md")
+        let blocks = try Deploy.markdownBlocks("toml", in: readme).map(Deploy.toml)
+        for plugin in tables {
+            let block = blocks.first { ($0["plugins"] as? [String: Any])?[plugin] != nil }
+            let registry = ((block?["plugins"] as? [String: Any])?[plugin] as? [String: Any])?["registry"] as? [String: Any]
+            #expect(registry?["config_path"] as? String == "/etc/containerd/certs.d", "README: [plugins.\"\(plugin)\".registry]")
+        }
+        #expect(readme.contains("config_path = \"\""), "README: what containerd config default prints")
+        #expect(readme.contains("systemctl restart containerd"))
+
+        // The recipe's comments: the same two snippets, header then key, and the restart.
+        let comments = try Deploy.text("clients/containerd-hosts.toml").split(separator: "\n")
+            .filter { $0.hasPrefix("#") }.map { $0.dropFirst().trimmingCharacters(in: .whitespaces) }
+        for plugin in tables {
+            let header = try #require(comments.firstIndex(of: "[plugins.\"\(plugin)\".registry]"), "containerd-hosts.toml: \(plugin)")
+            #expect(comments[header + 1] == #"config_path = "/etc/containerd/certs.d""#)
+        }
+        #expect(comments.contains("systemctl restart containerd"))
     }
 
     @Test("Docker: Layover as the Docker Hub mirror over plain HTTP")
@@ -262,10 +379,10 @@ struct DeployFilesTests {
         #expect(stages.first?.hasPrefix("FROM swift:6.") == true)
         #expect(stages.last == "FROM debian:bookworm-slim")
         #expect(text.contains("swift build -c release --product layover --static-swift-stdlib"))
+        #expect(text.contains("strip /out/layover"), "the binary is stripped in the build stage")
         #expect(text.contains("--uid 10001"))
         #expect(text.contains("USER 10001"))
         #expect(text.contains("VOLUME [\"/var/lib/layover\"]"))
-        #expect(text.contains("LAYOVER_LISTEN=0.0.0.0:5000"))
         #expect(text.contains("EXPOSE 5000"))
         #expect(text.contains("ENTRYPOINT [\"/usr/local/bin/layover\"]"))
         #expect(text.contains("CMD [\"serve\"]"))
@@ -300,10 +417,51 @@ enum Deploy {
         return documents
     }
 
-    /// The Kubernetes objects in kubernetes/layover.yaml by kind (one of each).
+    /// The Kubernetes objects in kubernetes/layover.yaml by `Kind/name` (a name twice for one kind
+    /// is an error).
     static func kubernetesObjects() throws -> [String: [String: Any]] {
         let objects = try yamlDocuments("kubernetes/layover.yaml").compactMap { $0 as? [String: Any] }
-        return Dictionary(objects.map { ($0["kind"] as? String ?? "?", $0) }, uniquingKeysWith: { first, _ in first })
+        var byKey: [String: [String: Any]] = [:]
+        for object in objects {
+            let name = (object["metadata"] as? [String: Any])?["name"] as? String ?? "?"
+            let key = "\(object["kind"] as? String ?? "?")/\(name)"
+            guard byKey.updateValue(object, forKey: key) == nil else { throw DeployTestFailure("\(key) twice in layover.yaml") }
+        }
+        return byKey
+    }
+
+    /// The labels of Layover's pods, which every Service and the NetworkPolicy select.
+    static let podLabels = ["app.kubernetes.io/name": "layover"]
+
+    /// A workload's pod spec (`spec.template.spec`).
+    static func podSpec(_ workload: [String: Any]?) -> [String: Any]? {
+        ((workload?["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
+    }
+
+    /// How long a container's preStop hook pauses: `exec: sleep N` or the `sleep: {seconds: N}` action.
+    static func preStopPauseSeconds(_ container: [String: Any]) -> Int? {
+        guard let preStop = (container["lifecycle"] as? [String: Any])?["preStop"] as? [String: Any] else { return nil }
+        if let seconds = (preStop["sleep"] as? [String: Any])?["seconds"] as? Int { return seconds }
+        guard let command = (preStop["exec"] as? [String: Any])?["command"] as? [String],
+              command.count == 2, ["sleep", "/bin/sleep"].contains(command[0]) else { return nil }
+        return Int(command[1])
+    }
+
+    /// The bodies of a Markdown text's fenced code blocks in `language` (```toml … ```).
+    static func markdownBlocks(_ language: String, in text: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```\(language)" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append(current!.joined(separator: "\n"))
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return blocks
     }
 
     static func probePath(_ probe: Any?) -> String? {
@@ -390,10 +548,12 @@ enum Deploy {
         return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs a program to its end; `environment` is added to this process's own.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
