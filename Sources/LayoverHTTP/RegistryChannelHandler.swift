@@ -89,13 +89,14 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         written.ended.whenComplete { _ in connections.ended(channel) }
         // Built only when it will be written: the access line is skipped below info level.
         guard let accessLog, accessLog.logLevel <= .info else { return }
+        // Client input goes into the line percent-encoded: a decoded `%0a` cannot start a new line.
         var metadata: Logger.Metadata = [
-            "method": "\(request.method.rawValue)", "path": "\(request.path)", "status": "\(status)",
+            "method": "\(request.method.rawValue)", "path": "\(Escaping.logValue(request.path))", "status": "\(status)",
             "bytes": "\(written.bodyBytes)", "ms": "\(milliseconds(since: started))",
             "remote": "\(channel.remoteAddress?.ipAddress ?? "-")",
         ]
         metadata.merge(Route(path: request.path).logMetadata) { $1 }
-        if let namespace = request.queryValue("ns") { metadata["ns"] = "\(namespace)" }
+        if let namespace = request.queryValue("ns") { metadata["ns"] = "\(Escaping.logValue(namespace))" }
         accessLog.info("access", metadata: metadata)
     }
 

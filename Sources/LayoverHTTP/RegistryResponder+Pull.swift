@@ -114,8 +114,8 @@ extension RegistryResponder {
         let body = TagList.encode(name: repository.repository.value, tags: page.tags)
         var response = Response.json(body)
         if page.more, let last = page.tags.last {
-            let namespace = request.queryValue("ns").map { "&ns=\($0)" } ?? ""
-            response.headers.add(name: "Link", value: "</v2/\(name)/tags/list?n=\(page.tags.count)&last=\(last)\(namespace)>; rel=\"next\"")
+            let namespace = request.queryValue("ns").map { "&ns=\(Escaping.queryValue($0))" } ?? ""
+            response.headers.add(name: "Link", value: "</v2/\(name)/tags/list?n=\(page.tags.count)&last=\(Escaping.queryValue(last))\(namespace)>; rel=\"next\"")
         }
         return response
     }

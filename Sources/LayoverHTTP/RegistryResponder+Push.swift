@@ -121,7 +121,7 @@ extension RegistryResponder {
     }
 
     static func uploadLocation(_ request: Request, name: String, id: String) -> String {
-        let namespace = request.queryValue("ns").map { "?ns=\($0)" } ?? ""
+        let namespace = request.queryValue("ns").map { "?ns=\(Escaping.queryValue($0))" } ?? ""
         return "/v2/\(name)/blobs/uploads/\(id)\(namespace)"
     }
 

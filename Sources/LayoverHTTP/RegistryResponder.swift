@@ -42,15 +42,18 @@ public final class RegistryResponder: Sendable {
         let started = ContinuousClock.now
         Telemetry.requestStarted()
         do {
+            try Self.checkNamespace(request)
             response = try await self.route(request, route)
         } catch let error as OCIError {
             response = .error(error, headOnly: headOnly)
         } catch {
-            logger.error("unexpected failure", metadata: ["error": "\(error)", "path": "\(request.path)"])
+            logger.error("unexpected failure", metadata: ["error": "\(error)", "path": "\(Escaping.logValue(request.path))"])
             response = .error(OCIError(status: 500, code: .unavailable, message: "internal error"), headOnly: headOnly)
         }
         response.headers.replaceOrAdd(name: "Docker-Distribution-API-Version", value: "registry/2.0")
-        if let namespace = request.queryValue("ns") { response.headers.replaceOrAdd(name: "OCI-Namespace", value: namespace) }
+        if let namespace = request.queryValue("ns"), HostName.isValid(namespace) {
+            response.headers.replaceOrAdd(name: "OCI-Namespace", value: namespace)
+        }
         Telemetry.requestFinished(endpoint: route.endpoint, method: request.method.rawValue,
                                   status: Int(response.status.code), seconds: Self.seconds(since: started))
         return response
@@ -116,6 +119,14 @@ public final class RegistryResponder: Sendable {
             throw OCIError.nameUnknown("upstream \(upstream) is not configured")
         } catch .invalidName(let repository) {
             throw OCIError.nameInvalid(repository)
+        }
+    }
+
+    /// `ns=` names an upstream by its host: anything but a host name is refused before it can
+    /// reach a header, a log line or the upstream directory.
+    static func checkNamespace(_ request: Request) throws(OCIError) {
+        for item in request.query where item.name == "ns" && !HostName.isValid(item.value) {
+            throw OCIError(status: 400, code: .nameInvalid, message: "ns must be a registry host name, got \(item.value)")
         }
     }
 

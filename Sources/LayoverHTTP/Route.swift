@@ -92,12 +92,13 @@ public enum Route: Equatable, Sendable {
     }
 
     /// The repository (as the client named it, upstream prefix included) and the tag or digest,
-    /// for log lines.
+    /// for log lines, percent-encoded (they are client input, not yet validated).
     var logMetadata: [String: Logger.MetadataValue] {
-        switch self {
-        case .manifest(let name, let reference): ["repository": "\(name)", "reference": "\(reference)"]
-        case .blob(let name, let digest), .referrers(let name, let digest): ["repository": "\(name)", "digest": "\(digest)"]
-        case .tags(let name), .upload(let name, _): ["repository": "\(name)"]
+        let safe = Escaping.logValue
+        return switch self {
+        case .manifest(let name, let reference): ["repository": "\(safe(name))", "reference": "\(safe(reference))"]
+        case .blob(let name, let digest), .referrers(let name, let digest): ["repository": "\(safe(name))", "digest": "\(safe(digest))"]
+        case .tags(let name), .upload(let name, _): ["repository": "\(safe(name))"]
         case .base, .unknown, .admin, .health, .ready, .metrics, .notRegistry: [:]
         }
     }

@@ -22,6 +22,8 @@ struct BadInputTests {
         Case(path: "/v2/up/team/app/manifests/-notatag", status: 400, code: "MANIFEST_INVALID"),
         Case(path: "/v2/evil.example.com/team/app/manifests/v1", status: 404, code: "NAME_UNKNOWN"),
         Case(path: "/v2/team/app/manifests/v1?ns=evil.example.com", status: 404, code: "NAME_UNKNOWN"),
+        Case(path: "/v2/team/app/manifests/v1?ns=evil.example.com/x", status: 400, code: "NAME_INVALID"),
+        Case(path: "/v2/?ns=a%0d%0aSet-Cookie:%20x=1", status: 400, code: "NAME_INVALID"),
         Case(path: "/v2/up/team/app/manifests/missing", status: 404, code: "MANIFEST_UNKNOWN"),
         Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", status: 404, code: "BLOB_UNKNOWN"),
         Case(path: "/v2/up/team/app/blobs/sha256:\(String(repeating: "0", count: 64))", headers: [("Range", "bytes=oops")], status: 404, code: "BLOB_UNKNOWN"),
@@ -93,6 +95,30 @@ struct BadInputTests {
         let matching = try await TestHTTP.shared.get(url, headers: [("Range", "bytes=0-9"), ("If-Range", "\"\(digest)\"")])
         #expect(matching.status == 206)
         #expect(matching.body == Array(blob[0...9]))
+    }
+
+    @Test("an ns with a line break is refused, never echoed into a header")
+    func namespaceNotEchoed() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let answer = try await TestHTTP.shared.get("\(fixture.layover.url)/v2/?ns=a%0d%0aSet-Cookie:%20x=1")
+        #expect(answer.status == 400)
+        #expect(answer.header("set-cookie") == nil)
+        #expect(answer.header("oci-namespace") == nil)
+        let good = try await TestHTTP.shared.get("\(fixture.layover.url)/v2/?ns=up")
+        #expect(good.header("oci-namespace") == "up")
+    }
+
+    @Test("a decoded line break in the path cannot forge an access-log line")
+    func accessLogNotForged() async throws {
+        let fixture = try await Fixture(layoverEnvironment: ["LAYOVER_LOG_LEVEL": "info"])
+        defer { fixture.shutdown() }
+        let answer = try await TestHTTP.shared.get("\(fixture.layover.url)/v2/up/team/app%0aforged=1%20level=critical/manifests/v1")
+        #expect(answer.status == 400)
+        try await eventually { fixture.layover.log.contains("forged") }
+        let lines = fixture.layover.log.split(separator: "\n")
+        #expect(!lines.contains { $0.hasPrefix("forged") }, "\(fixture.layover.log)")
+        #expect(fixture.layover.log.contains("app%0Aforged=1%20level=critical"))
     }
 
     @Test("pipelined requests on one connection are answered in order")
