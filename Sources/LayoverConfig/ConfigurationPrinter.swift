@@ -8,6 +8,7 @@ public enum ConfigurationPrinter {
         ]
         if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
         lines.append("uploadTimeoutSeconds: \(configuration.uploadTimeoutSeconds)")
+        lines.append("maxUploadSessions: \(configuration.maxUploadSessions)")
         lines.append("accessLog: \(configuration.accessLog)")
         lines.append("logFormat: \(configuration.logFormat)")
         lines.append("shutdownGraceSeconds: \(configuration.shutdownGraceSeconds)")

@@ -8,6 +8,7 @@ extension LayoverConfiguration {
         var maxBytes: String?
         var defaultUpstream: String?
         var uploadTimeoutSeconds: Double?
+        var maxUploadSessions: Int?
         var accessLog: Bool?
         var logFormat: String?
         var shutdownGraceSeconds: Double?
@@ -55,6 +56,7 @@ extension LayoverConfiguration {
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }
+        if let sessions = file.maxUploadSessions { maxUploadSessions = sessions }
         if let accessLog = file.accessLog { self.accessLog = accessLog }
         if let logFormat = file.logFormat { self.logFormat = logFormat }
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }

@@ -20,6 +20,8 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var deletionAllowed: Set<String> = []
     /// Seconds an upload session may stay idle before its bytes are freed.
     public var uploadTimeoutSeconds: Double = 900
+    /// Upload sessions open at once, at most (each holds a file descriptor); past it, `429`.
+    public var maxUploadSessions = 1024
     /// One log line per answered request (method, path, status, bytes, milliseconds, request id).
     public var accessLog = true
     /// `text` (one line per event, `key=value` metadata) or `json` (one JSON object per line).
@@ -93,6 +95,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
         }
         guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
+        guard maxUploadSessions > 0 else { throw ConfigurationError("maxUploadSessions: must be above zero") }
         return self
     }
 }

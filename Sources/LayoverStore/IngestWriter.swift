@@ -56,12 +56,12 @@ public final class IngestWriter: @unchecked Sendable {
         written += Int64(bytes.count)
     }
 
-    /// Reserves budget for what was written beyond the reservation (an upload of unknown size),
-    /// 8 MiB ahead at a time. Throws `diskFull` when pinned and reserved bytes would exceed the
-    /// budget: nothing could be evicted to make room.
+    /// Reserves budget for what was written beyond the reservation (an upload of unknown size).
+    /// Throws `diskFull` when pinned and reserved bytes would exceed the budget: nothing could be
+    /// evicted to make room.
     public func reserveWritten() async throws(StoreError) {
         guard written > reservation else { return }
-        let step = max(written - reservation, 8 << 20)
+        let step = written - reservation
         try await store.reserve(step)
         reservation += step
     }

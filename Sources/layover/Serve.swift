@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         let queue = ReplicationQueue(store: store, upstreams: upstreams)
         let push = PushService(store: store, upstreams: upstreams, queue: queue,
                                modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
-                               uploadTimeout: configuration.uploadTimeoutSeconds)
+                               uploadTimeout: configuration.uploadTimeoutSeconds, maximumUploads: configuration.maxUploadSessions)
         // Jobs a restart left are scheduled before the front accepts a push that could supersede them;
         // they start running only once the front serves (a job that crashes cannot stop it starting).
         await queue.load()

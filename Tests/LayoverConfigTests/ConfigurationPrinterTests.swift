@@ -10,6 +10,7 @@ struct ConfigurationPrinterTests {
             maxBytes: 20GiB
             defaultUpstream: docker.io
             uploadTimeoutSeconds: 900.0
+            maxUploadSessions: 1024
             accessLog: true
             logFormat: text
             shutdownGraceSeconds: 30.0

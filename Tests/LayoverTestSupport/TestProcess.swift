@@ -47,6 +47,12 @@ public final class TestProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Sends `signal` without waiting (e.g. SIGSTOP / SIGCONT).
+    public func send(signal: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+    }
+
     /// Sends `signal` and waits for the process to exit.
     public func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }

@@ -56,7 +56,16 @@ public final class UpstreamRegistry: @unchecked Sendable {
         throw TestFailure("registry did not start: \(process?.output ?? "")")
     }
 
-    public func stop() { process?.stop(signal: SIGKILL) }
+    public func stop() {
+        process?.send(signal: SIGCONT)
+        process?.stop(signal: SIGKILL)
+    }
+
+    /// Freezes the registry (SIGSTOP): connections stay open and nothing answers, as a stalled
+    /// upstream does. `resume` thaws it.
+    public func pause() { process?.send(signal: SIGSTOP) }
+
+    public func resume() { process?.send(signal: SIGCONT) }
 
     /// The running process's id, for CPU and memory readings.
     public var processIdentifier: Int32? { process?.process.processIdentifier }
