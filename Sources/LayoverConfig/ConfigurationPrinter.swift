@@ -9,6 +9,7 @@ public enum ConfigurationPrinter {
         if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
         lines.append("uploadTimeoutSeconds: \(configuration.uploadTimeoutSeconds)")
         lines.append("maxUploadSessions: \(configuration.maxUploadSessions)")
+        if let maxConnections = configuration.maxConnections { lines.append("maxConnections: \(maxConnections)") }
         lines.append("accessLog: \(configuration.accessLog)")
         lines.append("logFormat: \(configuration.logFormat)")
         lines.append("shutdownGraceSeconds: \(configuration.shutdownGraceSeconds)")

@@ -9,6 +9,7 @@ extension LayoverConfiguration {
         var defaultUpstream: String?
         var uploadTimeoutSeconds: Double?
         var maxUploadSessions: Int?
+        var maxConnections: Int?
         var accessLog: Bool?
         var logFormat: String?
         var shutdownGraceSeconds: Double?
@@ -57,6 +58,7 @@ extension LayoverConfiguration {
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }
         if let sessions = file.maxUploadSessions { maxUploadSessions = sessions }
+        if let connections = file.maxConnections { maxConnections = connections }
         if let accessLog = file.accessLog { self.accessLog = accessLog }
         if let logFormat = file.logFormat { self.logFormat = logFormat }
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }

@@ -22,6 +22,9 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var uploadTimeoutSeconds: Double = 900
     /// Upload sessions open at once, at most (each holds a file descriptor); past it, `429`.
     public var maxUploadSessions = 1024
+    /// Connections served at once (past it only `/healthz`, else `503`); nil: derived from the
+    /// open-file limit at start.
+    public var maxConnections: Int?
     /// One log line per answered request (method, path, status, bytes, milliseconds, request id).
     public var accessLog = true
     /// `text` (one line per event, `key=value` metadata) or `json` (one JSON object per line).
@@ -96,6 +99,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
         guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         guard maxUploadSessions > 0 else { throw ConfigurationError("maxUploadSessions: must be above zero") }
+        if let maxConnections, maxConnections <= 0 { throw ConfigurationError("maxConnections: must be above zero") }
         return self
     }
 }

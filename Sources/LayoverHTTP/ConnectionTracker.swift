@@ -15,6 +15,15 @@ final class ConnectionTracker: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Connections served in full at once; more are accepted only as overflow (see `opened`).
+    let maximum: Int
+
+    init(maximum: Int = .max) {
+        self.maximum = maximum
+    }
+
+    /// Connections open now (overflow ones not counted).
+    var count: Int { state.withLock { $0.connections.count } }
 
     /// True once a shutdown began: answers go out with `Connection: close`.
     var isDraining: Bool { state.withLock { $0.draining } }
@@ -22,20 +31,36 @@ final class ConnectionTracker: Sendable {
     /// Connections answering a request now.
     var busyCount: Int { state.withLock { $0.connections.values.count(where: \.busy) } }
 
-    /// A new connection; forgotten when it closes. During a shutdown it is closed at once.
-    func opened(_ channel: any Channel) {
+    /// What a new connection gets.
+    enum Admission {
+        /// Served in full.
+        case served
+        /// Beyond `maximum`: only `/healthz`, then closed (see `OverflowHandler`).
+        case overflow
+        /// A shutdown is under way: closed at once.
+        case refused
+    }
+
+    /// A new connection; forgotten when it closes.
+    func opened(_ channel: any Channel) -> Admission {
         let id = ObjectIdentifier(channel)
-        let draining = state.withLock { state in
-            if !state.draining { state.connections[id] = Connection(channel: channel) }
-            return state.draining
+        let admission = state.withLock { state -> Admission in
+            if state.draining { return .refused }
+            guard state.connections.count < maximum else { return .overflow }
+            state.connections[id] = Connection(channel: channel)
+            return .served
         }
-        if draining {
+        switch admission {
+        case .refused:
             channel.close(promise: nil)
-            return
+        case .served:
+            channel.closeFuture.whenComplete { [self] _ in
+                state.withLock { _ = $0.connections.removeValue(forKey: id) }
+            }
+        case .overflow:
+            break
         }
-        channel.closeFuture.whenComplete { [self] _ in
-            state.withLock { _ = $0.connections.removeValue(forKey: id) }
-        }
+        return admission
     }
 
     /// `channel` started answering a request.

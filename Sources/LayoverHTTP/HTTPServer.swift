@@ -20,24 +20,46 @@ public final class HTTPServer: Sendable {
     }
 
     /// Binds `host:port` (port 0 picks a free one) and serves until `shutdown` or the listener closes.
-    /// - Parameter accessLog: a logger for one line per answered request; nil for none.
+    /// - Parameters:
+    ///   - accessLog: a logger for one line per answered request; nil for none.
+    ///   - maxConnections: connections served at once; past it, a connection only gets `/healthz`
+    ///     (or a `503`) and is closed, so that descriptors stay free for probes and the store.
+    ///     When accepting fails (no descriptor left), accepting pauses instead of spinning.
     public static func start(host: String, port: Int, responder: RegistryResponder, accessLog: Logger? = nil,
+                             maxConnections: Int = .max,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {
-        let connections = ConnectionTracker()
+        let connections = ConnectionTracker(maximum: maxConnections)
         let bootstrap = ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false, backoffProvider: Self.acceptBackoff))
+                }
+            }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                connections.opened(channel)
+                let admission = connections.opened(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog))
+                    switch admission {
+                    case .served:
+                        try channel.pipeline.syncOperations.addHandler(
+                            RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog))
+                    case .overflow, .refused:
+                        try channel.pipeline.syncOperations.addHandler(OverflowHandler())
+                    }
                 }
             }
         return HTTPServer(listener: try await bootstrap.bind(host: host, port: port).get(), connections: connections)
+    }
+
+    /// Out of descriptors or memory: accepting pauses for a moment (connections wait in the
+    /// backlog) instead of failing in a loop.
+    @Sendable static func acceptBackoff(_ error: IOError) -> TimeAmount? {
+        [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errnoCode) ? .milliseconds(100) : nil
     }
 
     /// Stops accepting, lets answers in progress finish for up to `grace`, closes idle

@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // A client vanishing mid-write must cost that connection only, never the process.
         signal(SIGPIPE, SIG_IGN)
-        let configuration = try options.effectiveConfiguration()
+        var configuration = try options.effectiveConfiguration()
         if printConfig {
             print(ConfigurationPrinter.yaml(configuration))
             return
@@ -40,6 +40,11 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         Telemetry.registerAll()
         let logger = Logger(label: "layover")
+        let files = FileLimit.raise()
+        logger.info("open-file limit", metadata: ["softBefore": "\(files.before)", "soft": "\(files.after)", "hard": "\(files.hard)"])
+        if configuration.maxConnections == nil {
+            configuration.maxConnections = FileLimit.defaultMaxConnections(descriptors: files.after)
+        }
         let store = try configuration.openStore()
         let http = RegistryClient.makeHTTPClient()
         do {
@@ -70,7 +75,8 @@ struct Serve: AsyncParsableCommand {
                                           metricsExporter: { metrics.emitToBuffer() })
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
                                                 responder: responder,
-                                                accessLog: configuration.accessLog ? Logger(label: "layover.access") : nil)
+                                                accessLog: configuration.accessLog ? Logger(label: "layover.access") : nil,
+                                                maxConnections: configuration.maxConnections ?? .max)
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? 0)" } ?? "?"
         FileHandle.standardOutput.write(Data("layover listening on http://\(address)\n".utf8))
         logger.info("serving", metadata: ["address": "\(address)", "storage": "\(configuration.storage)",

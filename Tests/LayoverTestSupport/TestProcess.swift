@@ -47,6 +47,9 @@ public final class TestProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Whether the process has not exited.
+    public var isRunning: Bool { process.isRunning }
+
     /// Sends `signal` without waiting (e.g. SIGSTOP / SIGCONT).
     public func send(signal: Int32) {
         guard process.isRunning else { return }

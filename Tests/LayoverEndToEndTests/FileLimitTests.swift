@@ -1,0 +1,42 @@
+import Foundation
+import LayoverTestSupport
+import Testing
+
+/// A process started with few descriptors (containers get a soft limit of 1024) keeps answering
+/// its liveness probe however many connections clients hold.
+@Suite("Open-file limit")
+struct FileLimitTests {
+    @Test("under `ulimit -n 256`, 300 held connections do not stop /healthz from answering")
+    func healthUnderDescriptorPressure() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let wrapper = scratch.path + "/layover-limited"
+        try "#!/bin/sh\nulimit -n 256 || exit 1\nexec \(try LayoverProcess.binary()) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        let layover = try await LayoverProcess(upstreamURL: registry.url, storage: scratch.path + "/store",
+                                               environment: ["LAYOVER_LOG_LEVEL": "info"], binary: wrapper)
+        defer { layover.stop(signal: SIGKILL) }
+        #expect(layover.log.contains("open-file limit"), "the limits are logged at start")
+        #expect(layover.log.contains("hard=256") || layover.log.contains("\"hard\":\"256\"") || layover.log.contains("hard: 256"),
+                "\(layover.log.prefix(2000))")
+
+        let port = UploadDefectTests.port(layover.url)
+        var held: [RawHTTP] = []
+        for _ in 0..<300 { held.append(try RawHTTP(port: port)) }
+        // A connection within the limit is served in full.
+        let first = held[0]
+        let base = await Task.detached {
+            first.write("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            return first.readAll()
+        }.value
+        #expect(RawHTTP.status(of: base) == 200, "\(base)")
+        // The probe gets through while every other connection is still held.
+        try await eventually(timeout: .seconds(20)) {
+            (try? await TestHTTP.shared.get("\(layover.url)/healthz").status) == 200
+        }
+        #expect(held.count == 300)
+        #expect(layover.process?.isRunning == true)
+    }
+}
