@@ -138,7 +138,11 @@ extension OCIError {
         case .upstream(.rateLimited(let retryAfter)):
             self = .tooManyRequests(retryAfter: retryAfter)
         case .upstream(.unauthorized(let detail)):
-            self = OCIError(status: 401, code: .unauthorized, message: detail)
+            // RFC 9110 §15.5.2: a 401 carries a challenge.
+            self = OCIError(status: 401, code: .unauthorized, message: "the upstream refused Layover's credentials: \(detail)",
+                            headers: [("WWW-Authenticate", "Basic realm=\"layover\"")])
+        case .upstream(.refused(status: 403, let detail)):
+            self = OCIError(status: 403, code: .denied, message: detail)
         case .upstream(.notFound):
             self = OCIError(status: 404, code: .nameUnknown, message: "not found upstream")
         case .upstream(.tooLarge(let size)):

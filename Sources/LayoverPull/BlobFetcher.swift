@@ -56,7 +56,7 @@ final class BlobFetcher: Sendable {
             fetch.failed(.notFound)
             return
         } catch {
-            fetch.failed(.upstream("\(error)"))
+            fetch.failed(.upstream(error))
             return
         }
         let writer: IngestWriter
@@ -85,7 +85,7 @@ final class BlobFetcher: Sendable {
         } catch {
             writer.abort()
             logger.warning("upstream download failed", metadata: ["error": "\(error)"])
-            fetch.failed(error as? StoreError == .diskFull ? .store("disk full") : .upstream("\(error)"))
+            fetch.failed(error as? StoreError == .diskFull ? .store("disk full") : .upstream(.unavailable("body failed: \(error)")))
             return
         }
         do {

@@ -1,3 +1,5 @@
+import LayoverUpstream
+
 /// The state of one shared upstream download, as its readers see it. Pure: the driver
 /// (`InflightFetch`) holds it under a lock, applies events, and performs the returned actions.
 ///
@@ -9,8 +11,9 @@ public struct FetchMachine: Sendable {
     public enum Failure: Error, Equatable, Sendable {
         /// The upstream does not have the blob.
         case notFound
-        /// The upstream could not be used (unreachable, refused, rate limited…); the detail says.
-        case upstream(String)
+        /// The upstream could not be used (unreachable, refused, rate limited…), as it said: the
+        /// error keeps its kind so that the client's answer does too (429 stays 429).
+        case upstream(UpstreamError)
         /// The bytes did not match the digest; nothing was kept.
         case corrupt(String)
         /// The store has no room; the caller should stream the blob through uncached.

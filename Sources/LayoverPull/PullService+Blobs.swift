@@ -15,7 +15,7 @@ extension PullService {
     public func blob(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
                      withBody: Bool, ranged: Bool = false) async throws(PullError) -> BlobAnswer {
         if store.record(for: digest) != nil {
-            try await confirmLink(repository, digest) { () async throws(UpstreamError) in
+            try await confirmLink(repository, digest, unknown: .blobUnknown(digest)) { () async throws(UpstreamError) in
                 _ = try await client.headBlob(repository.repository, digest)
             }
             if withBody {
@@ -42,7 +42,7 @@ extension PullService {
             }
         }
         if let running = fetcher.existing(digest), running.repository != repository {
-            try await confirmLink(repository, digest) { () async throws(UpstreamError) in
+            try await confirmLink(repository, digest, unknown: .blobUnknown(digest)) { () async throws(UpstreamError) in
                 _ = try await client.headBlob(repository.repository, digest)
             }
         }
@@ -73,8 +73,12 @@ extension PullService {
             throw .blobUnknown(digest)
         case .noSpace:
             return try await passThrough(client, repository, digest)
-        default:
-            throw .upstream(.unavailable("\(failure)"))
+        case .upstream(let error):
+            throw .upstream(error)
+        case .corrupt(let detail):
+            throw .upstream(.protocolViolation("the upstream's bytes do not match \(digest): \(detail)"))
+        case .store(let detail):
+            throw .store(detail)
         }
     }
 

@@ -69,7 +69,7 @@ extension PullService {
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
                           accept: [String], withBody: Bool, stale: Bool) async throws(PullError) -> ManifestAnswer {
         if let record = store.record(for: digest), record.mediaType != nil {
-            if !stale { try await confirmLink(repository, digest) { () async throws(UpstreamError) in
+            if !stale { try await confirmLink(repository, digest, unknown: .manifestUnknown("\(repository)@\(digest)")) { () async throws(UpstreamError) in
                 _ = try await client.headManifest(repository.repository, .digest(digest), accept: accept)
             } }
             if let answer = answer(for: digest, withBody: withBody, stale: stale) {
@@ -108,14 +108,16 @@ extension PullService {
     }
 
     /// Makes sure `repository` is known to hold `digest`, asking the upstream (no bytes move) the
-    /// first time. Content cached through another repository is never served without this.
-    func confirmLink(_ repository: RepositoryKey, _ digest: Digest,
+    /// first time. Content cached through another repository is never served without this; when
+    /// the upstream says the repository does not hold it, `unknown` is thrown (a manifest and a
+    /// blob are unknown in different words).
+    func confirmLink(_ repository: RepositoryKey, _ digest: Digest, unknown: PullError,
                      check: () async throws(UpstreamError) -> Void) async throws(PullError) {
         if (try? await store.isLinked(repository, digest)) == true { return }
         do {
             try await check()
         } catch .notFound {
-            throw .blobUnknown(digest)
+            throw unknown
         } catch {
             throw .upstream(error)
         }

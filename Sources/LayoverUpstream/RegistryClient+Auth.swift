@@ -58,7 +58,7 @@ extension RegistryClient {
         case 401, 403:
             throw UpstreamError.unauthorized("token endpoint refused the credentials (\(response.status.code))")
         case 429:
-            throw UpstreamError.rateLimited(retryAfter: response.headers.first(name: "retry-after").flatMap { Int($0) })
+            throw UpstreamError.rateLimited(retryAfter: RetryAfter.seconds(response.headers.first(name: "retry-after")))
         default:
             throw UpstreamError.unavailable("token endpoint answered \(response.status.code)")
         }

@@ -38,7 +38,7 @@ extension RegistryClient {
         let response = try await send(Call(method: .HEAD, path: "/v2/\(repository.value)/manifests/\(reference)",
                                            headers: acceptHeaders(accept), scope: Self.pullScope(repository),
                                            deadline: .seconds(30)))
-        try await Self.expectSuccess(response)
+        try await Self.expectPullSuccess(response)
         guard let digestText = response.headers.first(name: "docker-content-digest") else {
             if case .digest(let digest) = reference, let type = response.headers.first(name: "content-type") {
                 return ManifestHead(digest: digest, mediaType: type, size: Self.contentLength(response) ?? 0)
@@ -57,7 +57,7 @@ extension RegistryClient {
     public func getManifest(_ repository: RepositoryName, _ reference: Reference, accept: [String]) async throws(UpstreamError) -> Manifest {
         let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/manifests/\(reference)",
                                            headers: acceptHeaders(accept), scope: Self.pullScope(repository)))
-        try await Self.expectSuccess(response)
+        try await Self.expectPullSuccess(response)
         if let length = Self.contentLength(response), length > Manifest.maximumSize {
             await Self.drain(response)
             throw UpstreamError.tooLarge(length)
@@ -86,7 +86,7 @@ extension RegistryClient {
     public func headBlob(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> Int64? {
         let response = try await send(Call(method: .HEAD, path: "/v2/\(repository.value)/blobs/\(digest)",
                                            scope: Self.pullScope(repository), deadline: .seconds(30)))
-        try await Self.expectSuccess(response)
+        try await Self.expectPullSuccess(response)
         return Self.contentLength(response)
     }
 
@@ -94,7 +94,7 @@ extension RegistryClient {
     public func getBlob(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> BlobDownload {
         let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/blobs/\(digest)",
                                            scope: Self.pullScope(repository), deadline: .hours(6)))
-        try await Self.expectSuccess(response)
+        try await Self.expectPullSuccess(response)
         return BlobDownload(size: Self.contentLength(response), body: response.body)
     }
 
@@ -151,7 +151,7 @@ extension RegistryClient {
             await Self.drain(response)
             return nil
         }
-        try await Self.expectSuccess(response)
+        try await Self.expectPullSuccess(response)
         do {
             return Array(try await response.body.collect(upTo: Manifest.maximumSize).readableBytesView)
         } catch {

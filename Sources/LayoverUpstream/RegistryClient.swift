@@ -73,7 +73,7 @@ public final class RegistryClient: Sendable {
                 let response = try await sendAuthenticated(call)
                 switch response.status.code {
                 case 429:
-                    let retryAfter = response.headers.first(name: "retry-after").flatMap { Int($0) }
+                    let retryAfter = RetryAfter.seconds(response.headers.first(name: "retry-after"))
                     await Self.drain(response)
                     if call.method.isIdempotent, attempt < retryPolicy.attempts,
                        let wait = retryAfter, Double(wait) <= retryPolicy.maximumRetryAfter {

@@ -64,6 +64,20 @@ struct PullThroughTests {
         #expect(head.status == 404)
     }
 
+    @Test("a manifest cached through one repository and absent from another is MANIFEST_UNKNOWN there")
+    func crossRepositoryManifestUnknown() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let image = try await fixture.seeder.pushImage("ci/app", tag: "v1", layerSizes: [10])
+        try await fixture.seeder.pushBlob("ci/other", randomBytes(10))
+        let accept = [("Accept", "application/vnd.oci.image.manifest.v1+json")]
+        let cached = try await TestHTTP.shared.get("\(fixture.url("ci/app"))/manifests/\(image.manifestDigest)", headers: accept)
+        #expect(cached.status == 200)
+        let other = try await TestHTTP.shared.get("\(fixture.url("ci/other"))/manifests/\(image.manifestDigest)", headers: accept)
+        #expect(other.status == 404)
+        #expect(other.text.contains("\"MANIFEST_UNKNOWN\""), "\(other.text)")
+    }
+
     @Test("tags are revalidated upstream, and the last known digest is served while the upstream is down")
     func tagRevalidationAndStaleFallback() async throws {
         let fixture = try await Fixture()

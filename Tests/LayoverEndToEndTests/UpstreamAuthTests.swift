@@ -80,6 +80,53 @@ struct UpstreamAuthTests {
         let answer = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/manifests/v1", headers: Self.accept)
         #expect(answer.status == 401)
         #expect(answer.text.contains("UNAUTHORIZED"))
+        #expect(answer.header("www-authenticate") != nil, "RFC 9110 §15.5.2: a 401 carries a challenge")
+    }
+
+    @Test("an upstream 403 is 403 DENIED, for manifests and blobs")
+    func upstreamDenies() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        setup.gateway.state.withLock { $0.denyAll = true }
+        let base = "\(setup.layover.url)/v2/up/team/app"
+        for url in ["\(base)/manifests/v1", "\(base)/blobs/\(setup.image.layers[0].digest)"] {
+            let answer = try await TestHTTP.shared.get(url, headers: Self.accept)
+            #expect(answer.status == 403, "\(url): \(answer.text)")
+            #expect(answer.text.contains("\"DENIED\""), "\(url): \(answer.text)")
+        }
+    }
+
+    @Test("a rate-limited blob GET is 429 TOOMANYREQUESTS with the upstream's Retry-After")
+    func blobRateLimited() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        setup.gateway.state.withLock { $0.rateLimitNext = 100 }
+        let answer = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/blobs/\(setup.image.layers[0].digest)")
+        #expect(answer.status == 429, "\(answer.text)")
+        #expect(answer.text.contains("TOOMANYREQUESTS"))
+        #expect(answer.header("retry-after") == "1")
+    }
+
+    @Test("Retry-After as an HTTP-date is understood; a negative one is dropped")
+    func retryAfterForms() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        let url = "\(setup.layover.url)/v2/up/team/app/manifests/v1"
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let date = formatter.string(from: Date().addingTimeInterval(60))
+        setup.gateway.state.withLock { $0.rateLimitNext = 100; $0.retryAfter = date }
+        let dated = try await TestHTTP.shared.get(url, headers: Self.accept)
+        #expect(dated.status == 429)
+        let seconds = try #require(dated.header("retry-after").flatMap(Int.init), "Retry-After: \(dated.header("retry-after") ?? "none")")
+        #expect((50...61).contains(seconds))
+
+        setup.gateway.state.withLock { $0.rateLimitNext = 100; $0.retryAfter = "-5" }
+        let negative = try await TestHTTP.shared.get(url, headers: Self.accept)
+        #expect(negative.status == 429)
+        #expect(negative.header("retry-after") == nil)
     }
 
     @Test("429 with a short Retry-After is waited out and retried")

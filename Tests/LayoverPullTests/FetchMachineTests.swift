@@ -1,3 +1,4 @@
+import LayoverUpstream
 import Testing
 @testable import LayoverPull
 
@@ -115,7 +116,7 @@ struct FetchMachineTests {
         machine.started(size: 4)
         _ = machine.appended(4)
         machine.committed()
-        machine.failed(.upstream("connection reset"))
+        machine.failed(.upstream(.unavailable("connection reset")))
         #expect(machine.phase == .committed(size: 4))
         #expect(machine.nextAction(offset: 0) == .read(limit: 4))
     }

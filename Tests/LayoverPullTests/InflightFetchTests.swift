@@ -1,6 +1,7 @@
 import Foundation
 import LayoverStore
 import LayoverWire
+import LayoverUpstream
 import Testing
 @testable import LayoverPull
 
@@ -52,13 +53,13 @@ final class InflightFetchTests {
     @Test func aFailureWakesEveryWaitingReader() async throws {
         let readers = [reader(at: 0), reader(at: 2)]
         await executor.drain()
-        fetch.failed(.upstream("connection reset"))
+        fetch.failed(.upstream(.unavailable("connection reset")))
         for reader in readers {
             let (action, descriptor) = await reader.value
-            #expect(action == .fail(.upstream("connection reset")))
+            #expect(action == .fail(.upstream(.unavailable("connection reset"))))
             #expect(descriptor == nil)
         }
-        #expect(fetch.phase == .failed(.upstream("connection reset")))
+        #expect(fetch.phase == .failed(.upstream(.unavailable("connection reset"))))
     }
 
     @Test func waitingForTheStartEndsWithTheSize() async throws {

@@ -18,6 +18,10 @@ final class AuthGateway: Sendable {
         var issued: Set<String> = []
         var tokenRequests = 0
         var rateLimitNext = 0
+        /// The `Retry-After` value sent with an injected 429.
+        var retryAfter = "1"
+        /// When set, every registry request with a valid token is answered `403` (access denied).
+        var denyAll = false
         var storageSawAuthorization = false
         var storageRequests = 0
         /// When set, the blob-storage origin plays a hostile host: it answers `401` with a Bearer
@@ -70,18 +74,21 @@ final class AuthGateway: Sendable {
                 }
                 return (.ok, [("Content-Type", "application/json")], Array("{\"token\":\"\(token)\",\"expires_in\":300}".utf8))
             }
-            let limited = state.withLock { state -> Bool in
-                guard state.rateLimitNext > 0 else { return false }
+            let limited = state.withLock { state -> String? in
+                guard state.rateLimitNext > 0 else { return nil }
                 state.rateLimitNext -= 1
-                return true
+                return state.retryAfter
             }
-            if limited { return (.tooManyRequests, [("Retry-After", "1")], []) }
+            if let limited { return (.tooManyRequests, [("Retry-After", limited)], []) }
             let bearer = head.headers["authorization"].first.map { String($0.dropFirst("Bearer ".count)) } ?? ""
             if bearer.hasPrefix("foreign-") { state.withLock { $0.frontSawForeignToken = true } }
             guard state.withLock({ $0.issued.contains(bearer) }) else {
                 let name = head.uri.dropFirst(4).components(separatedBy: "/manifests/")[0].components(separatedBy: "/blobs/")[0]
                 let challenge = "Bearer realm=\"http://127.0.0.1:\(port)/token\",service=\"gateway\",scope=\"repository:\(name):pull\""
                 return (.unauthorized, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")], Array("{\"errors\":[]}".utf8))
+            }
+            if state.withLock({ $0.denyAll }) {
+                return (.forbidden, [("Content-Type", "application/json")], Array("{\"errors\":[{\"code\":\"DENIED\"}]}".utf8))
             }
             if head.method == .GET, head.uri.contains("/blobs/") {
                 return (.temporaryRedirect, [("Location", "http://127.0.0.1:\(storagePort)/storage\(head.uri)")], [])
