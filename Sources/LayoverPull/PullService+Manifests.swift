@@ -8,7 +8,8 @@ extension PullService {
     ///
     /// By digest: served from the store once the repository is known to hold it (else an upstream
     /// `HEAD` confirms it), fetched once otherwise. By tag: revalidated with an upstream `HEAD`
-    /// (concurrent revalidations coalesced; skipped within the upstream's freshness window);
+    /// (concurrent revalidations coalesced; skipped within the upstream's freshness window for a
+    /// request with the same `Accept` types as the one that was revalidated);
     /// when the upstream is down or rate limiting, the last known digest is served.
     public func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ reference: Reference,
                          accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
@@ -28,10 +29,11 @@ extension PullService {
             Telemetry.tagRevalidation(.fresh)
             return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
         }
-        if let known, clock() - known.confirmedAt < client.upstream.tagFreshnessSeconds,
-           MediaType.isAccepted(known.mediaType, by: accept), store.record(for: known.digest) != nil {
+        let window = client.upstream.tagFreshnessSeconds
+        if window > 0, let digest = negotiatedTags.fresh(repository, tag, accept: accept, now: clock(), window: window),
+           store.record(for: digest) != nil {
             Telemetry.tagRevalidation(.fresh)
-            return try await manifest(client, repository, known.digest, accept: accept, withBody: withBody, stale: false)
+            return try await manifest(client, repository, digest, accept: accept, withBody: withBody, stale: false)
         }
         let head: ManifestHead
         do {
@@ -63,6 +65,7 @@ extension PullService {
         Telemetry.tagRevalidation(.checked)
         let answer = try await manifest(client, repository, head.digest, accept: accept, withBody: withBody, stale: false)
         try? await store.setTag(repository, tag, TagRecord(digest: head.digest, mediaType: answer.mediaType, confirmedAt: clock()))
+        if window > 0 { negotiatedTags.record(repository, tag, accept: accept, digest: head.digest, now: clock(), window: window) }
         return answer
     }
 

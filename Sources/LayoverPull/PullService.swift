@@ -16,6 +16,7 @@ public final class PullService: Sendable {
     let fetcher: BlobFetcher
     let manifestFetches = SingleFlight<ManifestFetchKey, Manifest>()
     let tagRevalidations = SingleFlight<TagKey, ManifestHead>()
+    let negotiatedTags = NegotiatedTags()
     let clock: @Sendable () -> Double
     let logger: Logger
 

@@ -78,6 +78,47 @@ struct PullThroughTests {
         #expect(other.text.contains("\"MANIFEST_UNKNOWN\""), "\(other.text)")
     }
 
+    @Test("with tagFreshnessSeconds, a client that accepts the index gets the index, not another client's platform manifest")
+    func freshTagsKeepTheNegotiation() async throws {
+        let config = try TemporaryDirectory()
+        defer { config.remove() }
+        let path = config.path + "/layover.yml"
+        try "upstreams:\n  up:\n    url: http://127.0.0.1:1\n    tagFreshnessSeconds: 300\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let fixture = try await Fixture(layoverArguments: ["--config", path])
+        defer { fixture.shutdown() }
+        let manifestType = "application/vnd.docker.distribution.manifest.v2+json"
+        let listType = "application/vnd.docker.distribution.manifest.list.v2+json"
+        var children: [(digest: String, size: Int, architecture: String)] = []
+        for architecture in ["amd64", "arm64"] {
+            let layer = randomBytes(100)
+            let layerDigest = try await fixture.seeder.pushBlob("team/multi", layer)
+            let configBytes = Array("{\"architecture\":\"\(architecture)\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"\(layerDigest)\"]}}".utf8)
+            let configDigest = try await fixture.seeder.pushBlob("team/multi", configBytes)
+            let manifest = Array("""
+                {"schemaVersion":2,"mediaType":"\(manifestType)","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"\(configDigest)","size":\(configBytes.count)},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"\(layerDigest)","size":\(layer.count)}]}
+                """.utf8)
+            let digest = try await fixture.seeder.pushManifest("team/multi", TestHTTP.digest(of: manifest), manifest, mediaType: manifestType)
+            children.append((digest, manifest.count, architecture))
+        }
+        let list = Array("""
+            {"schemaVersion":2,"mediaType":"\(listType)","manifests":[\(children.map { "{\"mediaType\":\"\(manifestType)\",\"digest\":\"\($0.digest)\",\"size\":\($0.size),\"platform\":{\"architecture\":\"\($0.architecture)\",\"os\":\"linux\"}}" }.joined(separator: ","))]}
+            """.utf8)
+        let listDigest = try await fixture.seeder.pushManifest("team/multi", "latest", list, mediaType: listType)
+        let url = "\(fixture.url("team/multi"))/manifests/latest"
+
+        let direct = try await TestHTTP.shared.get("\(fixture.registry.url)/v2/team/multi/manifests/latest", headers: [("Accept", manifestType)])
+        try #require(direct.header("docker-content-digest") == children[0].digest, "the upstream negotiates: one platform for a manifest-only client")
+
+        let first = try await TestHTTP.shared.get(url, headers: [("Accept", manifestType)])
+        #expect(first.header("docker-content-digest") == children[0].digest)
+        let second = try await TestHTTP.shared.get(url, headers: [("Accept", listType), ("Accept", manifestType)])
+        #expect(second.status == 200)
+        #expect(second.header("docker-content-digest") == listDigest, "a client that accepts the list gets the list")
+        #expect(second.header("content-type") == listType)
+        let again = try await TestHTTP.shared.get(url, headers: [("Accept", manifestType)])
+        #expect(again.header("docker-content-digest") == children[0].digest)
+    }
+
     @Test("tags are revalidated upstream, and the last known digest is served while the upstream is down")
     func tagRevalidationAndStaleFallback() async throws {
         let fixture = try await Fixture()
