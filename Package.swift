@@ -80,6 +80,7 @@ let package = Package(
                 "LayoverStore",
                 "LayoverUpstream",
                 "LayoverPull",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

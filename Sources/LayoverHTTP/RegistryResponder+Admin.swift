@@ -62,9 +62,8 @@ extension RegistryResponder {
 
     /// Waiting and dead jobs; nil when pushes are disabled or the index cannot be read.
     private func queueSummary() -> AdminStatus.Queue? {
-        guard push != nil, let jobs = try? pull.store.replicationJobs() else { return nil }
-        let waiting = jobs.filter { $0.state != .dead }
-        let oldest = waiting.map(\.createdAt).min().map { Date().timeIntervalSince1970 - $0 } ?? 0
-        return AdminStatus.Queue(pending: waiting.count, dead: jobs.count - waiting.count, oldestPendingSeconds: max(0, oldest))
+        guard push != nil, let counts = try? pull.store.replicationJobCounts() else { return nil }
+        let oldest = counts.oldestPendingCreatedAt.map { Date().timeIntervalSince1970 - $0 } ?? 0
+        return AdminStatus.Queue(pending: counts.pending, dead: counts.dead, oldestPendingSeconds: max(0, oldest))
     }
 }

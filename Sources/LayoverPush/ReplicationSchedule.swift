@@ -1,3 +1,4 @@
+import HeapModule
 import LayoverStore
 
 /// Which replication jobs run when. Pure: the queue holds it under a lock and starts the jobs it
@@ -10,6 +11,18 @@ public struct ReplicationSchedule: Sendable {
     /// Running jobs a newer push of the same tag has replaced.
     public private(set) var superseded: Set<Int64> = []
     public let concurrencyPerUpstream: Int
+    /// Waiting jobs by when they become due (entries of jobs since removed are skipped).
+    private var delayed = Heap<Entry>()
+    /// Due jobs of each upstream, oldest first.
+    private var due: [String: Heap<Int64>] = [:]
+    private var runningPerUpstream: [String: Int] = [:]
+    private var runningTags: Set<String> = []
+
+    private struct Entry: Comparable {
+        var at: Double
+        var id: Int64
+        static func < (lhs: Entry, rhs: Entry) -> Bool { (lhs.at, lhs.id) < (rhs.at, rhs.id) }
+    }
 
     public init(concurrencyPerUpstream: Int) {
         self.concurrencyPerUpstream = concurrencyPerUpstream
@@ -19,6 +32,7 @@ public struct ReplicationSchedule: Sendable {
     public mutating func add(_ job: ReplicationJob) {
         guard job.state == .pending, running[job.id] == nil else { return }
         waiting[job.id] = job
+        delayed.insert(Entry(at: job.nextAttemptAt, id: job.id))
     }
 
     /// Forgets jobs that were superseded by a newer push; running ones are marked, so that they
@@ -37,38 +51,55 @@ public struct ReplicationSchedule: Sendable {
     /// Whether a running job was replaced by a newer push of its tag.
     public func isSuperseded(_ id: Int64) -> Bool { superseded.contains(id) }
 
-    /// The jobs to start now, marked as running.
+    /// The jobs to start now, marked as running. Costs O(log n) per job that becomes due or
+    /// starts, whatever the backlog: a queue of 50,000 jobs behind a busy upstream is not rescanned.
     public mutating func take(now: Double) -> [ReplicationJob] {
-        var busy = running.values.reduce(into: [String: Int]()) { $0[$1.repository.upstream, default: 0] += 1 }
-        var started: [ReplicationJob] = []
-        var busyTags = Set(running.values.compactMap(Self.tagKey))
-        for job in waiting.values.sorted(by: { $0.id < $1.id }) where job.nextAttemptAt <= now {
-            guard busy[job.repository.upstream, default: 0] < concurrencyPerUpstream else { continue }
-            if let key = Self.tagKey(job) {
-                guard !busyTags.contains(key) else { continue }
-                busyTags.insert(key)
-            }
-            busy[job.repository.upstream, default: 0] += 1
-            waiting[job.id] = nil
-            running[job.id] = job
-            started.append(job)
+        while let next = delayed.min, next.at <= now {
+            delayed.removeMin()
+            guard let job = waiting[next.id], job.nextAttemptAt == next.at else { continue }
+            due[job.repository.upstream, default: Heap()].insert(job.id)
         }
-        return started
+        var started: [ReplicationJob] = []
+        for upstream in Array(due.keys) {
+            var blocked: [Int64] = []
+            while runningPerUpstream[upstream, default: 0] < concurrencyPerUpstream, let id = due[upstream]?.popMin() {
+                guard let job = waiting[id], job.nextAttemptAt <= now else { continue }
+                if let key = Self.tagKey(job) {
+                    // One job per tag at a time; at most one other job of a tag waits, so few are set aside.
+                    guard !runningTags.contains(key) else {
+                        blocked.append(id)
+                        continue
+                    }
+                    runningTags.insert(key)
+                }
+                waiting[id] = nil
+                running[id] = job
+                runningPerUpstream[upstream, default: 0] += 1
+                started.append(job)
+            }
+            for id in blocked { due[upstream]?.insert(id) }
+            if due[upstream]?.isEmpty == true { due[upstream] = nil }
+        }
+        return started.sorted { $0.id < $1.id }
     }
 
     /// A job finished; `retry` is the job rescheduled after a transient failure, nil otherwise.
     public mutating func finished(_ id: Int64, retry: ReplicationJob?) {
-        running[id] = nil
+        if let job = running.removeValue(forKey: id) {
+            runningPerUpstream[job.repository.upstream, default: 1] -= 1
+            if let key = Self.tagKey(job) { runningTags.remove(key) }
+        }
         if superseded.remove(id) != nil { return }
-        if let retry, retry.state == .pending { waiting[retry.id] = retry }
+        if let retry, retry.state == .pending { add(retry) }
     }
 
     private static func tagKey(_ job: ReplicationJob) -> String? {
         job.tag.map { "\(job.repository)|\($0)" }
     }
 
-    /// When the earliest waiting job becomes due; nil when none waits.
-    public var nextDue: Double? { waiting.values.map(\.nextAttemptAt).min() }
+    /// When the next waiting job becomes due; nil when none is to come. Due jobs held back by a
+    /// busy upstream or tag start when a running job finishes (the queue is woken then).
+    public var nextDue: Double? { delayed.min?.at }
 
     /// The wait before attempt `attempts + 1` after `attempts` transient failures: exponential
     /// from 1 s, capped at 5 minutes, with jitter in [50 %, 100 %].

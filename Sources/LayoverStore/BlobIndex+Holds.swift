@@ -85,3 +85,19 @@ extension BlobIndex {
         }
     }
 }
+
+extension BlobIndex {
+    /// Jobs waiting, jobs dead, and when the oldest waiting one was created: one aggregate query,
+    /// not a read of every job.
+    func jobCounts() throws(StoreError) -> (pending: Int, dead: Int, oldestPendingCreatedAt: Double?) {
+        try guarded {
+            try pool.read { db in
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*) FILTER (WHERE state != 'dead') AS pending, COUNT(*) FILTER (WHERE state = 'dead') AS dead,
+                    MIN(createdAt) FILTER (WHERE state != 'dead') AS oldest FROM replicationJob
+                    """)
+                return (row?["pending"] ?? 0, row?["dead"] ?? 0, row?["oldest"])
+            }
+        }
+    }
+}

@@ -35,6 +35,11 @@ extension BlobStore {
         try index.jobs()
     }
 
+    /// How many jobs wait and how many are dead, and the creation time of the oldest waiting one.
+    public func replicationJobCounts() throws(StoreError) -> (pending: Int, dead: Int, oldestPendingCreatedAt: Double?) {
+        try index.jobCounts()
+    }
+
     /// A job reached its upstream: it is removed and its blobs unpinned.
     public func completeJob(_ job: ReplicationJob) async throws(StoreError) {
         try await index.completeJob(job)

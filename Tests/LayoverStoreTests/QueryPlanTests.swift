@@ -1,0 +1,39 @@
+import GRDB
+import Testing
+@testable import LayoverStore
+
+/// Every query a request or a push runs finds its rows through a key or an index: no table scan
+/// whose cost grows with the store.
+@Suite("Index query plans")
+struct QueryPlanTests {
+    static let hotQueries = [
+        "SELECT 1 FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
+        "SELECT repository FROM repositoryLink WHERE upstream = ? AND digest = ? LIMIT 8",
+        "SELECT digest, mediaType, confirmedAt, pushPending FROM tag WHERE upstream = ? AND repository = ? AND tag = ?",
+        "SELECT tag, pushPending FROM tag WHERE upstream = ? AND repository = ? ORDER BY tag",
+        "SELECT digest, mediaType, size, artifactType, annotations FROM referrer WHERE upstream = ? AND repository = ? AND subject = ? ORDER BY digest",
+        "SELECT id FROM replicationJob WHERE upstream = ? AND repository = ? AND tag = ? AND state = 'pending'",
+        "SELECT 1 FROM replicationJob j WHERE j.upstream = ? AND j.repository = ? AND j.tag = ?",
+        "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE digest = ?",
+        "DELETE FROM blob WHERE digest = ?",
+        "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
+        "DELETE FROM jobBlob WHERE jobId = ?",
+        "DELETE FROM replicationJob WHERE id = ?",
+        "DELETE FROM tagPin WHERE upstream = ? AND repository = ? AND tag = ?",
+        "DELETE FROM pushHold WHERE until <= ?",
+    ]
+
+    @Test("hot queries search by key or index, never scan", arguments: hotQueries)
+    func searchesByIndex(_ sql: String) throws {
+        let directory = ScratchDirectory()
+        let index = try BlobIndex(path: directory.path + "/index.sqlite")
+        let plan = try index.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(
+                Array(repeating: "x", count: sql.filter { $0 == "?" }.count))!).map { $0["detail"] as String }
+        }
+        #expect(!plan.isEmpty)
+        for step in plan {
+            #expect(!step.hasPrefix("SCAN"), "\(sql): \(step)")
+        }
+    }
+}
