@@ -40,7 +40,8 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 let made = RequestBody.Producer.makeSequence(
                     backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
                 bodySource = made.source
-                dispatch(Request(head: head, body: RequestBody(producer: made.sequence)), channel: context.channel)
+                dispatch(Request(head: head, body: RequestBody(producer: made.sequence, onFirstRead: Self.continueSender(head, context.channel))),
+                         channel: context.channel)
             } else {
                 self.head = head
             }
@@ -80,9 +81,15 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         var request = request
         var response = await responder.respond(to: request)
         response.headers.replaceOrAdd(name: "X-Request-Id", value: id)
-        // Read what the responder left (an oversized manifest, a refused upload) so that the client
-        // gets its answer on a live connection; past 16 MiB the connection is closed instead.
-        request.keepAlive = await request.body.drain(upTo: 16 << 20) && request.keepAlive && !connections.isDraining
+        if request.body.expectsContinue, !request.body.wasRequested {
+            // The client waits for 100 Continue that will not come: the final answer goes at once
+            // (RFC 9110 §10.1.1), and the connection closes, since the body may follow or not.
+            request.keepAlive = false
+        } else {
+            // Read what the responder left (an oversized manifest, a refused upload) so that the
+            // client gets its answer on a live connection; past 16 MiB the connection is closed instead.
+            request.keepAlive = await request.body.drain(upTo: 16 << 20) && request.keepAlive && !connections.isDraining
+        }
         let status = response.status.code
         let written = await ResponseWriter.write(response, keepAlive: request.keepAlive,
                                                  headOnly: request.method == .HEAD, on: channel)
@@ -132,6 +139,17 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     static func milliseconds(since start: ContinuousClock.Instant) -> String {
         let tenths = Int((ContinuousClock.now - start) / .microseconds(100))
         return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    /// For an HTTP/1.1 request with `Expect: 100-continue`: writes `100 Continue`, once the
+    /// responder asks for the body. Nil for other requests.
+    private static func continueSender(_ head: HTTPRequestHead, _ channel: any Channel) -> (@Sendable () -> Void)? {
+        guard head.version.major > 1 || head.version.minor >= 1,
+              head.headers["expect"].contains(where: { Substring($0).trimmingCharacters(in: " ").lowercased() == "100-continue" })
+        else { return nil }
+        return {
+            channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: head.version, status: .continue)), promise: nil)
+        }
     }
 
     /// POST, PUT and PATCH may carry a body (chunked or with a length).

@@ -13,9 +13,18 @@ public final class RequestBody: AsyncSequence, @unchecked Sendable {
 
     private let producer: Producer?
     private var iterator: Producer.AsyncIterator?
+    /// Called once, when the body is first asked for: sends `100 Continue` to a client that
+    /// waits for it (`Expect: 100-continue`) before sending the body.
+    private var onFirstRead: (@Sendable () -> Void)?
+    /// Whether the client waits for `100 Continue` before sending the body.
+    let expectsContinue: Bool
+    /// Whether anyone has asked for the body yet.
+    private(set) var wasRequested = false
 
-    init(producer: Producer?) {
+    init(producer: Producer?, onFirstRead: (@Sendable () -> Void)? = nil) {
         self.producer = producer
+        self.onFirstRead = onFirstRead
+        self.expectsContinue = onFirstRead != nil
     }
 
     /// A body with no bytes (GET, HEAD, DELETE…).
@@ -24,6 +33,11 @@ public final class RequestBody: AsyncSequence, @unchecked Sendable {
     /// The next piece of the body; nil at its end.
     public func next() async throws -> ByteBuffer? {
         guard let producer else { return nil }
+        if !wasRequested {
+            wasRequested = true
+            onFirstRead?()
+            onFirstRead = nil
+        }
         if iterator == nil { iterator = producer.makeAsyncIterator() }
         return try await iterator?.next()
     }
