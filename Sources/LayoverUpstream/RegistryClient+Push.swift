@@ -79,7 +79,7 @@ extension RegistryClient {
     /// The monolithic `PUT` of a file, one 64 KiB chunk in flight at a time: each write is awaited
     /// until it reached the socket, so a slow upstream link costs time, never memory. A link on
     /// which no chunk is accepted for `stallTimeout` fails the upload (transient), however long
-    /// the whole upload may take.
+    /// the whole upload may take (the wait for the answer after the last byte is not a stall).
     private func streamUpload(to url: String, size: Int64, path: String, authorization: String?,
                               progress: (@Sendable (Int64) -> Void)?) async throws(UpstreamError) {
         var headers = HTTPHeaders()
@@ -97,6 +97,9 @@ extension RegistryClient {
                     watchdog.progressed()
                     progress?(sent)
                 }
+                // The body is out: the upstream now verifies it, which may take a while; the
+                // client's read timeout governs the wait for its answer.
+                watchdog.stop()
             }
             return done.futureResult
         }

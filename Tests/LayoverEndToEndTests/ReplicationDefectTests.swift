@@ -173,27 +173,39 @@ struct ReplicationDefectTests {
 
     @Test("a stalled upstream fails the upload after the stall timeout; the queue shows the attempt running with its bytes")
     func stalledUpload() async throws {
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        // 100 Mbit/s: the 64 MiB upload lasts about 5 s, long enough to watch it run.
+        let link = try await Relay(upstreamPort: registry.port, shape: .megabits(100))
+        defer { link.close() }
         let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: http://unused\n    stallTimeoutSeconds: 2\n")
         defer { directory.remove() }
-        let fixture = try await Fixture(layoverArguments: arguments)
-        defer { fixture.shutdown() }
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let layover = try await LayoverProcess(upstreamURL: link.url, storage: storage.path + "/store", extraArguments: arguments)
+        defer { layover.stop(signal: SIGKILL) }
+        let queue = { try await PushRefusalTests.jobs(layover.url).first }
         let content = PushTests.image(layerSizes: [64 << 20])
-        let pusher = OCIPusher(base: fixture.url("team/big"))
+        let pusher = OCIPusher(base: "\(layover.url)/v2/up/team/big")
         for blob in content.blobs + [content.config] { try await pusher.pushBlobMonolithic(blob) }
         #expect(try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest).status == 201)
         try await eventually(timeout: .seconds(20)) {
-            let job = try await PushModeTests.queue(fixture).first
+            let job = try await queue()
             return job?["state"] as? String == "running" && (job?["bytesSent"] as? Int ?? 0) > 0
         }
-        fixture.registry.pause()
+        // The upstream stops taking bytes: nothing is read from Layover's connection any more.
+        link.pause()
         try await eventually(timeout: .seconds(60)) {
-            let job = try await PushModeTests.queue(fixture).first
-            return (job?["lastError"] as? String)?.contains("stalled") == true
+            (try await queue()?["lastError"] as? String)?.contains("stalled") == true
         }
-        let job = try #require(try await PushModeTests.queue(fixture).first)
+        let job = try #require(try await queue())
         #expect(job["state"] as? String != "dead", "a stall is transient: \(job)")
-        fixture.registry.resume()
-        try await eventually(timeout: .seconds(90)) { try await PushTests.upstreamHolds(fixture.registry, "team/big", tag: "v1", content) }
+        link.resume()
+        do {
+            try await eventually(timeout: .seconds(120)) { try await PushTests.upstreamHolds(registry, "team/big", tag: "v1", content) }
+        } catch {
+            Issue.record("not replicated after the upstream came back: \(String(describing: try? await queue())) \(layover.log.suffix(3000))")
+        }
     }
 
     static func manifest(config: [UInt8], layers: [[UInt8]]) -> [UInt8] {

@@ -10,19 +10,7 @@ public final class RawHTTP: @unchecked Sendable {
     private let fd: Int32
 
     public init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            throw TestFailure("connect: \(errno)")
-        }
+        fd = try Self.connect(port: port)
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -69,6 +57,25 @@ public final class RawHTTP: @unchecked Sendable {
     public static func status(of answer: String) -> Int {
         guard answer.hasPrefix("HTTP/1.1 "), answer.count >= 12 else { return 0 }
         return Int(answer.dropFirst(9).prefix(3)) ?? 0
+    }
+
+    /// A TCP socket connected to `127.0.0.1:port`, set up by `configure` before it connects.
+    public static func connect(port: Int, configure: (Int32) -> Void = { _ in }) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        configure(fd)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TestFailure("connect: \(errno)")
+        }
+        return fd
     }
 
     public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }

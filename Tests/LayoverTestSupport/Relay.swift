@@ -59,6 +59,8 @@ public final class Relay: Sendable {
         let bytesToUpstream = Atomic<Int>(0)
         /// When at or above zero: every connection is closed once it has relayed this many upstream bytes.
         let cutAfter = Atomic<Int>(-1)
+        /// While true, nothing is read from clients: their writes back up as toward a stalled upstream.
+        let paused = Atomic<Bool>(false)
     }
 
     public var url: String { "http://127.0.0.1:\(port)" }
@@ -66,6 +68,12 @@ public final class Relay: Sendable {
     public var bytesFromUpstream: Int { counters.bytesFromUpstream.load(ordering: .relaxed) }
     /// Bytes clients have sent to the upstream through the relay so far (pushes).
     public var bytesToUpstream: Int { counters.bytesToUpstream.load(ordering: .relaxed) }
+
+    /// Stops reading what clients send (TCP backpressure reaches them, as from a stalled
+    /// upstream) until `resume`.
+    public func pause() { counters.paused.store(true, ordering: .relaxed) }
+
+    public func resume() { counters.paused.store(false, ordering: .relaxed) }
 
     /// Cuts every connection after `bytes` upstream bytes (nil: never).
     public func cut(after bytes: Int?) { counters.cutAfter.store(bytes ?? -1, ordering: .relaxed) }
@@ -119,6 +127,11 @@ public final class Relay: Sendable {
                     return
                 }
             }
+            if !counts, counters.paused.load(ordering: .relaxed) {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess {}
+                holdWhilePaused(buffer, channel: context.channel, eventLoop: context.eventLoop)
+                return
+            }
             guard counters.isShaped else {
                 partner.writeAndFlush(buffer, promise: nil)
                 return
@@ -132,6 +145,18 @@ public final class Relay: Sendable {
             context.eventLoop.scheduleTask(deadline: departure) {
                 partner.writeAndFlush(buffer, promise: nil)
                 channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess {}
+            }
+        }
+
+        /// Keeps `buffer` (and reads no more) until the relay is resumed.
+        private func holdWhilePaused(_ buffer: ByteBuffer, channel: any Channel, eventLoop: any EventLoop) {
+            eventLoop.scheduleTask(in: .milliseconds(50)) { [self] in
+                if counters.paused.load(ordering: .relaxed) {
+                    holdWhilePaused(buffer, channel: channel, eventLoop: eventLoop)
+                } else {
+                    partner.writeAndFlush(buffer, promise: nil)
+                    channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess {}
+                }
             }
         }
 

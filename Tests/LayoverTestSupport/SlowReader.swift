@@ -11,19 +11,11 @@ public enum SlowReader {
     /// status, the body length and its digest. Blocking: call it from a detached task.
     public static func get(port: Int, path: String, chunk: Int = 32 << 10, pause: Duration = .milliseconds(2)) throws
         -> (status: Int, count: Int, digest: String) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
-        defer { close(fd) }
-        var small: Int32 = 128 << 10
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let fd = try RawHTTP.connect(port: port) { fd in
+            var small: Int32 = 128 << 10
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         }
-        guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+        defer { close(fd) }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard send(fd, request, request.count, 0) == request.count else { throw TestFailure("send: \(errno)") }
 
