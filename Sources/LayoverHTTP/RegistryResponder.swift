@@ -42,6 +42,7 @@ public final class RegistryResponder: Sendable {
         let started = ContinuousClock.now
         Telemetry.requestStarted()
         do {
+            try Self.checkHost(request)
             try Self.checkNamespace(request)
             response = try await self.route(request, route)
         } catch let error as OCIError {
@@ -49,6 +50,11 @@ public final class RegistryResponder: Sendable {
         } catch {
             logger.error("unexpected failure", metadata: ["error": "\(error)", "path": "\(Escaping.logValue(request.path))"])
             response = .error(OCIError(status: 500, code: .unavailable, message: "internal error"), headOnly: headOnly)
+        }
+        if response.status == .methodNotAllowed, response.headers["allow"].isEmpty {
+            // A refused DELETE is refused because deletion is off: Allow does not offer it.
+            let deletion = request.method != .DELETE && !deletionAllowed.isEmpty
+            response.headers.add(name: "Allow", value: route.allowedMethods(deletion: deletion).joined(separator: ", "))
         }
         response.headers.replaceOrAdd(name: "Docker-Distribution-API-Version", value: "registry/2.0")
         if let namespace = request.queryValue("ns"), HostName.isValid(namespace) {
@@ -83,7 +89,7 @@ public final class RegistryResponder: Sendable {
         case .upload(let name, let id?):
             return try await continueUpload(request, name: name, id: id)
         case .tags(let name):
-            guard request.method == .GET else { throw Self.methodNotAllowed }
+            guard request.method == .GET || request.method == .HEAD else { throw Self.methodNotAllowed }
             return try await tags(request, name: name)
         case .referrers(let name, let digest):
             guard request.method == .GET else { throw Self.methodNotAllowed }
@@ -119,6 +125,15 @@ public final class RegistryResponder: Sendable {
             throw OCIError.nameUnknown("upstream \(upstream) is not configured")
         } catch .invalidName(let repository) {
             throw OCIError.nameInvalid(repository)
+        }
+    }
+
+    /// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, or any request with more than one, is
+    /// answered `400`.
+    static func checkHost(_ request: Request) throws(OCIError) {
+        let hosts = request.headers["host"].count
+        if hosts > 1 || (hosts == 0 && (request.version.major > 1 || request.version.minor >= 1)) {
+            throw OCIError(status: 400, code: .unsupported, message: "a request needs exactly one Host header, got \(hosts)")
         }
     }
 

@@ -16,17 +16,31 @@ public struct Request: Sendable {
     public var body: RequestBody
     /// The original target (path and query), e.g. for `Location` answers.
     public var uri: String
+    /// The protocol version the request came with.
+    public var version: HTTPVersion
 
     public init(head: HTTPRequestHead, body: RequestBody = .empty) {
         self.body = body
-        uri = head.uri
+        uri = Self.originForm(head.uri)
+        version = head.version
         method = head.method
         headers = head.headers
         keepAlive = head.isKeepAlive
-        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = Self.percentDecoded(parts.first.map(String.init) ?? "/")
         rawQuery = parts.count > 1 ? String(parts[1]) : nil
         query = rawQuery.map(Self.parseQuery) ?? []
+    }
+
+    /// The path and query of a target in absolute form (`http://host/v2/?x`, RFC 9112 §3.2.2,
+    /// which a server must accept); other targets as they are.
+    static func originForm(_ target: String) -> String {
+        let lowered = target.prefix(8).lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return target }
+        let afterScheme = target[target.index(target.firstIndex(of: ":")!, offsetBy: 3)...]
+        guard let start = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        let rest = afterScheme[start...]
+        return rest.hasPrefix("?") ? "/" + rest : String(rest)
     }
 
     /// The first value of query parameter `name`.

@@ -121,6 +121,31 @@ struct BadInputTests {
         #expect(fixture.layover.log.contains("app%0Aforged=1%20level=critical"))
     }
 
+    @Test("HTTP rules: Host exactly once, absolute-form targets, Allow on 405, HEAD on tags/list")
+    func httpRules() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        try await fixture.seeder.pushImage("team/app", tag: "v1", layerSizes: [10])
+        func status(_ text: String) async throws -> String {
+            String(try await RawClient.exchange(port: fixture.port, text).dropFirst("HTTP/1.1 ".count).prefix(3))
+        }
+        #expect(try await status("GET /v2/ HTTP/1.1\r\nConnection: close\r\n\r\n") == "400", "no Host")
+        #expect(try await status("GET /v2/ HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n") == "400", "two Hosts")
+        #expect(try await status("GET /v2/ HTTP/1.0\r\n\r\n") == "200", "HTTP/1.0 needs no Host")
+        #expect(try await status("GET http://layover.example/v2/up/team/app/manifests/v1 HTTP/1.1\r\nHost: layover.example\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n") == "200", "absolute-form")
+
+        let refused = try await TestHTTP.shared.send(.POST, "\(fixture.layover.url)/v2/")
+        #expect(refused.status == 405)
+        #expect(refused.header("allow") == "GET, HEAD")
+        let manifestPost = try await TestHTTP.shared.send(.POST, "\(fixture.url("team/app"))/manifests/v1")
+        #expect(manifestPost.status == 405)
+        #expect(manifestPost.header("allow") == "GET, HEAD, PUT")
+
+        let tags = try await TestHTTP.shared.head("\(fixture.url("team/app"))/tags/list")
+        #expect(tags.status == 200)
+        #expect(tags.header("content-type") == "application/json")
+    }
+
     @Test("pipelined requests on one connection are answered in order")
     func pipelining() async throws {
         let fixture = try await Fixture()

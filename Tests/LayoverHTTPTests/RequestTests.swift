@@ -23,6 +23,19 @@ struct RequestTests {
         #expect(request.queryValue("missing") == nil)
     }
 
+    @Test("a target in absolute form is taken by its path and query (RFC 9112 §3.2.2)", arguments: [
+        ("http://layover.example:5000/v2/a/manifests/v1?ns=docker.io", "/v2/a/manifests/v1", "ns=docker.io"),
+        ("HTTPS://layover.example/v2/", "/v2/", nil),
+        ("http://layover.example", "/", nil),
+        ("http://layover.example?ns=x", "/", "ns=x"),
+    ] as [(String, String, String?)])
+    func absoluteForm(_ target: String, _ path: String, _ query: String?) {
+        let request = Self.request(target)
+        #expect(request.path == path)
+        #expect(request.rawQuery == query)
+        #expect(request.uri == path + (query.map { "?" + $0 } ?? ""))
+    }
+
     @Test func aPathWithoutQuery() {
         let request = Self.request("/v2/")
         #expect(request.path == "/v2/")
