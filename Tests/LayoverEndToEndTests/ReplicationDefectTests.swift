@@ -175,8 +175,8 @@ struct ReplicationDefectTests {
     func stalledUpload() async throws {
         let registry = try await UpstreamRegistry()
         defer { registry.stop() }
-        // 100 Mbit/s: the 64 MiB upload lasts about 5 s, long enough to watch it run.
-        let link = try await Relay(upstreamPort: registry.port, shape: .megabits(100))
+        // 40 Mbit/s: the 64 MiB upload lasts about 13 s, long enough to catch it running even on a loaded machine.
+        let link = try await Relay(upstreamPort: registry.port, shape: .megabits(40))
         defer { link.close() }
         let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: http://unused\n    stallTimeoutSeconds: 2\n")
         defer { directory.remove() }
@@ -202,7 +202,7 @@ struct ReplicationDefectTests {
         #expect(job["state"] as? String != "dead", "a stall is transient: \(job)")
         link.resume()
         do {
-            try await eventually(timeout: .seconds(120)) { try await PushTests.upstreamHolds(registry, "team/big", tag: "v1", content) }
+            try await eventually(timeout: .seconds(180)) { try await PushTests.upstreamHolds(registry, "team/big", tag: "v1", content) }
         } catch {
             Issue.record("not replicated after the upstream came back: \(String(describing: try? await queue())) \(layover.log.suffix(3000))")
         }
