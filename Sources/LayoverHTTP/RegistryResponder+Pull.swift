@@ -146,7 +146,9 @@ extension OCIError {
         case .upstream(.notFound):
             self = OCIError(status: 404, code: .nameUnknown, message: "not found upstream")
         case .upstream(.tooLarge(let size)):
-            self = OCIError(status: 502, code: .manifestInvalid, message: "upstream manifest of \(size) bytes exceeds the limit")
+            let known = size > Manifest.maximumSize + 1 ? "of \(size) bytes" : "sent without a length"
+            self = OCIError(status: 502, code: .manifestInvalid,
+                            message: "upstream manifest \(known) exceeds the \(Manifest.maximumSize)-byte (4 MiB) limit")
         case .upstream(let other):
             self = OCIError(status: 502, code: .unavailable, message: "upstream failed: \(other)")
         case .interrupted(let detail), .store(let detail):

@@ -41,14 +41,14 @@ extension RegistryClient {
         try await Self.expectPullSuccess(response)
         guard let digestText = response.headers.first(name: "docker-content-digest") else {
             if case .digest(let digest) = reference, let type = response.headers.first(name: "content-type") {
-                return ManifestHead(digest: digest, mediaType: type, size: Self.contentLength(response) ?? 0)
+                return ManifestHead(digest: digest, mediaType: MediaType.essence(type), size: Self.contentLength(response) ?? 0)
             }
             throw UpstreamError.protocolViolation("manifest HEAD without Docker-Content-Digest")
         }
         guard let digest = try? Digest(parsing: digestText) else {
             throw UpstreamError.protocolViolation("bad Docker-Content-Digest \(digestText)")
         }
-        return ManifestHead(digest: digest, mediaType: response.headers.first(name: "content-type") ?? MediaType.ociManifest,
+        return ManifestHead(digest: digest, mediaType: response.headers.first(name: "content-type").map(MediaType.essence) ?? MediaType.ociManifest,
                             size: Self.contentLength(response) ?? 0)
     }
 
@@ -65,6 +65,9 @@ extension RegistryClient {
         let buffer: ByteBuffer
         do {
             buffer = try await response.body.collect(upTo: Manifest.maximumSize)
+        } catch is NIOTooManyBytesError {
+            // Sent without a length (chunked): the limit is found while reading.
+            throw UpstreamError.tooLarge(Int64(Manifest.maximumSize) + 1)
         } catch {
             throw UpstreamError.unavailable("manifest body: \(error)")
         }

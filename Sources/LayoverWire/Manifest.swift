@@ -77,7 +77,8 @@ public struct Manifest: Sendable {
         } catch {
             throw .invalidManifest("manifest is not valid JSON: \(error)")
         }
-        let declared = contentType.flatMap { $0.isEmpty || $0.hasPrefix("application/json") ? nil : $0 }
+        // A media type is compared with `Accept` entries: parameters (`; charset=utf-8`) are dropped.
+        let declared = contentType.map(MediaType.essence).flatMap { $0.isEmpty || $0 == "application/json" ? nil : $0 }
         guard let mediaType = declared ?? shape.mediaType ?? Self.inferredMediaType(shape) else {
             throw .invalidManifest("manifest has no media type")
         }

@@ -16,6 +16,13 @@ public enum MediaType {
         return defaultManifestAccept.contains(mediaType)
     }
 
+    /// A `Content-Type` value without its parameters, trimmed and lowercased (RFC 9110 §8.3.1:
+    /// type and subtype are case-insensitive): what is stored and compared with `Accept`.
+    public static func essence(_ contentType: String) -> String {
+        String(contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            .trimmingSpaces.lowercased()
+    }
+
     /// Whether a manifest of `mediaType` satisfies a client's `Accept` list.
     /// An empty list, `*/*` or `application/*` accepts anything.
     public static func isAccepted(_ mediaType: String, by accept: [String]) -> Bool {

@@ -34,3 +34,19 @@ struct MediaTypeTests {
         #expect(MediaType.buildkitCacheConfig == "application/vnd.buildkit.cacheconfig.v0")
     }
 }
+
+@Suite("Media type parameters")
+struct MediaTypeParameterTests {
+    @Test("a Content-Type's parameters are not part of the stored media type", arguments: [
+        ("application/vnd.oci.image.manifest.v1+json; charset=utf-8", "application/vnd.oci.image.manifest.v1+json"),
+        (" Application/VND.OCI.image.index.v1+json ;x=y", "application/vnd.oci.image.index.v1+json"),
+        ("application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.manifest.v1+json"),
+    ])
+    func essence(_ contentType: String, _ expected: String) throws {
+        #expect(MediaType.essence(contentType) == expected)
+        let bytes = Array(#"{"schemaVersion":2,"layers":[]}"#.utf8)
+        let manifest = try Manifest(bytes: bytes, contentType: contentType)
+        #expect(manifest.mediaType == expected)
+        #expect(MediaType.isAccepted(manifest.mediaType, by: [expected]))
+    }
+}
