@@ -20,21 +20,29 @@ final class BlobFetcher: Sendable {
         self.logger = logger
     }
 
-    /// The download in flight for `digest`, if any.
-    func existing(_ digest: Digest) -> InflightFetch? {
-        inflight.withLock { $0[digest] }
+    /// What `join` decided, in one lock section.
+    enum JoinDecision {
+        /// The caller reads from `fetch`; `started` when this call started it.
+        case joined(InflightFetch, started: Bool)
+        /// A download of the digest runs through another repository: the caller's repository
+        /// must first be confirmed to hold the digest (then call again with `confirmed`).
+        case confirmFirst
     }
 
     /// Joins the download of `digest`, starting it through `repository` when none is running.
-    /// Returns the fetch and whether this call started it.
-    func join(_ digest: Digest, repository: RepositoryKey, client: RegistryClient) -> (InflightFetch, started: Bool) {
-        let (fetch, started) = inflight.withLock { map in
-            if let fetch = map[digest] { return (fetch, false) }
+    /// A download through another repository is joined only once `confirmed` (the upstream said
+    /// `repository` holds the digest): checking and joining are one decision, so a fetch that
+    /// another repository starts in between is never joined unconfirmed.
+    func join(_ digest: Digest, repository: RepositoryKey, client: RegistryClient, confirmed: Bool) -> JoinDecision {
+        let decision: JoinDecision = inflight.withLock { map in
+            if let fetch = map[digest] {
+                return fetch.repository == repository || confirmed ? .joined(fetch, started: false) : .confirmFirst
+            }
             let fetch = InflightFetch(digest: digest, repository: repository)
             map[digest] = fetch
-            return (fetch, true)
+            return .joined(fetch, started: true)
         }
-        if started {
+        if case .joined(let fetch, started: true) = decision {
             Task.detached { [self] in
                 await run(fetch, client: client)
                 inflight.withLock { map in
@@ -42,7 +50,7 @@ final class BlobFetcher: Sendable {
                 }
             }
         }
-        return (fetch, started)
+        return decision
     }
 
     private func run(_ fetch: InflightFetch, client: RegistryClient) async {

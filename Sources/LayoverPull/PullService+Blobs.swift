@@ -41,13 +41,7 @@ extension PullService {
                 throw .upstream(error)
             }
         }
-        if let running = fetcher.existing(digest), running.repository != repository {
-            try await confirmLink(repository, digest, unknown: .blobUnknown(digest)) { () async throws(UpstreamError) in
-                _ = try await client.headBlob(repository.repository, digest)
-            }
-        }
-        let (fetch, started) = fetcher.join(digest, repository: repository, client: client)
-        if !started { Telemetry.coalesced() }
+        let fetch = try await joinFetch(client, repository, digest)
         if ranged {
             switch await fetch.waitForEnd() {
             case .success:
@@ -62,6 +56,26 @@ extension PullService {
             return .streaming(size: size, source: FetchReader(fetch: fetch))
         case .failure(let failure):
             return try await answer(to: failure, client, repository, digest)
+        }
+    }
+
+    /// The shared download of `digest` for `repository`: joined at once when it runs through the
+    /// same repository (or none runs, and this call starts one through it); joined after the
+    /// upstream confirms `repository` holds the digest when it runs through another.
+    private func joinFetch(_ client: RegistryClient, _ repository: RepositoryKey,
+                           _ digest: Digest) async throws(PullError) -> InflightFetch {
+        var confirmed = false
+        while true {
+            switch fetcher.join(digest, repository: repository, client: client, confirmed: confirmed) {
+            case .joined(let fetch, let started):
+                if !started { Telemetry.coalesced() }
+                return fetch
+            case .confirmFirst:
+                try await confirmLink(repository, digest, unknown: .blobUnknown(digest)) { () async throws(UpstreamError) in
+                    _ = try await client.headBlob(repository.repository, digest)
+                }
+                confirmed = true
+            }
         }
     }
 

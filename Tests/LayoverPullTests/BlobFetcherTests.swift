@@ -1,0 +1,79 @@
+import Foundation
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+import Logging
+import Testing
+@testable import LayoverPull
+
+/// `BlobFetcher.join` decides in one lock section whether a caller may read a running download:
+/// a download through another repository is never joined before the caller's repository is confirmed.
+@Suite("BlobFetcher")
+final class BlobFetcherTests {
+    let root = "/tmp/layover-fetcher-tests-\(UUID().uuidString)"
+    let upstream = SilentListener()
+    let digest = Digest.sha256(of: Array("layer".utf8))
+    let first = RepositoryKey(upstream: "up", repository: try! RepositoryName("team/private"))
+    let second = RepositoryKey(upstream: "up", repository: try! RepositoryName("team/other"))
+
+    deinit {
+        upstream.close()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// A fetcher whose downloads hang: the upstream accepts connections and never answers.
+    func fetcher() throws -> (BlobFetcher, RegistryClient) {
+        let store = try BlobStore(layout: StoreLayout(root: root), budget: StoreBudget(maxBytes: 1 << 30),
+                                  availableBytes: { _ in 1 << 40 })
+        let client = RegistryClient(upstream: UpstreamConfiguration(name: "up", url: "http://127.0.0.1:\(upstream.port)"),
+                                    http: Self.http, retryPolicy: RetryPolicy(attempts: 1))
+        return (BlobFetcher(store: store, logger: Logger(label: "test")), client)
+    }
+
+    /// One client for the process: an HTTPClient must be shut down before it is freed.
+    static let http = RegistryClient.makeHTTPClient()
+
+    @Test func aDownloadThroughAnotherRepositoryIsJoinedOnlyOnceConfirmed() throws {
+        let (fetcher, client) = try fetcher()
+        guard case .joined(let started, started: true) = fetcher.join(digest, repository: first, client: client, confirmed: false) else {
+            Issue.record("the first caller starts the download")
+            return
+        }
+        guard case .confirmFirst = fetcher.join(digest, repository: second, client: client, confirmed: false) else {
+            Issue.record("another repository must be confirmed before it joins")
+            return
+        }
+        guard case .joined(let joined, started: false) = fetcher.join(digest, repository: second, client: client, confirmed: true) else {
+            Issue.record("once confirmed, the other repository joins the running download")
+            return
+        }
+        #expect(joined === started)
+        guard case .joined(let same, started: false) = fetcher.join(digest, repository: first, client: client, confirmed: false) else {
+            Issue.record("the same repository joins without confirmation")
+            return
+        }
+        #expect(same === started)
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts: connections complete in the backlog and
+/// requests are never answered.
+final class SilentListener: Sendable {
+    let fd: Int32
+    let port: Int
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        listen(fd, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Glibc.close(fd) }
+}
