@@ -178,4 +178,16 @@ struct UpstreamAuthTests {
         #expect(!state.storageSawAuthorization, "no credentials or tokens to the redirect target")
         #expect(!state.frontSawForeignToken, "a token from the redirect target must not be used against the upstream")
     }
+
+    @Test("an upstream manifest over 4 MiB sent without a length is MANIFEST_INVALID naming the limit")
+    func oversizedChunkedManifest() async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        setup.gateway.state.withLock { $0.oversizedManifests = true }
+        let answer = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/manifests/\(setup.image.manifestDigest)",
+                                                   headers: Self.accept)
+        #expect(answer.status == 502)
+        #expect(answer.text.contains("\"MANIFEST_INVALID\""), "\(answer.text)")
+        #expect(answer.text.contains("4 MiB"), "\(answer.text)")
+    }
 }

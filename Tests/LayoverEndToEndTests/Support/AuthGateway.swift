@@ -22,6 +22,8 @@ final class AuthGateway: Sendable {
         var retryAfter = "1"
         /// When set, every registry request with a valid token is answered `403` (access denied).
         var denyAll = false
+        /// When set, manifest GETs are answered with 5 MiB of JSON whitespace, chunked (no length).
+        var oversizedManifests = false
         var storageSawAuthorization = false
         var storageRequests = 0
         /// When set, the blob-storage origin plays a hostile host: it answers `401` with a Bearer
@@ -90,6 +92,10 @@ final class AuthGateway: Sendable {
             if state.withLock({ $0.denyAll }) {
                 return (.forbidden, [("Content-Type", "application/json")], Array("{\"errors\":[{\"code\":\"DENIED\"}]}".utf8))
             }
+            if head.method == .GET, head.uri.contains("/manifests/"), state.withLock({ $0.oversizedManifests }) {
+                return (.ok, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"), ("Transfer-Encoding", "chunked")],
+                        Array(repeating: UInt8(ascii: " "), count: 5 << 20))
+            }
             if head.method == .GET, head.uri.contains("/blobs/") {
                 return (.temporaryRedirect, [("Location", "http://127.0.0.1:\(storagePort)/storage\(head.uri)")], [])
             }
@@ -151,7 +157,7 @@ final class AuthGateway: Sendable {
                     let (status, headers, body) = (try? await handler(Incoming(head: head), port)) ?? (.badGateway, [], [])
                     var responseHead = HTTPResponseHead(version: .http1_1, status: status)
                     for (name, value) in headers { responseHead.headers.replaceOrAdd(name: name, value: value) }
-                    if responseHead.headers["content-length"].isEmpty {
+                    if responseHead.headers["content-length"].isEmpty, responseHead.headers["transfer-encoding"].isEmpty {
                         responseHead.headers.add(name: "Content-Length", value: String(body.count))
                     }
                     channel.write(HTTPServerResponsePart.head(responseHead), promise: nil)
