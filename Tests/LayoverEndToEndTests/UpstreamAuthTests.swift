@@ -190,4 +190,17 @@ struct UpstreamAuthTests {
         #expect(answer.text.contains("\"MANIFEST_INVALID\""), "\(answer.text)")
         #expect(answer.text.contains("4 MiB"), "\(answer.text)")
     }
+
+    @Test("redirect Locations are resolved as RFC 3986 says: a relative one with a URL in its query, a network-path one",
+          arguments: ["relative", "networkPath"])
+    func redirectResolution(_ style: String) async throws {
+        let setup = try await Setup(credentials: nil)
+        defer { setup.shutdown() }
+        setup.gateway.state.withLock { $0.redirectStyle = style }
+        let layer = setup.image.layers[0]
+        let blob = try await TestHTTP.shared.get("\(setup.layover.url)/v2/up/team/app/blobs/\(layer.digest)")
+        #expect(blob.status == 200, "\(blob.text.prefix(300))")
+        #expect(blob.body.count == layer.bytes.count && blob.body == layer.bytes)
+        if style == "networkPath" { #expect(setup.gateway.state.withLock { $0.storageRequests } == 1) }
+    }
 }

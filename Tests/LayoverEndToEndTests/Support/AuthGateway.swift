@@ -24,6 +24,10 @@ final class AuthGateway: Sendable {
         var denyAll = false
         /// When set, manifest GETs are answered with 5 MiB of JSON whitespace, chunked (no length).
         var oversizedManifests = false
+        /// How blob redirects name their target: `absolute` (`http://127.0.0.1:<storage>/storage/…`),
+        /// `relative` (`/storage/…?origin=http://…`, served by the front itself, a URL in its query)
+        /// or `networkPath` (`//127.0.0.1:<storage>/storage/…`).
+        var redirectStyle = "absolute"
         var storageSawAuthorization = false
         var storageRequests = 0
         /// When set, the blob-storage origin plays a hostile host: it answers `401` with a Bearer
@@ -82,6 +86,11 @@ final class AuthGateway: Sendable {
                 return state.retryAfter
             }
             if let limited { return (.tooManyRequests, [("Retry-After", limited)], []) }
+            if head.uri.hasPrefix("/storage/") {
+                let target = String(head.uri.dropFirst("/storage".count).prefix { $0 != "?" })
+                let answer = try await TestHTTP.shared.get(registry + target)
+                return (HTTPResponseStatus(statusCode: answer.status), [("Content-Type", "application/octet-stream")], answer.body)
+            }
             let bearer = head.headers["authorization"].first.map { String($0.dropFirst("Bearer ".count)) } ?? ""
             if bearer.hasPrefix("foreign-") { state.withLock { $0.frontSawForeignToken = true } }
             guard state.withLock({ $0.issued.contains(bearer) }) else {
@@ -97,7 +106,12 @@ final class AuthGateway: Sendable {
                         Array(repeating: UInt8(ascii: " "), count: 5 << 20))
             }
             if head.method == .GET, head.uri.contains("/blobs/") {
-                return (.temporaryRedirect, [("Location", "http://127.0.0.1:\(storagePort)/storage\(head.uri)")], [])
+                let location = switch state.withLock({ $0.redirectStyle }) {
+                case "relative": "/storage\(head.uri)?origin=http://127.0.0.1:\(port)/elsewhere"
+                case "networkPath": "//127.0.0.1:\(storagePort)/storage\(head.uri)"
+                default: "http://127.0.0.1:\(storagePort)/storage\(head.uri)"
+                }
+                return (.temporaryRedirect, [("Location", location)], [])
             }
             var headers: [(String, String)] = head.headers["accept"].map { ("Accept", $0) }
             headers.append(("X-Unused", "1"))
