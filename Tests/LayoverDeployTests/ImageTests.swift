@@ -57,8 +57,26 @@ struct ImageTests {
 
         server.stop()
         #expect(server.waitForExit() == 0, "\(server.output)")
-        let unhealthy = try Deploy.run("/bin/sh", ["-c", command], environment: listen)
+        // Once nothing serves: a port held bound and not listening (so that no server started by
+        // a test running in parallel can take it) refuses the check's connection.
+        let closed = try Self.refusingPort()
+        defer { close(closed.socket) }
+        let unhealthy = try Deploy.run("/bin/sh", ["-c", command], environment: ["LAYOVER_LISTEN": "[::]:\(closed.port)"])
         #expect(unhealthy.status == 1, "\(unhealthy.output)")
+    }
+
+    /// A loopback port bound by a socket that never listens: connections to it are refused.
+    static func refusingPort() throws -> (socket: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard fd >= 0, bound else { throw CocoaError(.fileReadUnknown) }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     @Test(".dockerignore keeps build outputs, history and local data out of the context, and none of what the Dockerfile copies")
