@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(name: "LayoverWireTests", dependencies: ["LayoverWire"]),
         .testTarget(name: "LayoverMetricsTests", dependencies: ["LayoverMetrics"]),
         /// The files under deploy/ parse and say what they must.
-        .testTarget(name: "LayoverDeployTests", dependencies: ["LayoverConfig", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "LayoverDeployTests", dependencies: ["LayoverConfig", "LayoverTestSupport", .product(name: "Yams", package: "Yams")]),
         /// The `layover` command's own parts: references, the status table, the warm walk.
         .testTarget(name: "layoverTests", dependencies: ["layover", "LayoverHTTP", "LayoverMetrics", "LayoverUpstream", "LayoverWire"]),
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),

@@ -22,8 +22,6 @@ final class ConnectionTracker: Sendable {
         self.maximum = maximum
     }
 
-    /// Connections open now (overflow ones not counted).
-    var count: Int { state.withLock { $0.connections.count } }
 
     /// True once a shutdown began: answers go out with `Connection: close`.
     var isDraining: Bool { state.withLock { $0.draining } }

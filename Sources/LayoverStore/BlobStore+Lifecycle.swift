@@ -52,7 +52,7 @@ extension BlobStore {
         }
         let directory = layout.blobDirectory(for: digest)
         do {
-            try FileSystem.makeDurableDirectories(directory)
+            try FileSystem.makeDirectories(directory)
             try FileSystem.move(ingestPath, layout.blobPath(for: digest))
             FileSystem.syncDirectory(directory)
             try await index.insert(record)

@@ -94,15 +94,6 @@ extension BlobStore {
         state.withLock { state in for key in keys { state.links.insert(.init(repository: key.repository, digest: key.digest)) } }
     }
 
-    /// Whether `repository` holds `digest` for one of its manifests still to come.
-    public func isHeld(_ digest: Digest, in repository: RepositoryKey) -> Bool {
-        let now = clock()
-        return state.withLock { state in
-            state.expireHolds(now: now)
-            return state.isHeld(HoldKey(repository: repository, digest: digest))
-        }
-    }
-
     /// Bytes that must not be evicted for pushes: blobs pinned by replication jobs or local tags,
     /// or held for a manifest still to come. A running total: O(1) whatever the store holds.
     public var pinnedBytes: Int64 {

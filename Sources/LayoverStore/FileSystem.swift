@@ -8,19 +8,9 @@ import Darwin
 
 /// Thin, throwing wrappers over the POSIX calls the store needs.
 enum FileSystem {
-    static func makeDirectories(_ path: String) throws(StoreError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw .io(operation: "mkdir \(current)", errno: errno)
-            }
-        }
-    }
-
     /// Creates the missing directories of `path` and fsyncs each new one's parent, so that a
     /// file renamed into the last of them survives power loss along with its directory entries.
-    static func makeDurableDirectories(_ path: String) throws(StoreError) {
+    static func makeDirectories(_ path: String) throws(StoreError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             let parent = current.isEmpty ? "/" : current

@@ -10,12 +10,8 @@ struct RecencyList: Sendable {
     }
 
     private var links: [Digest: Links] = [:]
-    private(set) var first: Digest?
+    private var first: Digest?
     private var last: Digest?
-
-    var count: Int { links.count }
-
-    func contains(_ digest: Digest) -> Bool { links[digest] != nil }
 
     /// Appends `digest` as the most recently used; moves it there when already listed.
     mutating func append(_ digest: Digest) {
@@ -36,9 +32,6 @@ struct RecencyList: Sendable {
         if let previous = entry.previous { links[previous]!.next = entry.next } else { first = entry.next }
         if let next = entry.next { links[next]!.previous = entry.previous } else { last = entry.previous }
     }
-
-    /// The digest used just after `digest`.
-    func after(_ digest: Digest) -> Digest? { links[digest]?.next }
 
     /// Digests from least to most recently used, as long as `body` returns true.
     func walk(_ body: (Digest) -> Bool) {

@@ -1,5 +1,6 @@
 import Foundation
 import LayoverConfig
+import LayoverTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +37,7 @@ struct ImageTests {
 
     @Test("the HEALTHCHECK command passes against a real server on [::] (over IPv4) and fails once it is gone")
     func healthcheckAgainstAServer() async throws {
-        let binary = try Deploy.layoverBinary()
+        let binary = try LayoverProcess.binary()
         let storage = NSTemporaryDirectory() + "layover-deploy-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: storage) }
         let server = try Deploy.BackgroundProcess(binary, ["serve", "--listen", "[::]:0", "--storage", storage],
@@ -157,19 +158,6 @@ extension Deploy {
         case "h": return value * 3600
         default: return nil
         }
-    }
-
-    /// The `layover` executable built beside the test bundle (or `LAYOVER_BINARY`).
-    static func layoverBinary() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["LAYOVER_BINARY"] { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("layover").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw DeployTestFailure("layover executable not found near \(executable); run `swift build` first or set LAYOVER_BINARY")
     }
 
     /// A program left running while the test talks to it; its output (stdout and stderr) is collected.

@@ -28,16 +28,9 @@ struct ReplicationDefectTests {
 
     @Test("sync mode: every superseded push gets an answer (409), never a 201 for a manifest that did not go up")
     func syncSupersede() async throws {
-        let registry = try await UpstreamRegistry()
-        defer { registry.stop() }
-        let slow = try await Relay(upstreamPort: registry.port, shape: .megabits(16))
-        defer { slow.close() }
-        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: http://unused\n    push: sync\n")
-        defer { directory.remove() }
-        let storage = try TemporaryDirectory()
-        defer { storage.remove() }
-        let layover = try await LayoverProcess(upstreamURL: slow.url, storage: storage.path + "/store", extraArguments: arguments)
-        defer { layover.stop(signal: SIGKILL) }
+        let setup = try await SlowUpstream(megabits: 16, upstreamOptions: "push: sync")
+        defer { setup.shutdown() }
+        let (registry, layover) = (setup.registry, setup.layover)
         let pusher = OCIPusher(base: "\(layover.url)/v2/up/team/app")
         let a = PushTests.image(layerSizes: [4_000_000]), b = PushTests.image(layerSizes: [1000]), c = PushTests.image(layerSizes: [2000])
         for content in [a, b, c] { for blob in content.blobs + [content.config] { try await pusher.pushBlobMonolithic(blob) } }
@@ -173,17 +166,10 @@ struct ReplicationDefectTests {
 
     @Test("a stalled upstream fails the upload after the stall timeout; the queue shows the attempt running with its bytes")
     func stalledUpload() async throws {
-        let registry = try await UpstreamRegistry()
-        defer { registry.stop() }
         // 40 Mbit/s: the 64 MiB upload lasts about 13 s, long enough to catch it running even on a loaded machine.
-        let link = try await Relay(upstreamPort: registry.port, shape: .megabits(40))
-        defer { link.close() }
-        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: http://unused\n    stallTimeoutSeconds: 2\n")
-        defer { directory.remove() }
-        let storage = try TemporaryDirectory()
-        defer { storage.remove() }
-        let layover = try await LayoverProcess(upstreamURL: link.url, storage: storage.path + "/store", extraArguments: arguments)
-        defer { layover.stop(signal: SIGKILL) }
+        let setup = try await SlowUpstream(megabits: 40, upstreamOptions: "stallTimeoutSeconds: 2")
+        defer { setup.shutdown() }
+        let (registry, link, layover) = (setup.registry, setup.link, setup.layover)
         let queue = { try await PushRefusalTests.jobs(layover.url).first }
         let content = PushTests.image(layerSizes: [64 << 20])
         let pusher = OCIPusher(base: "\(layover.url)/v2/up/team/big")
@@ -213,5 +199,30 @@ struct ReplicationDefectTests {
         return Array("""
             {"schemaVersion":2,"mediaType":"\(PushTests.ociManifest)","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(TestHTTP.digest(of: config))","size":\(config.count)},"layers":[\(entries.joined(separator: ","))]}
             """.utf8)
+    }
+}
+
+/// distribution's registry behind a shaped link, and a Layover whose upstream `up` is that link,
+/// with `upstreamOptions` (one YAML line) set for it.
+struct SlowUpstream {
+    let registry: UpstreamRegistry
+    let link: Relay
+    let layover: LayoverProcess
+    private let scratch: [TemporaryDirectory]
+
+    init(megabits: Int, upstreamOptions: String) async throws {
+        registry = try await UpstreamRegistry()
+        link = try await Relay(upstreamPort: registry.port, shape: .megabits(megabits))
+        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: http://unused\n    \(upstreamOptions)\n")
+        let storage = try TemporaryDirectory()
+        scratch = [directory, storage]
+        layover = try await LayoverProcess(upstreamURL: link.url, storage: storage.path + "/store", extraArguments: arguments)
+    }
+
+    func shutdown() {
+        layover.stop(signal: SIGKILL)
+        link.close()
+        registry.stop()
+        for directory in scratch { directory.remove() }
     }
 }
