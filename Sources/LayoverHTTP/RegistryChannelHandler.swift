@@ -40,7 +40,8 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 let made = RequestBody.Producer.makeSequence(
                     backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
                 bodySource = made.source
-                dispatch(Request(head: head, body: RequestBody(producer: made.sequence, onFirstRead: Self.continueSender(head, context.channel))),
+                dispatch(Request(head: head, body: RequestBody(producer: made.sequence, onFirstRead: Self.continueSender(head, context.channel)),
+                                 remoteAddress: context.channel.remoteAddress),
                          channel: context.channel)
             } else {
                 self.head = head
@@ -54,7 +55,7 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 self.bodySource = nil
             } else if let head {
                 self.head = nil
-                dispatch(Request(head: head, body: .empty), channel: context.channel)
+                dispatch(Request(head: head, body: .empty, remoteAddress: context.channel.remoteAddress), channel: context.channel)
             }
         }
     }
@@ -100,7 +101,7 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)", "path": "\(Escaping.logValue(request.path))", "status": "\(status)",
             "bytes": "\(written.bodyBytes)", "ms": "\(milliseconds(since: started))",
-            "remote": "\(channel.remoteAddress?.ipAddress ?? "-")",
+            "remote": "\(request.remoteAddress?.ipAddress ?? "-")",
         ]
         metadata.merge(Route(path: request.path).logMetadata) { $1 }
         if let namespace = request.queryValue("ns") { metadata["ns"] = "\(Escaping.logValue(namespace))" }

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// One HTTP request as the router sees it: method, path split from its query, headers.
@@ -18,9 +19,12 @@ public struct Request: Sendable {
     public var uri: String
     /// The protocol version the request came with.
     public var version: HTTPVersion
+    /// The client's address (the peer of the TCP connection); nil when unknown.
+    public var remoteAddress: SocketAddress?
 
-    public init(head: HTTPRequestHead, body: RequestBody = .empty) {
+    public init(head: HTTPRequestHead, body: RequestBody = .empty, remoteAddress: SocketAddress? = nil) {
         self.body = body
+        self.remoteAddress = remoteAddress
         uri = Self.originForm(head.uri)
         version = head.version
         method = head.method
