@@ -6,6 +6,7 @@ public enum ConfigurationPrinter {
             "storage: \(configuration.storage)",
             "maxBytes: \(ByteSize.format(configuration.maxBytes))",
         ]
+        if configuration.indexSynchronous != "full" { lines.append("indexSynchronous: \(configuration.indexSynchronous)") }
         if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
         lines.append("uploadTimeoutSeconds: \(configuration.uploadTimeoutSeconds)")
         lines.append("maxUploadSessions: \(configuration.maxUploadSessions)")

@@ -6,6 +6,7 @@ extension LayoverConfiguration {
         var listen: String?
         var storage: String?
         var maxBytes: String?
+        var indexSynchronous: String?
         var defaultUpstream: String?
         var uploadTimeoutSeconds: Double?
         var maxUploadSessions: Int?
@@ -42,6 +43,7 @@ extension LayoverConfiguration {
             guard let bytes = ByteSize.parse(text) else { throw ConfigurationError("maxBytes: cannot parse \(text)") }
             maxBytes = bytes
         }
+        if let synchronous = file.indexSynchronous { indexSynchronous = synchronous }
         for (name, upstream) in file.upstreams ?? [:] {
             try addUpstream(name: name, url: upstream.url)
             if let username = upstream.username, let password = upstream.password {

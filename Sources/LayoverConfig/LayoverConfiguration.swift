@@ -10,6 +10,9 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var storage: String
     /// The store's byte budget.
     public var maxBytes: Int64
+    /// The index's SQLite `synchronous` setting: `full` (a `201` survives power loss) or `normal`
+    /// (faster acknowledgements; an OS crash or power loss may roll back acknowledged pushes).
+    public var indexSynchronous = "full"
     /// The upstreams, by name.
     public var upstreams: [String: UpstreamConfiguration]
     /// The upstream for names without a prefix (Docker Hub by default).
@@ -92,6 +95,9 @@ public struct LayoverConfiguration: Sendable, Equatable {
         guard maxBytes > 0 else { throw ConfigurationError("maxBytes: must be above zero") }
         for (name, mode) in pushModes where !["async", "sync", "local"].contains(mode) {
             throw ConfigurationError("upstreams.\(name).push: expected async, sync or local, got \(mode)")
+        }
+        guard ["full", "normal"].contains(indexSynchronous) else {
+            throw ConfigurationError("indexSynchronous: expected full or normal, got \(indexSynchronous)")
         }
         guard ["text", "json"].contains(logFormat) else {
             throw ConfigurationError("logFormat: expected text or json, got \(logFormat)")

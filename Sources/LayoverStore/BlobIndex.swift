@@ -1,6 +1,15 @@
 import GRDB
 import LayoverWire
 
+/// How durable a committed index transaction is: SQLite's `synchronous` in WAL mode.
+public enum IndexSynchronous: String, Sendable {
+    /// Every commit is fsynced: a `201` survives an OS crash or power loss.
+    case full
+    /// Commits are fsynced at checkpoints only: faster acknowledgements, but an OS crash or power
+    /// loss may roll back acknowledged pushes (a process crash cannot).
+    case normal
+}
+
 /// The SQLite index (WAL mode): blob sizes, media types and recency, repository links, tags.
 ///
 /// Every method is safe to call from any task; GRDB serialises writes and runs reads
@@ -8,13 +17,14 @@ import LayoverWire
 final class BlobIndex: Sendable {
     let pool: DatabasePool
 
-    init(path: String) throws(StoreError) {
+    init(path: String, synchronous: IndexSynchronous = .full) throws(StoreError) {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
             // A 201 is a promise: a committed transaction must survive power loss, which WAL's
-            // default (NORMAL) does not guarantee.
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // default (NORMAL) does not guarantee. NORMAL only when the operator chose it.
+            let pragma = synchronous == .full ? "FULL" : "NORMAL"
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(pragma)") }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {

@@ -29,9 +29,11 @@ public final class BlobStore: Sendable {
     /// - Parameters:
     ///   - clock: seconds since 1970, injected so tests control recency.
     ///   - availableBytes: free bytes on the store's file system, injected so tests can fill the disk.
+    ///   - synchronous: how durable an index commit is; `.full` unless the operator chose otherwise.
     public init(
         layout: StoreLayout,
         budget: StoreBudget,
+        synchronous: IndexSynchronous = .full,
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         availableBytes: @escaping @Sendable (String) -> Int64? = BlobStore.systemAvailableBytes,
         logger: Logger = Logger(label: "layover.store")
@@ -44,7 +46,7 @@ public final class BlobStore: Sendable {
         try FileSystem.makeDirectories(layout.blobsDirectory)
         try FileSystem.makeDirectories(layout.ingestDirectory)
         lock = try StoreLock(path: layout.lockPath)
-        index = try BlobIndex(path: layout.indexPath)
+        index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
         let records = try Self.reconcile(layout: layout, index: index, logger: logger)
         state = Mutex(StoreState(records: records))
         try loadProtection()

@@ -51,7 +51,8 @@ extension LayoverConfiguration {
     /// Opens (and locks) the configured store, with an error that names its directory.
     func openStore() throws -> BlobStore {
         do {
-            return try BlobStore(layout: StoreLayout(root: storage), budget: StoreBudget(maxBytes: maxBytes))
+            return try BlobStore(layout: StoreLayout(root: storage), budget: StoreBudget(maxBytes: maxBytes),
+                                 synchronous: IndexSynchronous(rawValue: indexSynchronous) ?? .full)
         } catch {
             throw ValidationError("cannot open the store at \(storage): \(error)")
         }

@@ -64,6 +64,16 @@ struct LayoverConfigurationTests {
         #expect(try configuration.validated() == configuration)
     }
 
+    @Test func indexSynchronousIsFullUnlessTheFileSaysNormal() throws {
+        var configuration = defaults
+        #expect(configuration.indexSynchronous == "full")
+        try configuration.apply(yaml: "indexSynchronous: normal\n")
+        #expect(configuration.indexSynchronous == "normal")
+        #expect(ConfigurationPrinter.yaml(configuration).contains("indexSynchronous: normal"))
+        configuration.indexSynchronous = "off"
+        #expect(throws: ConfigurationError("indexSynchronous: expected full or normal, got off")) { try configuration.validated() }
+    }
+
     @Test func operationalKeysFromYAMLAndEnvironment() throws {
         var configuration = defaults
         #expect(configuration.accessLog && configuration.logFormat == "text" && configuration.shutdownGraceSeconds == 30)

@@ -37,3 +37,14 @@ struct QueryPlanTests {
         }
     }
 }
+
+@Suite("Index durability")
+struct IndexSynchronousTests {
+    @Test("FULL by default, NORMAL only when asked", arguments: [(IndexSynchronous?.none, 2), (.full, 2), (.normal, 1)])
+    func synchronousPragma(_ choice: IndexSynchronous?, _ expected: Int) throws {
+        let directory = ScratchDirectory()
+        let path = directory.path + "/index.sqlite"
+        let index = try choice.map { try BlobIndex(path: path, synchronous: $0) } ?? BlobIndex(path: path)
+        #expect(try index.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == expected)
+    }
+}
