@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Only its small C bcrypt target (HummingbirdBcrypt) is built.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         /// The metrics Layover emits (swift-metrics API) and the in-process tally for the status page.
@@ -87,10 +89,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Client authentication and rights: htpasswd (bcrypt) users, tokens, rules. No NIO.
+        .target(
+            name: "LayoverAuth",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The HTTP front on SwiftNIO: router, OCI handlers, sendfile bodies.
         .target(
             name: "LayoverHTTP",
             dependencies: [
+                "LayoverAuth",
                 "LayoverMetrics",
                 "LayoverWire",
                 "LayoverStore",
@@ -109,6 +122,7 @@ let package = Package(
             name: "LayoverConfig",
             dependencies: [
                 "LayoverWire",
+                "LayoverAuth",
                 "LayoverUpstream",
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -118,6 +132,7 @@ let package = Package(
             name: "layover",
             dependencies: [
                 "LayoverMetrics",
+                "LayoverAuth",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,7 +158,8 @@ let package = Package(
         .testTarget(name: "layoverTests", dependencies: ["layover", "LayoverHTTP", "LayoverMetrics", "LayoverUpstream", "LayoverWire"]),
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
-        .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverConfig", "LayoverUpstream"]),
+        .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
+        .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverAuth", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream"]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP"]),
         .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire"]),

@@ -29,5 +29,6 @@ public enum ConfigurationPrinter {
             if configuration.deletionAllowed.contains(name) { lines.append("    allowDelete: true") }
         }
         return lines.joined(separator: "\n")
+        lines += sectionLines(configuration)
     }
 }

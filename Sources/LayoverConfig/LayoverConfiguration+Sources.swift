@@ -1,3 +1,4 @@
+import LayoverAuth
 import LayoverUpstream
 import Yams
 
@@ -16,6 +17,14 @@ extension LayoverConfiguration {
         var shutdownGraceSeconds: Double?
         var upstreams: [String: Upstream]?
 
+        var auth: AuthSection?
+        var tls: TLSSection?
+        var limits: LimitsSection?
+
+        struct TLSSection: Decodable {
+            var certificate: String?
+            var key: String?
+        }
         struct Upstream: Decodable {
             var url: String
             var username: String?
@@ -31,8 +40,16 @@ extension LayoverConfiguration {
     public mutating func apply(yaml: String) throws(ConfigurationError) {
         let file: File
         do {
+        let node: Node
             // An empty or comment-only file is a valid configuration that changes nothing.
-            guard let node = try Yams.compose(yaml: yaml) else { return }
+            guard let composed = try Yams.compose(yaml: yaml) else { return }
+            node = composed
+        } catch {
+            throw ConfigurationError("config file: \(error)")
+        }
+        // A misspelt key must not be ignored: `auht:` would leave the proxy open.
+        try ConfigurationKeys.check(node)
+        do {
             file = try YAMLDecoder().decode(File.self, from: node)
         } catch {
             throw ConfigurationError("config file: \(error)")
@@ -66,6 +83,11 @@ extension LayoverConfiguration {
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }
     }
 
+        // `auth:` with nothing under it still turns authentication on (nothing is open).
+        if let auth = file.auth { self.auth = try auth.configuration() } else if node["auth"] != nil { self.auth = AuthConfiguration() }
+        if let certificate = file.tls?.certificate { tlsCertificate = certificate }
+        if let key = file.tls?.key { tlsKey = key }
+        if let limits = file.limits { try apply(limits: limits) }
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
     /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
     /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, and per upstream

@@ -1,3 +1,4 @@
+import LayoverAuth
 import LayoverUpstream
 
 /// Everything `layover serve` needs, from the embedded default overridden in order by the YAML
@@ -36,6 +37,15 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds: Double = 30
 
     /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
+    /// The `auth` section (client authentication and rights); nil when the file has none: then
+    /// anonymous clients may pull, and push only on a loopback listener (see `AccessPolicy`).
+    public var auth: AuthConfiguration?
+    /// The TLS certificate chain (PEM); set together with `tlsKey`, or neither (cleartext).
+    public var tlsCertificate: String?
+    /// The TLS private key (PEM).
+    public var tlsKey: String?
+    /// Timeouts and sizes that bound what one client may cost.
+    public var limits = Limits()
     /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
     public static let embeddedDefault = LayoverConfiguration(
         listenHost: "127.0.0.1",
@@ -109,3 +119,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
         return self
     }
 }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ConfigurationError("tls: set both certificate and key, or neither")
+        }
+        try validateLimits()

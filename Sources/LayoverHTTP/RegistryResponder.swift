@@ -1,4 +1,5 @@
 import Foundation
+import LayoverAuth
 import LayoverMetrics
 import LayoverPull
 import LayoverPush
@@ -17,19 +18,25 @@ public final class RegistryResponder: Sendable {
     let push: PushService?
     /// Upstreams on which clients may delete manifests and blobs (none by default).
     let deletionAllowed: Set<String>
+    /// Who may pull, push and use the admin endpoints.
+    let access: AccessControl
     /// The Prometheus text of every metric; nil when no metrics backend is installed.
     let metricsExporter: (@Sendable () -> [UInt8])?
     /// When this responder was made (seconds since 1970), for the status's uptime.
     let startedAt = Date().timeIntervalSince1970
     let logger: Logger
 
-    /// - Parameter metricsExporter: renders the metrics backend's registry for `/metrics`.
+    /// - Parameters:
+    ///   - access: client authentication and rights; by default every client may do everything.
+    ///   - metricsExporter: renders the metrics backend's registry for `/metrics`.
     public init(pull: PullService, push: PushService? = nil, deletionAllowed: Set<String> = [],
+                access: AccessControl = AccessControl(),
                 metricsExporter: (@Sendable () -> [UInt8])? = nil,
                 logger: Logger = Logger(label: "layover.http")) {
         self.pull = pull
         self.push = push
         self.deletionAllowed = deletionAllowed
+        self.access = access
         self.metricsExporter = metricsExporter
         self.logger = logger
     }
@@ -44,7 +51,8 @@ public final class RegistryResponder: Sendable {
         do {
             try Self.checkHost(request)
             try Self.checkNamespace(request)
-            response = try await self.route(request, route)
+            let authorized = try await authorize(request, route)
+            response = try await self.route(authorized, route)
         } catch let error as OCIError {
             response = .error(error, headOnly: headOnly)
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import LayoverAuth
 import LayoverConfig
 import LayoverHTTP
 import LayoverMetrics
@@ -40,6 +41,7 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         Telemetry.registerAll()
         let logger = Logger(label: "layover")
+        let access = try Self.accessControl(configuration, logger: logger)
         let files = FileLimit.raise()
         logger.info("open-file limit", metadata: ["softBefore": "\(files.before)", "soft": "\(files.after)", "hard": "\(files.hard)"])
         if configuration.maxConnections == nil {
@@ -48,7 +50,7 @@ struct Serve: AsyncParsableCommand {
         let store = try configuration.openStore()
         let http = RegistryClient.makeHTTPClient()
         do {
-            try await serve(configuration, store: store, http: http, metrics: metrics, logger: logger)
+            try await serve(configuration, store: store, http: http, access: access, metrics: metrics, logger: logger)
         } catch {
             try? await http.shutdown()
             throw error
@@ -59,7 +61,7 @@ struct Serve: AsyncParsableCommand {
 
     /// Runs the front, the housekeeping and the replication worker until SIGTERM or SIGINT,
     /// then shuts them down in that order.
-    private func serve(_ configuration: LayoverConfiguration, store: BlobStore, http: HTTPClient,
+    private func serve(_ configuration: LayoverConfiguration, store: BlobStore, http: HTTPClient, access: AccessControl,
                        metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         let clients = configuration.upstreams.values.map { RegistryClient(upstream: $0, http: http) }
         let upstreams = UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream)
@@ -72,7 +74,7 @@ struct Serve: AsyncParsableCommand {
         // they start running only once the front serves (a job that crashes cannot stop it starting).
         await queue.load()
         let responder = RegistryResponder(pull: pull, push: push, deletionAllowed: configuration.deletionAllowed,
-                                          metricsExporter: { metrics.emitToBuffer() })
+                                          access: access, metricsExporter: { metrics.emitToBuffer() })
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
                                                 responder: responder,
                                                 accessLog: configuration.accessLog ? Logger(label: "layover.access") : nil,
@@ -90,6 +92,25 @@ struct Serve: AsyncParsableCommand {
             logger: logger)
         try await group.run()
         logger.info("shutting down", metadata: ["busyConnections": "\(server.busyConnections)"])
+    }
+
+    /// Client authentication and rights from the `auth` section (the htpasswd file read now: an
+    /// unreadable or invalid one stops the start), and a line saying what anonymous clients may do.
+    private static func accessControl(_ configuration: LayoverConfiguration, logger: Logger) throws -> AccessControl {
+        let access: AccessControl
+        do {
+            access = try AccessControl(auth: configuration.auth, listenHost: configuration.listenHost)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let anonymous = access.policy.anonymous.sorted().map(\.rawValue).joined(separator: ",")
+        if let auth = configuration.auth {
+            logger.info("client authentication on", metadata: [
+                "htpasswd": "\(auth.htpasswd ?? "-")", "tokens": "\(auth.tokens.count)", "anonymous": "\(anonymous)"])
+        } else if !access.policy.anonymous.contains(.push) {
+            logger.notice("no auth section and a non-loopback listen address: anonymous clients may pull, pushes are refused")
+        }
+        return access
     }
 
     /// Text lines (swift-log's stream handler) or JSON lines, each carrying the request id.

@@ -30,6 +30,11 @@ struct ConfigurationPrinterTests {
               registry.k8s.io:
                 url: https://registry.k8s.io
                 push: async
+            limits:
+              headerTimeoutSeconds: 10.0
+              idleTimeoutSeconds: 120.0
+              maxHeaderBytes: 65536
+              maxConcurrentStreams: 100
             """)
     }
 
@@ -48,7 +53,7 @@ struct ConfigurationPrinterTests {
             """)
         let printed = ConfigurationPrinter.yaml(configuration)
         #expect(!printed.contains("s3cret"))
-        #expect(printed.hasSuffix("""
+        #expect(printed.contains("""
             upstreams:
               ghcr.io:
                 url: https://ghcr.io

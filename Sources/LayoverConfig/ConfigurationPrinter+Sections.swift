@@ -1,0 +1,70 @@
+import LayoverAuth
+
+extension ConfigurationPrinter {
+    /// The `auth`, `tls` and `limits` sections. Token hashes are printed (they are not secrets);
+    /// nothing else of a credential is ever held here.
+    static func sectionLines(_ configuration: LayoverConfiguration) -> [String] {
+        var lines: [String] = []
+        if let auth = configuration.auth {
+            lines.append("auth:")
+            if let htpasswd = auth.htpasswd { lines.append("  htpasswd: \(quoted(htpasswd))") }
+            if !auth.tokens.isEmpty {
+                lines.append("  tokens:")
+                for token in auth.tokens {
+                    lines.append("    - name: \(quoted(token.name))")
+                    lines.append("      sha256: \(token.sha256)")
+                }
+            }
+            lines.append("  anonymous: \(rights(auth.anonymous))")
+            lines.append("  rules:\(auth.rules == nil ? "   # none configured: any authenticated client may pull and push" : "")")
+            for rule in auth.effectiveRules {
+                lines.append("    - who: \(list(rule.who))")
+                lines.append("      repositories: \(list(rule.repositories))")
+                lines.append("      allow: \(rights(rule.allow))")
+            }
+            lines.append("  adminUsers: \(list(auth.adminUsers))")
+        } else if !Loopback.contains(configuration.listenHost) {
+            lines.append("# no auth section: anonymous clients may pull; pushes are refused on this non-loopback address")
+        }
+        if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
+            lines.append("tls:")
+            if let certificate = configuration.tlsCertificate { lines.append("  certificate: \(quoted(certificate))") }
+            if let key = configuration.tlsKey { lines.append("  key: \(quoted(key))") }
+        }
+        let limits = configuration.limits
+        lines.append("limits:")
+        lines.append("  headerTimeoutSeconds: \(limits.headerTimeoutSeconds)")
+        lines.append("  idleTimeoutSeconds: \(limits.idleTimeoutSeconds)")
+        lines.append("  maxHeaderBytes: \(limits.maxHeaderBytes)")
+        lines.append("  maxConcurrentStreams: \(limits.maxConcurrentStreams)")
+        if let bytes = limits.maxUploadBytes { lines.append("  maxUploadBytes: \(ByteSize.format(bytes))") }
+        return lines
+    }
+
+    /// A YAML double-quoted string (`*` and other indicators are safe inside).
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f: out += "\\u" + hex4(scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    private static func hex4(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    static func list(_ items: [String]) -> String {
+        "[" + items.map(quoted).joined(separator: ", ") + "]"
+    }
+
+    static func rights(_ rights: Set<Right>) -> String {
+        "[" + rights.sorted().map(\.rawValue).joined(separator: ", ") + "]"
+    }
+}
