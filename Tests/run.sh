@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Layover's whole test suite: unit tests and end-to-end tests against distribution's
-# registry with skopeo and buildah as clients. Installs what the tests need when it can (root on Debian);
-# otherwise says exactly what is missing.
+# registry with skopeo and buildah as clients (and Apache's htpasswd for client authentication).
+# Installs what the tests need when it can (root on Debian); otherwise says exactly what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 [ -x /usr/bin/buildah ] || missing+=(buildah)
 [ -x /usr/bin/python3 ] || missing+=(python3)   # parses deploy/'s TOML files (tomllib)
+[ -x /usr/bin/htpasswd ] || missing+=(apache2-utils)   # writes bcrypt htpasswd files for the client-auth tests
 # python3 -m venv needs ensurepip, which Debian ships in python3-venv (for kubernetes-validate below).
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 

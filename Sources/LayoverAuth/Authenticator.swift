@@ -38,7 +38,10 @@ public final class Authenticator: Sendable {
     public func authenticate(_ headers: [String], from address: String?) async -> Authentication {
         guard let header = headers.first else { return .anonymous }
         let address = address ?? "-"
-        guard headers.count == 1 else { return failed(.malformed(.repeated), address) }
+        guard headers.count == 1 else {
+            await waitIfThrottled(address)
+            return failed(.malformed(.repeated), address)
+        }
         let key = CredentialCache.key(header)
         if let principal = cache.principal(for: key) { return .authenticated(principal) }
         let leads = inflight.withLock { inflight -> Bool in
@@ -75,8 +78,7 @@ public final class Authenticator: Sendable {
     }
 
     private func check(_ header: String, key: CredentialCache.Key, address: String) async -> Authentication {
-        let delay = throttle.delay(for: address)
-        if delay > .zero { await sleep(delay) }
+        await waitIfThrottled(address)
         let credential: Credential
         do { credential = try Credential(header: header) } catch { return failed(.malformed(error), address) }
         if let name = tokens.name(of: credential.secret) {
@@ -87,6 +89,13 @@ public final class Authenticator: Sendable {
         let matches = await bcrypt.verify(password, hash: hash ?? Self.decoyHash)
         guard matches, hash != nil else { return failed(.wrongCredential, address) }
         return verified(Principal(name: user, kind: .user), key: key)
+    }
+
+    /// Every credential not verified before waits while its address is being slowed down, a
+    /// right one too: otherwise guesses sent in parallel would learn which one was right early.
+    private func waitIfThrottled(_ address: String) async {
+        let delay = throttle.delay(for: address)
+        if delay > .zero { await sleep(delay) }
     }
 
     private func verified(_ principal: Principal, key: CredentialCache.Key) -> Authentication {
