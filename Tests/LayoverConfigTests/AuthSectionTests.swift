@@ -1,3 +1,4 @@
+import Foundation
 import LayoverAuth
 import Testing
 @testable import LayoverConfig
@@ -103,6 +104,20 @@ struct AuthSectionTests {
         var again = defaults
         try again.apply(yaml: printed)
         #expect(again.auth == configuration.auth)
+    }
+
+    @Test("the configuration reference's auth example is accepted as it is written")
+    func documentedExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let reference = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let section = try #require(reference.range(of: "## Client authentication"))
+        let block = try #require(reference[section.upperBound...].range(of: "```yaml\n"))
+        let end = try #require(reference[block.upperBound...].range(of: "```"))
+        var configuration = defaults
+        try configuration.apply(yaml: String(reference[block.upperBound..<end.lowerBound]))
+        #expect(configuration.auth?.tokens.first?.name == "ci")
+        #expect(configuration.auth?.effectiveRules.count == 2)
+        #expect(configuration.auth?.anonymous == [.pull])
     }
 
     @Test func printsTheDefaultRuleAndTheSecureDefault() throws {
