@@ -93,6 +93,7 @@ let package = Package(
         .target(
             name: "LayoverAuth",
             dependencies: [
+                "LayoverWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -114,6 +115,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -121,8 +123,8 @@ let package = Package(
         .target(
             name: "LayoverConfig",
             dependencies: [
-                "LayoverWire",
                 "LayoverAuth",
+                "LayoverWire",
                 "LayoverUpstream",
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -131,11 +133,12 @@ let package = Package(
         .executableTarget(
             name: "layover",
             dependencies: [
-                "LayoverMetrics",
                 "LayoverAuth",
+                "LayoverMetrics",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 "LayoverWire",
                 "LayoverStore",
                 "LayoverUpstream",
@@ -159,7 +162,7 @@ let package = Package(
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
-        .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverAuth", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverAuth", "LayoverWire"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream"]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP"]),
         .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire"]),
@@ -181,6 +184,9 @@ let package = Package(
             name: "layover-bench",
             dependencies: [
                 "LayoverTestSupport",
+                // The scale scenario seeds stores through the store's own bulk path.
+                "LayoverStore",
+                "LayoverWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Foundation
 import LayoverAuth
 
 extension ConfigurationPrinter {
@@ -12,7 +13,7 @@ extension ConfigurationPrinter {
                 lines.append("  tokens:")
                 for token in auth.tokens {
                     lines.append("    - name: \(quoted(token.name))")
-                    lines.append("      sha256: \(token.sha256)")
+                    lines.append("      sha256: \(token.sha256.encoded)")
                 }
             }
             lines.append("  anonymous: \(rights(auth.anonymous))")
@@ -41,23 +42,9 @@ extension ConfigurationPrinter {
         return lines
     }
 
-    /// A YAML double-quoted string (`*` and other indicators are safe inside).
+    /// A YAML single-quoted string (`*` and other indicators are safe inside; `'` is doubled).
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f: out += "\\u" + hex4(scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    private static func hex4(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
     }
 
     static func list(_ items: [String]) -> String {

@@ -10,6 +10,7 @@ public enum ConfigurationPrinter {
         if let defaultUpstream = configuration.defaultUpstream { lines.append("defaultUpstream: \(defaultUpstream)") }
         lines.append("uploadTimeoutSeconds: \(configuration.uploadTimeoutSeconds)")
         lines.append("maxUploadSessions: \(configuration.maxUploadSessions)")
+        lines.append("maxUploadSessionsPerClient: \(configuration.maxUploadSessionsPerClient)")
         if let maxConnections = configuration.maxConnections { lines.append("maxConnections: \(maxConnections)") }
         lines.append("accessLog: \(configuration.accessLog)")
         lines.append("logFormat: \(configuration.logFormat)")
@@ -28,7 +29,7 @@ public enum ConfigurationPrinter {
             lines.append("    push: \(configuration.pushModes[name] ?? "async")")
             if configuration.deletionAllowed.contains(name) { lines.append("    allowDelete: true") }
         }
-        return lines.joined(separator: "\n")
         lines += sectionLines(configuration)
+        return lines.joined(separator: "\n")
     }
 }

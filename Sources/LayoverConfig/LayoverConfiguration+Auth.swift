@@ -1,4 +1,5 @@
 import LayoverAuth
+import LayoverWire
 
 extension LayoverConfiguration {
     /// The `auth:` section as the file holds it, checked into an `AuthConfiguration`.
@@ -33,11 +34,11 @@ extension LayoverConfiguration {
                 guard !auth.tokens.contains(where: { $0.name == name }) else {
                     throw ConfigurationError("\(key).name: token \(name) appears twice")
                 }
-                guard let hex = token.sha256, TokenTable.bytes(hex: hex) != nil else {
+                guard let hex = token.sha256, let digest = try? Digest(algorithm: .sha256, hex: hex.lowercased()) else {
                     throw ConfigurationError("\(key).sha256: expected the token's SHA-256 as 64 hex digits "
                                              + "(printf %s \"$TOKEN\" | sha256sum)")
                 }
-                auth.tokens.append(.init(name: name, sha256: hex.lowercased()))
+                auth.tokens.append(.init(name: name, sha256: digest))
             }
             auth.anonymous = try Self.rights(anonymous?.values ?? [], key: "auth.anonymous")
             if let rules {

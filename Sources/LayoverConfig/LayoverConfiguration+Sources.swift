@@ -11,12 +11,12 @@ extension LayoverConfiguration {
         var defaultUpstream: String?
         var uploadTimeoutSeconds: Double?
         var maxUploadSessions: Int?
+        var maxUploadSessionsPerClient: Int?
         var maxConnections: Int?
         var accessLog: Bool?
         var logFormat: String?
         var shutdownGraceSeconds: Double?
         var upstreams: [String: Upstream]?
-
         var auth: AuthSection?
         var tls: TLSSection?
         var limits: LimitsSection?
@@ -25,6 +25,7 @@ extension LayoverConfiguration {
             var certificate: String?
             var key: String?
         }
+
         struct Upstream: Decodable {
             var url: String
             var username: String?
@@ -39,8 +40,8 @@ extension LayoverConfiguration {
     /// Applies a YAML configuration file's keys (see docs/configuration.md).
     public mutating func apply(yaml: String) throws(ConfigurationError) {
         let file: File
-        do {
         let node: Node
+        do {
             // An empty or comment-only file is a valid configuration that changes nothing.
             guard let composed = try Yams.compose(yaml: yaml) else { return }
             node = composed
@@ -77,17 +78,18 @@ extension LayoverConfiguration {
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }
         if let sessions = file.maxUploadSessions { maxUploadSessions = sessions }
+        if let sessions = file.maxUploadSessionsPerClient { maxUploadSessionsPerClient = sessions }
         if let connections = file.maxConnections { maxConnections = connections }
         if let accessLog = file.accessLog { self.accessLog = accessLog }
         if let logFormat = file.logFormat { self.logFormat = logFormat }
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }
-    }
-
         // `auth:` with nothing under it still turns authentication on (nothing is open).
         if let auth = file.auth { self.auth = try auth.configuration() } else if node["auth"] != nil { self.auth = AuthConfiguration() }
         if let certificate = file.tls?.certificate { tlsCertificate = certificate }
         if let key = file.tls?.key { tlsKey = key }
         if let limits = file.limits { try apply(limits: limits) }
+    }
+
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
     /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
     /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, and per upstream

@@ -26,6 +26,8 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var uploadTimeoutSeconds: Double = 900
     /// Upload sessions open at once, at most (each holds a file descriptor); past it, `429`.
     public var maxUploadSessions = 1024
+    /// Upload sessions one client (by address) may hold open at once; past it, `429`.
+    public var maxUploadSessionsPerClient = 256
     /// Connections served at once (past it only `/healthz`, else `503`); nil: derived from the
     /// open-file limit at start.
     public var maxConnections: Int?
@@ -35,8 +37,6 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var logFormat = "text"
     /// On SIGTERM, how long answers in progress may take before their connections are closed.
     public var shutdownGraceSeconds: Double = 30
-
-    /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
     /// The `auth` section (client authentication and rights); nil when the file has none: then
     /// anonymous clients may pull, and push only on a loopback listener (see `AccessPolicy`).
     public var auth: AuthConfiguration?
@@ -46,6 +46,8 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var tlsKey: String?
     /// Timeouts and sizes that bound what one client may cost.
     public var limits = Limits()
+
+    /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
     /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
     public static let embeddedDefault = LayoverConfiguration(
         listenHost: "127.0.0.1",
@@ -115,11 +117,12 @@ public struct LayoverConfiguration: Sendable, Equatable {
         guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         guard maxUploadSessions > 0 else { throw ConfigurationError("maxUploadSessions: must be above zero") }
+        guard maxUploadSessionsPerClient > 0 else { throw ConfigurationError("maxUploadSessionsPerClient: must be above zero") }
         if let maxConnections, maxConnections <= 0 { throw ConfigurationError("maxConnections: must be above zero") }
-        return self
-    }
-}
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ConfigurationError("tls: set both certificate and key, or neither")
         }
         try validateLimits()
+        return self
+    }
+}

@@ -1,12 +1,16 @@
 import NIOCore
 import Synchronization
 
-/// The server's open connections and which of them are answering a request, so a shutdown can
+/// The server's open connections and how many requests each is answering, so a shutdown can
 /// stop accepting, let answers in progress finish, and close each connection once it is idle.
+///
+/// An HTTP/1.1 connection answers one request at a time; an HTTP/2 connection one per stream,
+/// and a shutdown asks it to quiesce (a `GOAWAY`; it closes once its streams are done).
 final class ConnectionTracker: Sendable {
     private struct Connection {
         var channel: any Channel
-        var busy = false
+        var requests = 0
+        var http2 = false
     }
 
     private struct State {
@@ -22,12 +26,11 @@ final class ConnectionTracker: Sendable {
         self.maximum = maximum
     }
 
-
-    /// True once a shutdown began: answers go out with `Connection: close`.
+    /// True once a shutdown began: HTTP/1.1 answers go out with `Connection: close`.
     var isDraining: Bool { state.withLock { $0.draining } }
 
-    /// Connections answering a request now.
-    var busyCount: Int { state.withLock { $0.connections.values.count(where: \.busy) } }
+    /// Connections answering at least one request now.
+    var busyCount: Int { state.withLock { $0.connections.values.count { $0.requests > 0 } } }
 
     /// What a new connection gets.
     enum Admission {
@@ -61,27 +64,38 @@ final class ConnectionTracker: Sendable {
         return admission
     }
 
-    /// `channel` started answering a request.
-    func began(_ channel: any Channel) {
-        state.withLock { $0.connections[ObjectIdentifier(channel)]?.busy = true }
+    /// `connection` speaks HTTP/2: a shutdown quiesces it instead of closing it.
+    func speaksHTTP2(_ connection: any Channel) {
+        state.withLock { $0.connections[ObjectIdentifier(connection)]?.http2 = true }
     }
 
-    /// `channel` wrote the end of its answer; during a shutdown it is closed now.
-    func ended(_ channel: any Channel) {
-        let draining = state.withLock { state in
-            state.connections[ObjectIdentifier(channel)]?.busy = false
-            return state.draining
+    /// `connection` (the TCP connection, also for a request on an HTTP/2 stream) started answering a request.
+    func began(_ connection: any Channel) {
+        state.withLock { $0.connections[ObjectIdentifier(connection)]?.requests += 1 }
+    }
+
+    /// `connection` wrote the end of an answer; during a shutdown an HTTP/1.1 connection is closed now.
+    func ended(_ connection: any Channel) {
+        let close = state.withLock { state in
+            let id = ObjectIdentifier(connection)
+            state.connections[id]?.requests -= 1
+            return state.draining && state.connections[id]?.http2 == false
         }
-        if draining { channel.close(promise: nil) }
+        if close { connection.close(promise: nil) }
     }
 
-    /// Starts a shutdown: closes every idle connection; busy ones close when their answer ends.
+    /// Starts a shutdown: closes every idle HTTP/1.1 connection (busy ones close when their answer
+    /// ends) and asks every HTTP/2 connection to quiesce.
     func beginDraining() {
-        let idle = state.withLock { state in
+        let (idle, multiplexed) = state.withLock { state in
             state.draining = true
-            return state.connections.values.filter { !$0.busy }.map(\.channel)
+            let open = state.connections.values
+            return (open.filter { !$0.http2 && $0.requests == 0 }.map(\.channel), open.filter(\.http2).map(\.channel))
         }
         for channel in idle { channel.close(promise: nil) }
+        for channel in multiplexed {
+            channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        }
     }
 
     /// Closes every connection still open, busy or not.

@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The HTTP/1.1 front: keep-alive, pipelining, one `RegistryChannelHandler` per connection.
+/// The HTTP front: HTTP/1.1 (keep-alive, pipelining) and HTTP/2, in cleartext or TLS (see
+/// `ConnectionPipeline`); one `RegistryChannelHandler` per HTTP/1.1 connection or HTTP/2 stream.
 public final class HTTPServer: Sendable {
     private let listener: any Channel
     private let connections: ConnectionTracker
@@ -20,15 +21,11 @@ public final class HTTPServer: Sendable {
     }
 
     /// Binds `host:port` (port 0 picks a free one) and serves until `shutdown` or the listener closes.
-    /// - Parameters:
-    ///   - accessLog: a logger for one line per answered request; nil for none.
-    ///   - maxConnections: connections served at once; past it, a connection only gets `/healthz`
-    ///     (or a `503`) and is closed, so that descriptors stay free for probes and the store.
-    ///     When accepting fails (no descriptor left), accepting pauses instead of spinning.
-    public static func start(host: String, port: Int, responder: RegistryResponder, accessLog: Logger? = nil,
-                             maxConnections: Int = .max,
+    /// When accepting fails (no descriptor left), accepting pauses instead of spinning.
+    public static func start(host: String, port: Int, responder: RegistryResponder, options: FrontOptions = FrontOptions(),
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {
-        let connections = ConnectionTracker(maximum: maxConnections)
+        let connections = ConnectionTracker(maximum: options.maxConnections)
+        let pipeline = ConnectionPipeline(responder: responder, connections: connections, options: options)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -40,19 +37,7 @@ public final class HTTPServer: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                let admission = connections.opened(channel)
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    switch admission {
-                    case .served:
-                        try channel.pipeline.syncOperations.addHandler(
-                            RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog))
-                    case .overflow, .refused:
-                        try channel.pipeline.syncOperations.addHandler(OverflowHandler())
-                    }
-                }
-            }
+            .childChannelInitializer { channel in pipeline.configure(channel) }
         return HTTPServer(listener: try await bootstrap.bind(host: host, port: port).get(), connections: connections)
     }
 

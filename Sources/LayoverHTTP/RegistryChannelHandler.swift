@@ -13,22 +13,34 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let responder: RegistryResponder
     private let connections: ConnectionTracker
     private let accessLog: Logger?
+    /// Cleartext HTTP/1.1: stored files may go out with sendfile.
+    private let sendfile: Bool
+    /// HTTP/1.1 only: the connection's idle and head deadlines (HTTP/2 has its own).
+    private let deadline: ConnectionDeadline?
     private var head: HTTPRequestHead?
     private var bodySource: RequestBody.Producer.Source?
     /// The body's consumer is behind: hold reads until it asks for more.
     private var readsPaused = false
     private var readPending = false
 
-    init(responder: RegistryResponder, connections: ConnectionTracker, accessLog: Logger?) {
+    /// - Parameters:
+    ///   - sendfile: stored files may be written as `FileRegion`s (cleartext HTTP/1.1 only).
+    ///   - deadline: the HTTP/1.1 connection's deadlines; nil on an HTTP/2 stream.
+    init(responder: RegistryResponder, connections: ConnectionTracker, accessLog: Logger?,
+         sendfile: Bool, deadline: ConnectionDeadline?) {
         self.responder = responder
         self.connections = connections
         self.accessLog = accessLog
+        self.sendfile = sendfile
+        self.deadline = deadline
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if Self.mayHaveBody(head) {
+            let mayHaveBody = Self.mayHaveBody(head)
+            deadline?.headReceived(body: mayHaveBody)
+            if mayHaveBody {
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 let eventLoop = context.eventLoop
                 let demand = BodyReadDemand {
@@ -51,6 +63,7 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
             if case .stopProducing = bodySource.yield(buffer) { readsPaused = true }
         case .end:
             if let bodySource {
+                deadline?.bodyEnded()
                 bodySource.finish()
                 self.bodySource = nil
             } else if let head {
@@ -65,19 +78,27 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         let connections = self.connections
         let accessLog = self.accessLog
         let context = RequestContext(id: RequestContext.id(from: request.headers))
-        connections.began(channel)
+        // The TCP connection: the channel itself, or the parent of an HTTP/2 stream.
+        let connection = deadline == nil ? (channel.parent ?? channel) : channel
+        let transport = ResponseWriter.Transport(sendfile: sendfile, multiplexed: deadline == nil)
+        let answered = deadline.map { NIOLoopBound($0, eventLoop: channel.eventLoop) }
+        connections.began(connection)
         // The task inherits the context: every log line written while answering carries the id.
         RequestContext.$current.withValue(context) {
             Task {
-                await Self.answer(request, id: context.id, responder: responder, connections: connections,
-                                  accessLog: accessLog, channel: channel)
+                let ended = await Self.answer(request, id: context.id, responder: responder, connections: connections,
+                                              accessLog: accessLog, transport: transport, channel: channel)
+                ended.whenComplete { _ in
+                    connections.ended(connection)
+                    answered?.value.answerEnded()
+                }
             }
         }
     }
 
     /// Asks the responder, writes its answer, and logs the access line.
     private static func answer(_ request: Request, id: String, responder: RegistryResponder, connections: ConnectionTracker,
-                               accessLog: Logger?, channel: any Channel) async {
+                               accessLog: Logger?, transport: ResponseWriter.Transport, channel: any Channel) async -> EventLoopFuture<Void> {
         let started = ContinuousClock.now
         var request = request
         var response = await responder.respond(to: request)
@@ -89,14 +110,16 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         } else {
             // Read what the responder left (an oversized manifest, a refused upload) so that the
             // client gets its answer on a live connection; past 16 MiB the connection is closed instead.
-            request.keepAlive = await request.body.drain(upTo: 16 << 20) && request.keepAlive && !connections.isDraining
+            // On an HTTP/2 stream "keep alive" means the stream ends normally; the connection
+            // quiesces by itself during a shutdown.
+            let open = transport.multiplexed || (request.keepAlive && !connections.isDraining)
+            request.keepAlive = await request.body.drain(upTo: 16 << 20) && open
         }
         let status = response.status.code
         let written = await ResponseWriter.write(response, keepAlive: request.keepAlive,
-                                                 headOnly: request.method == .HEAD, on: channel)
-        written.ended.whenComplete { _ in connections.ended(channel) }
+                                                 headOnly: request.method == .HEAD, transport: transport, on: channel)
         // Built only when it will be written: the access line is skipped below info level.
-        guard let accessLog, accessLog.logLevel <= .info else { return }
+        guard let accessLog, accessLog.logLevel <= .info else { return written.ended }
         // Client input goes into the line percent-encoded: a decoded `%0a` cannot start a new line.
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)", "path": "\(Escaping.logValue(request.path))", "status": "\(status)",
@@ -105,7 +128,9 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         ]
         metadata.merge(Route(path: request.path).logMetadata) { $1 }
         if let namespace = request.queryValue("ns") { metadata["ns"] = "\(Escaping.logValue(namespace))" }
+        metadata["protocol"] = transport.multiplexed ? "h2" : "http/1.1"
         accessLog.info("access", metadata: metadata)
+        return written.ended
     }
 
     func read(context: ChannelHandlerContext) {

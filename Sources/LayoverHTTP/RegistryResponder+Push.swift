@@ -22,14 +22,18 @@ extension RegistryResponder {
         if let digestText = request.queryValue("digest") {
             let digest = try Self.digest(digestText)
             do {
-                _ = try await push.monolithic(repository, digest: digest, body: request.body)
+                _ = try await push.monolithic(repository, digest: digest, client: request.remoteAddress?.ipAddress, body: request.body)
             } catch {
                 throw OCIError(error)
             }
             return Self.blobCreated(request, name: name, digest: digest)
         }
         let session: UploadSession
-        do { session = try await push.startUpload(repository) } catch { throw OCIError(error) }
+        do {
+            session = try await push.startUpload(repository, client: request.remoteAddress?.ipAddress)
+        } catch {
+            throw OCIError(error)
+        }
         return Self.uploadAnswer(request, name: name, session: session, status: .accepted)
     }
 
@@ -178,6 +182,11 @@ extension OCIError {
             self = OCIError(status: 409, code: .denied, message: "not replicated: \(detail)")
         case .tooManyUploads(let limit):
             self = OCIError(status: 429, code: .tooManyRequests, message: "too many uploads in progress (at most \(limit)); finish or cancel some")
+        case .tooManyClientUploads(let limit):
+            self = OCIError(status: 429, code: .tooManyRequests,
+                            message: "too many uploads in progress from this client (at most \(limit)); finish or cancel some")
+        case .uploadTooLarge(let limit):
+            self = OCIError(status: 413, code: .sizeInvalid, message: "upload exceeds the largest accepted, \(limit) bytes")
         case .rangeInvalid(let range):
             self = OCIError(status: 416, code: .blobUploadInvalid, message: "invalid Content-Range: \(range)")
         case .unsupported(let detail):

@@ -8,10 +8,12 @@ import NIOHTTP1
 import Glibc
 #endif
 
-/// Writes a `Response` onto an HTTP/1.1 channel.
+/// Writes a `Response` onto a channel carrying HTTP/1-style parts: an HTTP/1.1 connection, or an
+/// HTTP/2 stream (through NIO's HTTP/2-to-HTTP/1 codec).
 ///
-/// Stored files go out as `FileRegion`s (sendfile, see `FileBodySender`): the file is opened here
-/// and closed when the last byte is out, the lease released with it. Streams are written one
+/// On cleartext HTTP/1.1, stored files go out as `FileRegion`s (sendfile, see `FileBodySender`);
+/// through TLS and on HTTP/2 as buffers read from the file (`BufferedFileSender`). The file is
+/// opened here and closed when the last byte is out, the lease released with it. Streams are written one
 /// chunk at a time, the next chunk fetched only once the previous one has been handed to the
 /// socket: memory stays flat. A stream that fails mid-body closes the connection, so the client
 /// sees a short body, never a complete wrong one.
@@ -23,9 +25,18 @@ enum ResponseWriter {
         var ended: EventLoopFuture<Void>
     }
 
-    static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, on channel: any Channel) async -> Written {
+    /// What carries the answer.
+    struct Transport: Sendable {
+        /// Stored files may be written as `FileRegion`s: cleartext HTTP/1.1 only.
+        var sendfile: Bool
+        /// An HTTP/2 stream: no connection headers; "not keep-alive" ends the stream only.
+        var multiplexed: Bool
+    }
+
+    static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, transport: Transport,
+                      on channel: any Channel) async -> Written {
         var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
-        if !keepAlive { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        if !keepAlive, !transport.multiplexed { head.headers.replaceOrAdd(name: "Connection", value: "close") }
         if headOnly {
             release(response.body)
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
@@ -52,7 +63,7 @@ enum ResponseWriter {
             if span.count <= smallBodyLimit {
                 // A manifest or a small blob: one read from the page cache and one write beat
                 // sendfile's extra hop through the event loop.
-                let buffer = readSmallBody(fd, span: span, allocator: channel.allocator)
+                let buffer = BufferedFileSender.read(fd, at: span.offset, count: Int(span.count), allocator: channel.allocator)
                 close(fd)
                 lease.release()
                 guard let buffer else {
@@ -64,11 +75,19 @@ enum ResponseWriter {
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
                 return Written(bodyBytes: span.count, ended: finish(channel, keepAlive: keepAlive))
             }
-            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            let sent = FileBodySender.send(handle, offset: span.offset, count: span.count, on: channel)
+            let sent: EventLoopFuture<Void>
+            let closeFile: @Sendable () -> Void
+            if transport.sendfile {
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+                sent = FileBodySender.send(handle, offset: span.offset, count: span.count, on: channel)
+                closeFile = { try? handle.close() }
+            } else {
+                sent = BufferedFileSender.send(fd, offset: span.offset, count: span.count, on: channel)
+                closeFile = { close(fd) }
+            }
             sent.whenComplete { result in
-                try? handle.close()
+                closeFile()
                 lease.release()
                 if case .success = result { Telemetry.served(Int(span.count), fromStore: true) }
             }
@@ -76,7 +95,7 @@ enum ResponseWriter {
             ended.whenFailure { _ in channel.close(promise: nil) }
             return Written(bodyBytes: span.count, ended: ended)
         case .stream(let source):
-            let sent = await stream(source, head: head, keepAlive: keepAlive, on: channel)
+            let sent = await stream(source, head: head, keepAlive: keepAlive, sendfile: transport.sendfile, on: channel)
             return Written(bodyBytes: sent, ended: channel.eventLoop.makeSucceededVoidFuture())
         }
     }
@@ -84,22 +103,9 @@ enum ResponseWriter {
     /// Bodies up to this size are read and written, larger ones sent with sendfile.
     static let smallBodyLimit: Int64 = 64 << 10
 
-    /// Reads `span` of `fd` whole; nil when the file is shorter than the span or unreadable.
-    private static func readSmallBody(_ fd: Int32, span: ByteSpan, allocator: ByteBufferAllocator) -> ByteBuffer? {
-        var buffer = allocator.buffer(capacity: Int(span.count))
-        var done = 0
-        while done < Int(span.count) {
-            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { pointer in
-                max(0, pread(fd, pointer.baseAddress, Int(span.count) - done, off_t(span.offset) + off_t(done)))
-            }
-            if count == 0 { return nil }
-            done += count
-        }
-        return buffer
-    }
-
     /// Streams `source`; returns the body bytes the socket took.
-    private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, on channel: any Channel) async -> Int64 {
+    private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, sendfile: Bool,
+                               on channel: any Channel) async -> Int64 {
         defer { source.close() }
         var sent: Int64 = 0
         do {
@@ -110,10 +116,14 @@ enum ResponseWriter {
                 case .bytes(let buffer):
                     count = buffer.readableBytes
                     try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
-                case .file(let handle, let offset, let count64):
+                case .file(let handle, let offset, let count64) where sendfile:
                     count = Int(count64)
                     let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + count64))
                     try await channel.writeAndFlush(HTTPServerResponsePart.body(.fileRegion(region))).get()
+                case .file(let handle, let offset, let count64):
+                    count = Int(count64)
+                    let descriptor = try handle.withUnsafeFileDescriptor { $0 }
+                    try await BufferedFileSender.send(descriptor, offset: offset, count: count64, on: channel).get()
                 }
                 sent += Int64(count)
                 Telemetry.served(count, fromStore: false)

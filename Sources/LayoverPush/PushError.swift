@@ -25,11 +25,19 @@ public enum PushError: Error, Equatable, Sendable {
     case superseded(String)
     /// Too many upload sessions are open (the limit is given).
     case tooManyUploads(Int)
+    /// This client holds too many upload sessions (the per-client limit is given).
+    case tooManyClientUploads(Int)
+    /// The upload grew past the largest accepted (given in bytes).
+    case uploadTooLarge(Int64)
     /// A `Content-Range` no upload can have.
     case rangeInvalid(String)
 
     var isSizeMismatch: Bool {
         if case .sizeMismatch = self { true } else { false }
+    }
+
+    var isTooLarge: Bool {
+        if case .uploadTooLarge = self { true } else { false }
     }
     case unsupported(String)
 }

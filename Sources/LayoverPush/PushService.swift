@@ -22,11 +22,16 @@ public final class PushService: Sendable {
     public let uploadTimeout: Double
     /// Upload sessions open at once, at most; each holds a file descriptor.
     public let maximumUploads: Int
+    /// Upload sessions one client (by address) may hold open at once.
+    public let maximumUploadsPerClient: Int
+    /// The largest blob upload accepted, in bytes (`413` beyond it); nil: only the budget.
+    public let maximumUploadBytes: Int64?
     let clock: @Sendable () -> Double
     let logger: Logger
 
     public init(store: BlobStore, upstreams: UpstreamDirectory, queue: ReplicationQueue, modes: [String: PushMode] = [:],
-                uploadTimeout: Double = 900, maximumUploads: Int = 1024, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                uploadTimeout: Double = 900, maximumUploads: Int = 1024, maximumUploadsPerClient: Int = 256,
+                maximumUploadBytes: Int64? = nil, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "layover.push")) {
         self.store = store
         self.upstreams = upstreams
@@ -34,6 +39,8 @@ public final class PushService: Sendable {
         self.modes = modes
         self.uploadTimeout = uploadTimeout
         self.maximumUploads = maximumUploads
+        self.maximumUploadsPerClient = maximumUploadsPerClient
+        self.maximumUploadBytes = maximumUploadBytes
         self.clock = clock
         self.logger = logger
     }
@@ -41,18 +48,26 @@ public final class PushService: Sendable {
     /// The replication mode of `upstream`.
     public func mode(of upstream: String) -> PushMode { modes[upstream] ?? .async }
 
-    /// Opens an upload session.
-    public func startUpload(_ repository: RepositoryKey) async throws(PushError) -> UploadSession {
+    /// Opens an upload session for `client` (its address; nil when unknown), within the total
+    /// and per-client caps.
+    public func startUpload(_ repository: RepositoryKey, client: String? = nil) async throws(PushError) -> UploadSession {
         try checkRoom()
         guard uploads.count < maximumUploads else { throw .tooManyUploads(maximumUploads) }
+        if let client, uploads.count(of: client) >= maximumUploadsPerClient { throw .tooManyClientUploads(maximumUploadsPerClient) }
         let writer: IngestWriter
         do {
             writer = try await store.beginIngest(expectedSize: nil)
         } catch {
             throw error == .diskFull ? .storeFull : .store("\(error)")
         }
-        let session = UploadSession(id: UUID().uuidString.lowercased(), repository: repository, writer: writer, now: clock())
-        uploads.add(session)
+        let session = UploadSession(id: UUID().uuidString.lowercased(), repository: repository, client: client,
+                                    maximumBytes: maximumUploadBytes, writer: writer, now: clock())
+        do {
+            try uploads.admit(session, maximum: maximumUploads, perClient: maximumUploadsPerClient)
+        } catch {
+            session.cancel()
+            throw error
+        }
         return session
     }
 
@@ -106,9 +121,9 @@ public final class PushService: Sendable {
 
     /// A single `POST ?digest=` carrying the whole blob. Its session has no id the client
     /// knows, so whatever fails frees its bytes at once.
-    public func monolithic(_ repository: RepositoryKey, digest: Digest,
+    public func monolithic(_ repository: RepositoryKey, digest: Digest, client: String? = nil,
                            body: some AsyncSequence<ByteBuffer, any Error>) async throws(PushError) -> BlobRecord {
-        let session = try await startUpload(repository)
+        let session = try await startUpload(repository, client: client)
         do {
             return try await finish(session.id, in: repository, digest: digest, body: body)
         } catch {

@@ -12,12 +12,19 @@ public final class UploadSession: @unchecked Sendable {
     /// The id clients put in the upload URL.
     public let id: String
     public let repository: RepositoryKey
+    /// The address of the client that opened it (for the per-client cap); nil when unknown.
+    let client: String?
+    /// The largest upload accepted, in bytes; nil: no limit but the budget.
+    let maximumBytes: Int64?
     let machine: Mutex<UploadMachine>
     private let writer: IngestWriter
 
-    init(id: String, repository: RepositoryKey, writer: IngestWriter, now: Double) {
+    init(id: String, repository: RepositoryKey, client: String? = nil, maximumBytes: Int64? = nil,
+         writer: IngestWriter, now: Double) {
         self.id = id
         self.repository = repository
+        self.client = client
+        self.maximumBytes = maximumBytes
         self.writer = writer
         self.machine = Mutex(UploadMachine(now: now))
     }
@@ -29,7 +36,7 @@ public final class UploadSession: @unchecked Sendable {
     /// budget as the bytes arrive. When the client announced the chunk's length (`Content-Range`
     /// end) and the body differs, the upload is a lie: the session ends and its bytes are freed.
     /// With `closing` (the final PUT) the session ends after the body, ready for `commit`. An
-    /// upload over the budget (`storeFull`) ends too, its bytes freed.
+    /// upload over the budget (`storeFull`) or over `maximumBytes` ends too, its bytes freed.
     /// A cancel that arrives meanwhile is carried out here, at the next chunk.
     func append(_ body: some AsyncSequence<ByteBuffer, any Error>, start: Int64?, expectedCount: Int64? = nil,
                 closing: Bool = false, now: @Sendable () -> Double) async throws(PushError) {
@@ -44,6 +51,10 @@ public final class UploadSession: @unchecked Sendable {
         do {
             for try await chunk in body {
                 if machine.withLock({ $0.isCancelled }) { break }
+                if let maximumBytes, writer.written + Int64(chunk.readableBytes) > maximumBytes {
+                    failure = .uploadTooLarge(maximumBytes)
+                    break
+                }
                 try chunk.withUnsafeReadableBytes { try writer.write($0) }
                 try await writer.reserveWritten()
             }
@@ -54,8 +65,9 @@ public final class UploadSession: @unchecked Sendable {
         }
         let wrote = writer.written - before
         let lied = failure == nil && expectedCount.map { $0 != wrote } == true
-        // An upload the budget cannot hold is dropped at once: kept, it would hold the budget.
-        let dropped = lied || failure == .storeFull
+        // An upload the budget or the size limit cannot hold is dropped at once: kept, it
+        // would hold the budget.
+        let dropped = lied || failure == .storeFull || failure?.isTooLarge == true
         let kept = machine.withLock { $0.endAppend(wrote: wrote, now: now(), close: dropped || (closing && failure == nil)) }
         guard kept else {
             writer.abort()

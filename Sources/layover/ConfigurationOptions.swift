@@ -24,6 +24,12 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("default-upstream"), help: "The upstream for names without a prefix.")
     var defaultUpstream: String?
 
+    @Option(name: .customLong("tls-cert"), help: "TLS certificate chain, PEM (with --tls-key; re-read on SIGHUP).")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "TLS private key, PEM (with --tls-cert; re-read on SIGHUP).")
+    var tlsKey: String?
+
     /// The embedded default, then the YAML file, the environment and these flags, validated.
     func effectiveConfiguration() throws -> LayoverConfiguration {
         var configuration = LayoverConfiguration.embeddedDefault
@@ -43,6 +49,8 @@ struct ConfigurationOptions: ParsableArguments {
         }
         for upstream in upstreams { try configuration.setUpstream(upstream) }
         if let defaultUpstream { configuration.defaultUpstream = defaultUpstream }
+        if let tlsCertificate { configuration.tlsCertificate = tlsCertificate }
+        if let tlsKey { configuration.tlsKey = tlsKey }
         return try configuration.validated()
     }
 }

@@ -69,25 +69,27 @@ struct Serve: AsyncParsableCommand {
         let queue = ReplicationQueue(store: store, upstreams: upstreams)
         let push = PushService(store: store, upstreams: upstreams, queue: queue,
                                modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
-                               uploadTimeout: configuration.uploadTimeoutSeconds, maximumUploads: configuration.maxUploadSessions)
+                               uploadTimeout: configuration.uploadTimeoutSeconds, maximumUploads: configuration.maxUploadSessions,
+                               maximumUploadsPerClient: configuration.maxUploadSessionsPerClient,
+                               maximumUploadBytes: configuration.limits.maxUploadBytes)
         // Jobs a restart left are scheduled before the front accepts a push that could supersede them;
         // they start running only once the front serves (a job that crashes cannot stop it starting).
         await queue.load()
         let responder = RegistryResponder(pull: pull, push: push, deletionAllowed: configuration.deletionAllowed,
                                           access: access, metricsExporter: { metrics.emitToBuffer() })
+        let tls = try Self.tlsMaterial(configuration)
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
-                                                responder: responder,
-                                                accessLog: configuration.accessLog ? Logger(label: "layover.access") : nil,
-                                                maxConnections: configuration.maxConnections ?? .max)
+                                                responder: responder, options: Self.frontOptions(configuration, tls: tls))
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? 0)" } ?? "?"
-        FileHandle.standardOutput.write(Data("layover listening on http://\(address)\n".utf8))
+        FileHandle.standardOutput.write(Data("layover listening on \(tls == nil ? "http" : "https")://\(address)\n".utf8))
         logger.info("serving", metadata: ["address": "\(address)", "storage": "\(configuration.storage)",
                                           "maxBytes": "\(configuration.maxBytes)"])
         // Graceful shutdown runs in reverse order: the front drains first, then the last flush,
         // then the replication worker stops.
         let group = ServiceGroup(
             services: [ReplicationService(queue: queue), HousekeepingService(store: store, push: push),
-                       FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds))],
+                       FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds)),
+                       ReloadService(reloads: Self.reloads(tls: tls), logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         try await group.run()
@@ -111,6 +113,32 @@ struct Serve: AsyncParsableCommand {
             logger.notice("no auth section and a non-loopback listen address: anonymous clients may pull, pushes are refused")
         }
         return access
+    }
+
+    /// The certificate and key when TLS is configured; a file that cannot be used stops the start.
+    private static func tlsMaterial(_ configuration: LayoverConfiguration) throws -> TLSMaterial? {
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return nil }
+        return try TLSMaterial(certificatePath: certificate, keyPath: key)
+    }
+
+    /// What SIGHUP reloads.
+    private static func reloads(tls: TLSMaterial?) -> [(name: String, reload: @Sendable () throws -> Void)] {
+        var reloads: [(name: String, reload: @Sendable () throws -> Void)] = []
+        if let tls { reloads.append(("tls certificate", { @Sendable in try tls.reload() })) }
+        return reloads
+    }
+
+    /// The front's TLS, protocol limits and access log, from the configuration.
+    private static func frontOptions(_ configuration: LayoverConfiguration, tls: TLSMaterial?) -> FrontOptions {
+        var options = FrontOptions()
+        options.tls = tls
+        options.accessLog = configuration.accessLog ? Logger(label: "layover.access") : nil
+        options.maxConnections = configuration.maxConnections ?? .max
+        options.headerTimeout = .nanoseconds(Int64(configuration.limits.headerTimeoutSeconds * 1e9))
+        options.idleTimeout = .nanoseconds(Int64(configuration.limits.idleTimeoutSeconds * 1e9))
+        options.maxHeaderBytes = configuration.limits.maxHeaderBytes
+        options.maxConcurrentStreams = configuration.limits.maxConcurrentStreams
+        return options
     }
 
     /// Text lines (swift-log's stream handler) or JSON lines, each carrying the request id.

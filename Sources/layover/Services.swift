@@ -1,7 +1,9 @@
+import Logging
 import LayoverHTTP
 import LayoverPush
 import LayoverStore
 import ServiceLifecycle
+import UnixSignals
 
 /// The HTTP front as a lifecycle service: serves until a graceful shutdown, then stops accepting
 /// and lets answers in progress finish for up to `grace`.
@@ -39,5 +41,32 @@ struct ReplicationService: Service {
 
     func run() async {
         await cancelWhenGracefulShutdown { await queue.run() }
+    }
+}
+
+/// On SIGHUP: reads the files that may be rotated in place again (the TLS certificate and key,
+/// the htpasswd file); a file that fails to load leaves the previous one in use, and says why.
+struct ReloadService: Service {
+    /// What to reload, by name, for the log.
+    let reloads: [(name: String, reload: @Sendable () throws -> Void)]
+    let logger: Logger
+
+    func run() async {
+        guard !reloads.isEmpty else {
+            // Returning would end the service group: wait for the shutdown instead.
+            try? await gracefulShutdown()
+            return
+        }
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            for (name, reload) in reloads {
+                do {
+                    try reload()
+                    logger.notice("reloaded", metadata: ["what": "\(name)"])
+                } catch {
+                    logger.error("reload failed; the previous one stays in use", metadata: ["what": "\(name)", "error": "\(error)"])
+                }
+            }
+        }
     }
 }

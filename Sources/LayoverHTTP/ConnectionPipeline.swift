@@ -1,0 +1,130 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOSSL
+import NIOTLS
+
+/// Builds the pipeline of each accepted connection.
+///
+/// - TLS on: the TLS handler, then ALPN picks HTTP/2 (`h2`) or HTTP/1.1.
+/// - TLS off: the first bytes pick HTTP/2 with prior knowledge (h2c) or HTTP/1.1, on one port.
+///
+/// HTTP/1.1 gets NIO's parser and pipelining handler, our deadlines and parser-error answers;
+/// HTTP/2 gets NIO's HTTP/2 handler, whose streams each carry one request through the same
+/// `RegistryChannelHandler`. Only cleartext HTTP/1.1 sends stored files with `sendfile`.
+struct ConnectionPipeline: Sendable {
+    let responder: RegistryResponder
+    let connections: ConnectionTracker
+    let options: FrontOptions
+
+    /// Per-stream receive window: a push over HTTP/2 is not window-bound on a fast link, and a
+    /// stream whose body is not being read (the store is behind) holds at most this much.
+    static let streamWindow = 1 << 20
+    /// Connection receive window, across streams.
+    static let connectionWindow = 8 << 20
+
+    func configure(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let admission = connections.opened(channel)
+        if admission == .refused { return channel.eventLoop.makeSucceededVoidFuture() }
+        let overflow = admission == .overflow
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            if let tls = options.tls {
+                try sync.addHandler(NIOSSLServerHandler(context: tls.context))
+                try sync.addHandler(HandshakeDeadline(timeout: options.headerTimeout))
+                try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
+                    if case .negotiated("h2") = result { return configureHTTP2(channel, overflow: overflow) }
+                    return configureHTTP1(channel, sendfile: false, overflow: overflow)
+                })
+            } else {
+                try sync.addHandler(PriorKnowledgeSniffer(headerTimeout: options.headerTimeout, idleTimeout: options.idleTimeout) { kind, channel in
+                    switch kind {
+                    case .http2: configureHTTP2(channel, overflow: overflow)
+                    case .http1: configureHTTP1(channel, sendfile: true, overflow: overflow)
+                    }
+                })
+            }
+        }
+    }
+
+    private func configureHTTP1(_ channel: any Channel, sendfile: Bool, overflow: Bool) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            let deadline = ConnectionDeadline(channel: channel, headerTimeout: options.headerTimeout, idleTimeout: options.idleTimeout)
+            try sync.addHandler(RequestBytesObserver(deadline: deadline))
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = options.maxHeaderBytes
+            limits.maxHeaderListSize = options.maxHeaderBytes
+            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+                                                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try sync.addHandler(ProtocolErrorResponder(maxHeaderBytes: options.maxHeaderBytes))
+            if overflow {
+                try sync.addHandler(OverflowHandler())
+            } else {
+                try sync.addHandler(RegistryChannelHandler(responder: responder, connections: connections, accessLog: options.accessLog,
+                                                           sendfile: sendfile, deadline: deadline))
+            }
+        }
+    }
+
+    private func configureHTTP2(_ channel: any Channel, overflow: Bool) -> EventLoopFuture<Void> {
+        // Overflow answers are HTTP/1.1 only: an HTTP/2 client beyond the limit is closed at once.
+        if overflow { return channel.close() }
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            let manager = NIOHTTP2ServerConnectionManagementHandler(
+                eventLoop: channel.eventLoop,
+                configuration: .init(maxIdleTime: options.idleTimeout, maxAge: nil, maxGraceTime: nil, keepalive: nil))
+            var connection = NIOHTTP2Handler.ConnectionConfiguration()
+            connection.initialSettings = [
+                HTTP2Setting(parameter: .maxConcurrentStreams, value: options.maxConcurrentStreams),
+                HTTP2Setting(parameter: .maxHeaderListSize, value: options.maxHeaderBytes),
+                HTTP2Setting(parameter: .initialWindowSize, value: Self.streamWindow),
+            ]
+            connection.targetWindowSize = Self.connectionWindow
+            var stream = NIOHTTP2Handler.StreamConfiguration()
+            stream.targetWindowSize = Self.streamWindow
+            let responder = self.responder, connections = self.connections, accessLog = options.accessLog
+            _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
+                                               streamDelegate: manager.http2StreamDelegate) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try stream.pipeline.syncOperations.addHandler(
+                        RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog,
+                                               sendfile: false, deadline: nil))
+                }
+            }
+            try sync.addHandler(manager)
+            connections.speaksHTTP2(channel)
+        }
+    }
+}
+
+/// Closes a TLS connection whose handshake is not complete within `timeout`.
+final class HandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        context.fireUserInboundEventTriggered(event)
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            timer?.cancel()
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+}
