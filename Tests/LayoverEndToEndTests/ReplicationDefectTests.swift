@@ -194,6 +194,54 @@ struct ReplicationDefectTests {
         }
     }
 
+    @Test("the same bytes pushed to a tag twice: while the newer job is pending, every pull of the tag gets the pushed image, never the upstream's older one")
+    func samePushTwiceNeverServesTheOldImage() async throws {
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        // Layover → gate → 8 Mbit/s link → registry. The gate refuses the manifest PUTs of ci/x
+        // (503, retried) until the test has pulled enough; it holds each body and sends it on over
+        // the link, so the first job's 3 MB layer keeps that job running for about 3 s.
+        let link = try await Relay(upstreamPort: registry.port, shape: .megabits(8))
+        defer { link.close() }
+        let refusing = Shared(true)
+        let gate = try await PushGate(registry: link.url) { method, uri in
+            method == .PUT && uri.hasPrefix("/v2/ci/x/manifests/") && refusing.withLock({ $0 }) ? PushGate.Refusal(status: 503) : nil
+        }
+        defer { gate.close() }
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let layover = try await LayoverProcess(upstreamURL: gate.url, storage: storage.path + "/store")
+        defer { layover.stop(signal: SIGKILL) }
+        let old = try await Seeder(registry: registry.url).pushImage("ci/x", tag: "t", layerSizes: [1000])
+        let new = PushTests.image(layerSizes: [3_000_000])
+        let pusher = OCIPusher(base: "\(layover.url)/v2/up/ci/x")
+        let pull = { try await TestHTTP.shared.get("\(layover.url)/v2/up/ci/x/manifests/t", headers: [("Accept", PushTests.ociManifest)]) }
+
+        #expect(try await PushTests.push(new, to: pusher, tag: "t").status == 201)
+        // The first job is running: its layer is on its way over the link.
+        try await eventually(timeout: .seconds(20)) { link.bytesToUpstream > 300_000 }
+        let first = try #require(try await PushRefusalTests.jobs(layover.url).first?["id"] as? Int)
+        #expect(try await pusher.putManifest("t", new.manifest, mediaType: PushTests.ociManifest).status == 201)
+        #expect(gate.refusals.isEmpty, "the first job was still uploading when the same manifest was pushed again")
+        // A manifest PUT reaches the gate only once the first job has ended (one job per tag at a
+        // time) and the second has run: from here the second job is pending, retrying.
+        try await eventually(timeout: .seconds(30)) { !gate.refusals.isEmpty }
+        let pending = try await PushRefusalTests.jobs(layover.url).compactMap { $0["id"] as? Int }
+        #expect(pending.count == 1 && pending != [first], "only the second job remains: \(pending)")
+        for attempt in 0..<20 {
+            let answer = try await pull()
+            let served = answer.body == new.manifest ? "pushed" : answer.body == old.manifest ? "upstream's old" : "\(answer.status) \(answer.text)"
+            #expect(served == "pushed", "pull \(attempt), while the push was pending, got the \(served) image")
+            if served != "pushed" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+
+        refusing.withLock { $0 = false }
+        try await eventually(timeout: .seconds(30)) { try await PushTests.upstreamHolds(registry, "ci/x", tag: "t", new) }
+        try await eventually(timeout: .seconds(10)) { try await PushRefusalTests.jobs(layover.url).isEmpty }
+        #expect(try await pull().body == new.manifest)
+    }
+
     static func manifest(config: [UInt8], layers: [[UInt8]]) -> [UInt8] {
         let entries = layers.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
         return Array("""
