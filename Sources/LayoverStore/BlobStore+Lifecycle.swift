@@ -39,17 +39,27 @@ extension BlobStore {
     /// Moves a verified, fsynced ingest file into place and records it.
     /// The reservation is returned in the same step that adds the blob's bytes, so the two are
     /// never counted together. A copy of a digest being evicted waits until the eviction has
-    /// removed the old file and row, so that neither removal hits the new copy.
+    /// removed the old file and row, so that neither removal hits the new copy; and one copy of a
+    /// digest is put in place at a time, claimed in the step that finds it absent: a second copy
+    /// arriving meanwhile waits and then finds the first, so no eviction of the first can remove
+    /// the second's file or row.
     func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64) async throws(StoreError) -> BlobRecord {
-        while state.withLock({ $0.evicting.contains(digest) }) {
+        while true {
+            let (claimed, existing) = state.withLock { state -> (Bool, BlobRecord?) in
+                guard !state.evicting.contains(digest), !state.adopting.contains(digest) else { return (false, nil) }
+                if let existing = state.records[digest] { return (false, existing) }
+                state.adopting.insert(digest)
+                return (true, nil)
+            }
+            if claimed { break }
+            if let existing {
+                FileSystem.remove(ingestPath)
+                release(reservation: reservation)
+                return existing
+            }
             try? await Task.sleep(for: .milliseconds(2))
         }
         let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
-        if let existing = self.record(for: digest) {
-            FileSystem.remove(ingestPath)
-            release(reservation: reservation)
-            return existing
-        }
         let directory = layout.blobDirectory(for: digest)
         do {
             try FileSystem.makeDirectories(directory)
@@ -59,11 +69,13 @@ extension BlobStore {
         } catch {
             FileSystem.remove(ingestPath)
             FileSystem.remove(layout.blobPath(for: digest))
+            state.withLock { _ = $0.adopting.remove(digest) }
             release(reservation: reservation)
             throw error
         }
         state.withLock { state in
             state.add(record)
+            state.adopting.remove(digest)
             state.reservedBytes -= reservation
         }
         await evictIfNeeded(sparing: digest)

@@ -27,6 +27,9 @@ struct StoreState: Sendable {
     /// Blobs chosen for eviction whose file and row are still being removed: a new copy of one
     /// must wait, or it would lose its file or its row.
     var evicting: Set<Digest> = []
+    /// Digests a commit is putting in place (file, row, then record): another copy of one waits,
+    /// so that the two never interleave with an eviction of the first.
+    var adopting: Set<Digest> = []
     var dirtyRecency: [Digest: Double] = [:]
     var links: Set<LinkKey> = []
 
