@@ -1,3 +1,5 @@
+import LayoverWire
+
 /// The `auth:` section of the configuration file, as plain values (checked by the configuration
 /// loader; see docs/configuration.md). Its presence turns client authentication on.
 public struct AuthConfiguration: Sendable, Equatable {
@@ -24,12 +26,12 @@ public struct AuthConfiguration: Sendable, Equatable {
     /// The rules in force: the configured ones, or the single default rule.
     public var effectiveRules: [AccessRule] { rules ?? [.anyAuthenticatedClient] }
 
-    /// A token: its name (for rules and logs) and the SHA-256 of its text, 64 lower-case hex digits.
+    /// A token: its name (for rules and logs) and the SHA-256 of its text.
     public struct Token: Sendable, Equatable {
         public var name: String
-        public var sha256: String
+        public var sha256: Digest
 
-        public init(name: String, sha256: String) {
+        public init(name: String, sha256: Digest) {
             self.name = name
             self.sha256 = sha256
         }

@@ -15,7 +15,7 @@ struct AuthenticatorTests {
         try "\(HtpasswdTests.alice)\nbob:\(HtpasswdTests.bobHash)\n".write(toFile: path, atomically: true, encoding: .utf8)
         let authenticator = Authenticator(
             htpasswd: try HtpasswdFile(path: path),
-            tokens: TokenTable([.init(name: "ci", sha256: TokenTableTests.hex("ci-token"))]),
+            tokens: TokenTable([TokenTableTests.token("ci", "ci-token")]),
             throttle: throttle, bcrypt: BcryptVerifier(width: 2), sleep: { await sleeps.record($0) })
         return (authenticator, path)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import LayoverAuth
+import LayoverWire
 import Testing
 @testable import LayoverConfig
 
@@ -28,7 +29,7 @@ struct AuthSectionTests {
             """)
         #expect(configuration.auth == AuthConfiguration(
             htpasswd: "/etc/layover/htpasswd",
-            tokens: [.init(name: "ci", sha256: Self.ciHash)],
+            tokens: [.init(name: "ci", sha256: try Digest(algorithm: .sha256, hex: Self.ciHash))],
             anonymous: [.pull],
             rules: [AccessRule(who: ["alice", "ci"], repositories: ["ghcr.io/org/*"], allow: [.pull, .push]),
                     AccessRule(who: ["*"], repositories: ["*"], allow: [])],
@@ -83,23 +84,23 @@ struct AuthSectionTests {
               anonymous: [push, pull]
               rules:
                 - who: [alice, "ci"]
-                  repositories: ["ghcr.io/org/*", "docker.io/library/\\"odd\\""]
+                  repositories: ["ghcr.io/org/*", "docker.io/library/it's"]
                   allow: [push]
               adminUsers: [alice]
             """)
         let printed = ConfigurationPrinter.yaml(configuration)
         #expect(printed.contains("""
             auth:
-              htpasswd: "/etc/layover/htpasswd"
+              htpasswd: '/etc/layover/htpasswd'
               tokens:
-                - name: "ci"
+                - name: 'ci'
                   sha256: \(Self.ciHash)
               anonymous: [pull, push]
               rules:
-                - who: ["alice", "ci"]
-                  repositories: ["ghcr.io/org/*", "docker.io/library/\\"odd\\""]
+                - who: ['alice', 'ci']
+                  repositories: ['ghcr.io/org/*', 'docker.io/library/it''s']
                   allow: [push]
-              adminUsers: ["alice"]
+              adminUsers: ['alice']
             """))
         var again = defaults
         try again.apply(yaml: printed)
@@ -125,8 +126,8 @@ struct AuthSectionTests {
         try configuration.apply(yaml: "auth: {}\n")
         #expect(ConfigurationPrinter.yaml(configuration).contains("""
               rules:   # none configured: any authenticated client may pull and push
-                - who: ["*"]
-                  repositories: ["*"]
+                - who: ['*']
+                  repositories: ['*']
                   allow: [pull, push]
             """))
         var exposed = defaults

@@ -11,6 +11,7 @@ struct ConfigurationPrinterTests {
             defaultUpstream: docker.io
             uploadTimeoutSeconds: 900.0
             maxUploadSessions: 1024
+            maxUploadSessionsPerClient: 256
             accessLog: true
             logFormat: text
             shutdownGraceSeconds: 30.0

@@ -42,8 +42,8 @@ struct LimitsTests {
         let printed = ConfigurationPrinter.yaml(configuration)
         #expect(printed.contains("""
             tls:
-              certificate: "/etc/tls/chain.pem"
-              key: "/etc/tls/key.pem"
+              certificate: '/etc/tls/chain.pem'
+              key: '/etc/tls/key.pem'
             limits:
               headerTimeoutSeconds: 5.0
               idleTimeoutSeconds: 60.5
