@@ -13,6 +13,9 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -x /usr/bin/buildah ] || missing+=(buildah)
 [ -x /usr/bin/python3 ] || missing+=(python3)   # parses deploy/'s TOML files (tomllib)
 [ -x /usr/bin/htpasswd ] || missing+=(apache2-utils)   # writes bcrypt htpasswd files for the client-auth tests
+[ -x /usr/bin/curl ] || missing+=(curl)                 # HTTP/2 over TLS and with prior knowledge
+[ -x /usr/bin/openssl ] || missing+=(openssl)           # the TLS tests' certificate authority
+[ -x /usr/bin/h2load ] || missing+=(nghttp2-client)     # many HTTP/2 streams on one connection
 # python3 -m venv needs ensurepip, which Debian ships in python3-venv (for kubernetes-validate below).
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 

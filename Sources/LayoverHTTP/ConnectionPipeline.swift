@@ -95,6 +95,7 @@ struct ConnectionPipeline: Sendable {
                 }
             }
             try sync.addHandler(manager)
+            try sync.addHandler(ConnectionErrorCloser())
             connections.speaksHTTP2(channel)
         }
     }
@@ -126,5 +127,15 @@ final class HandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
             timer?.cancel()
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
+    }
+}
+
+/// Closes an HTTP/2 connection on a connection error, once NIO's HTTP/2 handler has written its
+/// `GOAWAY` (a peer that broke the protocol must not keep the connection open).
+final class ConnectionErrorCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }

@@ -53,6 +53,22 @@ public final class RawHTTP: @unchecked Sendable {
         return String(decoding: received, as: UTF8.self)
     }
 
+    /// The bytes one read returns; nil once the peer closed or the read timed out.
+    public func readSome() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let got = recv(fd, &buffer, buffer.count, 0)
+            if got < 0, errno == EINTR { continue }
+            return got > 0 ? Array(buffer[0..<got]) : nil
+        }
+    }
+
+    /// Sets how long a read waits before it gives up.
+    public func setReadTimeout(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// The status code of an answer read with `readAll`, 0 when there is none.
     public static func status(of answer: String) -> Int {
         guard answer.hasPrefix("HTTP/1.1 "), answer.count >= 12 else { return 0 }
