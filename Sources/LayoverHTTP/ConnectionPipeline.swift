@@ -31,13 +31,15 @@ struct ConnectionPipeline: Sendable {
             let sync = channel.pipeline.syncOperations
             if let tls = options.tls {
                 try sync.addHandler(NIOSSLServerHandler(context: tls.context))
-                try sync.addHandler(HandshakeDeadline(timeout: options.headerTimeout))
+                try sync.addHandler(HandshakeDeadline(timeout: overflow ? OverflowHandler.idleTimeout : options.headerTimeout))
                 try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
                     if case .negotiated("h2") = result { return configureHTTP2(channel, overflow: overflow) }
                     return configureHTTP1(channel, sendfile: false, overflow: overflow)
                 })
             } else {
-                try sync.addHandler(PriorKnowledgeSniffer(headerTimeout: options.headerTimeout, idleTimeout: options.idleTimeout) { kind, channel in
+                // A connection beyond the limit must not hold its descriptor for long, bytes or not.
+                let idle = overflow ? OverflowHandler.idleTimeout : options.idleTimeout
+                try sync.addHandler(PriorKnowledgeSniffer(headerTimeout: min(idle, options.headerTimeout), idleTimeout: idle) { kind, channel in
                     switch kind {
                     case .http2: configureHTTP2(channel, overflow: overflow)
                     case .http1: configureHTTP1(channel, sendfile: true, overflow: overflow)

@@ -14,7 +14,10 @@ final class OverflowHandler: ChannelInboundHandler, @unchecked Sendable {
     private var idleClose: Scheduled<Void>?
     private var head: HTTPRequestHead?
 
-    init(idleTimeout: TimeAmount = .seconds(2)) {
+    /// How long an overflow connection may wait for its request.
+    static let idleTimeout = TimeAmount.seconds(2)
+
+    init(idleTimeout: TimeAmount = OverflowHandler.idleTimeout) {
         self.idleTimeout = idleTimeout
     }
 

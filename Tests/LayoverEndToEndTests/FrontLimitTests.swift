@@ -34,7 +34,8 @@ struct FrontLimitTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         let elapsed = try await cut.value
-        #expect(elapsed >= .seconds(1.5) && elapsed < .seconds(6), "cut after \(elapsed)")
+        // The cut shows at the write after the next one; a loaded machine adds its share.
+        #expect(elapsed >= .seconds(1.5) && elapsed < .seconds(12), "cut after \(elapsed)")
     }
 
     @Test("an idle keep-alive connection is closed after the idle timeout; a quiet one inside a request head is not mistaken for idle")
