@@ -89,7 +89,8 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             services: [ReplicationService(queue: queue), HousekeepingService(store: store, push: push),
                        FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds)),
-                       ReloadService(reloads: Self.reloads(tls: tls), logger: logger)],
+                       ReloadService(reloads: Self.reloads(tls: tls, access: access, htpasswd: configuration.auth?.htpasswd),
+                                     logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         try await group.run()
@@ -122,9 +123,15 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// What SIGHUP reloads.
-    private static func reloads(tls: TLSMaterial?) -> [(name: String, reload: @Sendable () throws -> Void)] {
+    private static func reloads(tls: TLSMaterial?, access: AccessControl,
+                                htpasswd: String?) -> [(name: String, reload: @Sendable () throws -> Void)] {
         var reloads: [(name: String, reload: @Sendable () throws -> Void)] = []
         if let tls { reloads.append(("tls certificate", { @Sendable in try tls.reload() })) }
+        if let htpasswd {
+            reloads.append(("htpasswd \(htpasswd)", { @Sendable in
+                guard access.reload() else { throw ReloadError("the file could not be used (see the error above)") }
+            }))
+        }
         return reloads
     }
 

@@ -70,3 +70,9 @@ struct ReloadService: Service {
         }
     }
 }
+
+/// A reload that left the previous file in use.
+struct ReloadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -63,6 +63,25 @@ struct ClientAuthTests {
         #expect(!setup.fixture.layover.log.contains("wonderland"))
     }
 
+    @Test("SIGHUP re-reads the htpasswd file: a changed password takes effect, a cached old one is forgotten")
+    func htpasswdReload() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let base = setup.fixture.layover.url + "/v2/"
+        #expect(try await TestHTTP.shared.get(base, headers: [AuthSetup.basic("alice", "wonderland")]).status == 200)
+        try await AuthSetup.htpasswd([("alice", "looking-glass"), ("bob", "builder")], at: setup.files.path + "/htpasswd")
+        setup.fixture.layover.process?.send(signal: SIGHUP)
+        try await eventually(timeout: .seconds(10)) { setup.fixture.layover.log.contains("reloaded") }
+        #expect(try await TestHTTP.shared.get(base, headers: [AuthSetup.basic("alice", "wonderland")]).status == 401)
+        #expect(try await TestHTTP.shared.get(base, headers: [AuthSetup.basic("alice", "looking-glass")]).status == 200)
+        // An unusable file keeps the users in force.
+        try "alice:$apr1$notbcrypt\n".write(toFile: setup.files.path + "/htpasswd", atomically: true, encoding: .utf8)
+        setup.fixture.layover.process?.send(signal: SIGHUP)
+        try await eventually(timeout: .seconds(10)) { setup.fixture.layover.log.contains("reload failed") }
+        #expect(try await TestHTTP.shared.get(base, headers: [AuthSetup.basic("alice", "looking-glass")]).status == 200)
+        #expect(setup.fixture.layover.process?.isRunning == true)
+    }
+
     @Test("skopeo pushes with --dest-creds and pulls with --src-creds; without credentials it is refused")
     func skopeoWithCredentials() async throws {
         let setup = try await Setup()

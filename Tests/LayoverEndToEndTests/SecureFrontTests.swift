@@ -91,6 +91,61 @@ struct SecureFrontTests {
         }
     }
 
+    @Test("a push over HTTP/2 and TLS: chunked upload, monolithic upload, manifest; replicated, and pulled back over HTTP/2")
+    func pushOverHTTP2() async throws {
+        let secure = try await Secure()
+        defer { secure.shutdown() }
+        let h2 = ["--cacert", secure.certificates.caPath, "--http2"]
+        let directory = secure.workspace.path
+        let base = secure.fixture.url("team/h2")
+        let layer = (0..<3_000_000).map { _ in UInt8.random(in: 0...255) }
+        let config = Array("{\"architecture\":\"amd64\",\"os\":\"linux\"}".utf8)
+        let files = (layer: directory + "/layer", config: directory + "/config", manifest: directory + "/manifest")
+        FileManager.default.createFile(atPath: files.layer, contents: Data(layer))
+        FileManager.default.createFile(atPath: files.config, contents: Data(config))
+        let layerDigest = TestHTTP.digest(of: layer), configDigest = TestHTTP.digest(of: config)
+
+        // The layer in two PATCH chunks, then the closing PUT.
+        let started = try await Curl.fetch(base + "/blobs/uploads/", h2 + ["-X", "POST"], in: directory)
+        #expect(started.status == 202 && started.httpVersion == "2")
+        var location = try #require(started.headers["location"])
+        for (start, end) in [(0, 1_999_999), (2_000_000, layer.count - 1)] {
+            let chunk = directory + "/chunk"
+            FileManager.default.createFile(atPath: chunk, contents: Data(layer[start...end]))
+            let url = location.hasPrefix("http") ? location : secure.fixture.layover.url + location
+            let patched = try await Curl.fetch(url, h2 + ["-X", "PATCH", "--data-binary", "@" + chunk,
+                                                          "-H", "Content-Type: application/octet-stream",
+                                                          "-H", "Content-Range: \(start)-\(end)"], in: directory)
+            #expect(patched.status == 202, "PATCH \(start)-\(end): \(patched.status)")
+            location = try #require(patched.headers["location"])
+        }
+        let closing = (location.hasPrefix("http") ? location : secure.fixture.layover.url + location)
+            + (location.contains("?") ? "&" : "?") + "digest=\(layerDigest)"
+        #expect(try await Curl.fetch(closing, h2 + ["-X", "PUT"], in: directory).status == 201)
+        // The config in one POST.
+        let monolithic = try await Curl.fetch(base + "/blobs/uploads/?digest=\(configDigest)",
+                                              h2 + ["-X", "POST", "--data-binary", "@" + files.config], in: directory)
+        #expect(monolithic.status == 201)
+        let manifest = Array("""
+            {"schemaVersion":2,"mediaType":"\(PushTests.ociManifest)",\
+            "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(configDigest)","size":\(config.count)},\
+            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"\(layerDigest)","size":\(layer.count)}]}
+            """.utf8)
+        FileManager.default.createFile(atPath: files.manifest, contents: Data(manifest))
+        let put = try await Curl.fetch(base + "/manifests/v1", h2 + ["-X", "PUT", "--data-binary", "@" + files.manifest,
+                                                                     "-H", "Content-Type: \(PushTests.ociManifest)"], in: directory)
+        #expect(put.status == 201, "\(String(decoding: put.body, as: UTF8.self))")
+
+        let pulled = try await Curl.fetch(base + "/blobs/\(layerDigest)", h2, in: directory)
+        #expect(pulled.status == 200 && pulled.httpVersion == "2" && pulled.body == layer)
+        try await eventually(timeout: .seconds(30)) {
+            try await TestHTTP.shared.get(secure.fixture.registry.url + "/v2/team/h2/manifests/v1",
+                                          headers: [("Accept", PushTests.ociManifest)]).body == manifest
+        }
+        let upstreamLayer = try await TestHTTP.shared.get(secure.fixture.registry.url + "/v2/team/h2/blobs/\(layerDigest)")
+        #expect(upstreamLayer.body == layer)
+    }
+
     @Test("SIGHUP with a new certificate: new connections get it, an open download goes on")
     func certificateReload() async throws {
         let secure = try await Secure()

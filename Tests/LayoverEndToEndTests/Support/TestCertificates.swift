@@ -54,21 +54,33 @@ enum Curl {
         var status: Int
         var httpVersion: String
         var body: [UInt8]
+        /// The answer's headers, names lower-cased.
+        var headers: [String: String]
     }
 
     /// Runs curl with `arguments` and the URL; the body, status and protocol version it saw.
     static func fetch(_ url: String, _ arguments: [String] = [], in directory: String) async throws -> Result {
         let bodyPath = directory + "/curl-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: bodyPath) }
+        let headerPath = bodyPath + ".headers"
+        defer {
+            try? FileManager.default.removeItem(atPath: bodyPath)
+            try? FileManager.default.removeItem(atPath: headerPath)
+        }
         let process = try TestProcess(executable: "/usr/bin/curl", arguments: arguments + [
-            "-sS", "-o", bodyPath, "-w", "%{http_code} %{http_version}", url,
+            "-sS", "-o", bodyPath, "-D", headerPath, "-w", "%{http_code} %{http_version}", url,
         ])
         guard try await process.waitForExit(timeout: .seconds(120)) == 0 else {
             throw TestFailure("curl \(arguments.joined(separator: " ")) \(url) failed: \(process.output)")
         }
         let fields = process.output.split(separator: "\n").last?.split(separator: " ") ?? []
         guard fields.count == 2, let status = Int(fields[0]) else { throw TestFailure("curl printed: \(process.output)") }
+        var headers: [String: String] = [:]
+        let headerText = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
+        for line in headerText.split(separator: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
         return Result(status: status, httpVersion: String(fields[1]),
-                      body: [UInt8](FileManager.default.contents(atPath: bodyPath) ?? Data()))
+                      body: [UInt8](FileManager.default.contents(atPath: bodyPath) ?? Data()), headers: headers)
     }
 }
