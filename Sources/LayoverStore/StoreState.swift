@@ -4,16 +4,17 @@ import LayoverWire
 /// The store's in-memory bookkeeping; mutated only under `BlobStore.state`'s lock.
 ///
 /// Every figure a request needs is kept as a running total (stored, reserved and protected
-/// bytes) and every eviction reads candidates in recency order from `recency`: no request costs
-/// time that grows with the number of stored, pinned or held blobs.
+/// bytes) and every eviction reads candidates in recency order from `records`' recency list: no
+/// request costs time that grows with the number of stored, pinned or held blobs, and each
+/// stored blob costs about 72 bytes of memory (see `BlobTable`).
 struct StoreState: Sendable {
-    var records: [Digest: BlobRecord]
+    /// Every stored blob, and those no pin or hold protects (the eviction candidates) in a
+    /// recency list, least recently used first.
+    var records: BlobTable
     var totalBytes: Int64
     /// Bytes promised to ingests in progress (announced sizes, and uploads as they grow).
     var reservedBytes: Int64 = 0
     var leases: [Digest: Int] = [:]
-    /// Stored blobs no pin or hold protects, least recently used first: the eviction candidates.
-    var recency = RecencyList()
     /// Digest → how many pins and live holds protect it.
     private(set) var protection: [Digest: Int] = [:]
     /// Bytes of stored blobs that pins or holds protect.
@@ -47,17 +48,22 @@ struct StoreState: Sendable {
 
     /// `records` least recently used first.
     init(records: [BlobRecord]) {
-        self.records = Dictionary(records.map { ($0.digest, $0) }, uniquingKeysWith: { first, _ in first })
-        totalBytes = self.records.values.reduce(0) { $0 + $1.size }
-        for record in records where self.records[record.digest] == record { recency.append(record.digest) }
+        self.init(records: BlobTable(capacity: records.count), totalBytes: 0)
+        for record in records where self.records[record.digest] == nil { add(record) }
+    }
+
+    /// A table already filled (least recently used first in its recency list) and its bytes.
+    init(records: BlobTable, totalBytes: Int64) {
+        self.records = records
+        self.totalBytes = totalBytes
     }
 
     // MARK: Records
 
     mutating func acquire(_ digest: Digest, at time: Double) -> BlobRecord? {
-        guard records[digest] != nil else { return nil }
+        guard records.touch(digest, at: time) else { return nil }
+        dirtyRecency[digest] = time
         leases[digest, default: 0] += 1
-        touch(digest, at: time)
         return records[digest]
     }
 
@@ -67,10 +73,8 @@ struct StoreState: Sendable {
     }
 
     mutating func touch(_ digest: Digest, at time: Double) {
-        guard records[digest] != nil else { return }
-        records[digest]!.lastAccess = time
+        guard records.touch(digest, at: time) else { return }
         dirtyRecency[digest] = time
-        recency.moveToBack(digest)
     }
 
     mutating func add(_ record: BlobRecord) {
@@ -80,7 +84,7 @@ struct StoreState: Sendable {
         if protection[record.digest] != nil {
             protectedBytes += record.size
         } else {
-            recency.append(record.digest)
+            records.appendToRecency(record.digest)
         }
     }
 
@@ -89,7 +93,6 @@ struct StoreState: Sendable {
         totalBytes -= old.size
         dirtyRecency[digest] = nil
         if protection[digest] != nil { protectedBytes -= old.size }
-        recency.remove(digest)
     }
 
     /// Least recently used blobs to evict so that `excess` bytes go, skipping open ones and
@@ -97,9 +100,9 @@ struct StoreState: Sendable {
     func victims(excess: Int64, sparing: Digest?) -> [BlobRecord] {
         var excess = excess
         var chosen: [BlobRecord] = []
-        recency.walk { digest in
+        records.walkRecency { record in
             guard excess > 0 else { return false }
-            if digest != sparing, leases[digest] == nil, let record = records[digest] {
+            if record.digest != sparing, leases[record.digest] == nil {
                 chosen.append(record)
                 excess -= record.size
             }
@@ -119,7 +122,7 @@ struct StoreState: Sendable {
         protection[digest, default: 0] += 1
         guard protection[digest] == 1, let record = records[digest] else { return }
         protectedBytes += record.size
-        recency.remove(digest)
+        records.removeFromRecency(digest)
     }
 
     private mutating func unprotect(_ digest: Digest) {
@@ -132,7 +135,7 @@ struct StoreState: Sendable {
         guard let record = records[digest] else { return }
         protectedBytes -= record.size
         // Released content was just pushed or replicated: as recent as anything.
-        recency.append(digest)
+        records.appendToRecency(digest)
     }
 
     /// `owner` pins `digests` (replacing what it pinned before).

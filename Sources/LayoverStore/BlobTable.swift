@@ -1,0 +1,307 @@
+import LayoverWire
+
+/// Every stored blob's record, and the least-recently-used order of those eviction may take,
+/// in about 72 bytes a blob with no allocation per blob: a million blobs cost about 70 MB, where
+/// a dictionary of `BlobRecord`s keyed by `Digest` (a heap string each) and a linked list of
+/// digests beside it cost about 450.
+///
+/// Each blob is a fixed-size slot holding its digest as four words (a SHA-512 digest's full text
+/// is kept aside), its size, last access, interned media type and its recency links; an
+/// open-addressing table (linear probing, keys hashed with the process's random seed) maps
+/// digests to slots. Lookups, insertions, removals and recency moves are O(1); nothing walks the
+/// table but iteration and `walkRecency`.
+///
+/// Read and written like the dictionary it replaces: `table[digest]` gets, sets or (with nil)
+/// removes a record. Not thread-safe: `StoreState` is its only user, under the store's lock.
+struct BlobTable: Sendable, Sequence {
+    private struct Slot: Sendable {
+        var words: (UInt64, UInt64, UInt64, UInt64)
+        /// -1: a free slot (then `next` links the free list).
+        var size: Int64
+        var lastAccess: Double
+        /// Toward the least and the most recently used; `none` at either end, `unlisted` when
+        /// not in the recency list.
+        var previous: Int32
+        var next: Int32
+        /// 0 for none, else 1 + the index in `mediaTypeNames`.
+        var mediaType: UInt32
+        var isSHA512: Bool
+    }
+
+    private static let none: Int32 = -1
+    private static let unlisted: Int32 = -2
+
+    private var slots: [Slot] = []
+    private var freeSlot: Int32 = none
+    /// Open addressing: slot indices, `none` where empty; at most half full.
+    private var buckets: [Int32] = Array(repeating: none, count: 16)
+    private var mediaTypeNames: [String] = []
+    private var mediaTypeIndex: [String: UInt32] = [:]
+    /// The full digests of SHA-512 slots (the words hold only their first half).
+    private var sha512Digests: [Int32: Digest] = [:]
+    private var first: Int32 = none
+    private var last: Int32 = none
+    private(set) var count = 0
+
+    init() {}
+
+    /// Room for `capacity` records without growing.
+    init(capacity: Int) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        buckets = Array(repeating: Self.none, count: size)
+        slots.reserveCapacity(capacity)
+    }
+
+    // MARK: Records
+
+    /// A stored blob's record; set to store or replace one (its recency place is kept), nil to
+    /// remove it (from the recency list too).
+    subscript(digest: Digest) -> BlobRecord? {
+        get {
+            guard let slot = find(digest) else { return nil }
+            return record(at: slot, digest: digest)
+        }
+        set {
+            guard let newValue else {
+                remove(digest)
+                return
+            }
+            let mediaType = intern(newValue.mediaType)
+            if let slot = find(digest) {
+                slots[Int(slot)].size = newValue.size
+                slots[Int(slot)].lastAccess = newValue.lastAccess
+                slots[Int(slot)].mediaType = mediaType
+            } else {
+                insert(newValue, mediaType: mediaType)
+            }
+        }
+    }
+
+    /// Removes `digest`'s record; returns it.
+    @discardableResult
+    mutating func removeValue(forKey digest: Digest) -> BlobRecord? {
+        guard let slot = find(digest) else { return nil }
+        let record = record(at: slot, digest: digest)
+        remove(digest)
+        return record
+    }
+
+    /// Every record, in no particular order.
+    var values: [BlobRecord] { map(\.value) }
+
+    func makeIterator() -> AnyIterator<(key: Digest, value: BlobRecord)> {
+        var index = 0
+        return AnyIterator {
+            while index < slots.count {
+                defer { index += 1 }
+                if slots[index].size >= 0 {
+                    let digest = digest(at: Int32(index))
+                    return (digest, record(at: Int32(index), digest: digest))
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Sets a stored blob's last access and, if it is listed, moves it to the most recently used
+    /// end; false when it is not stored. One lookup: the path of every hit.
+    mutating func touch(_ digest: Digest, at time: Double) -> Bool {
+        guard let slot = find(digest) else { return false }
+        slots[Int(slot)].lastAccess = time
+        if slots[Int(slot)].previous != Self.unlisted, last != slot {
+            unlink(slot)
+            link(atBack: slot)
+        }
+        return true
+    }
+
+    // MARK: Recency
+
+    /// Puts `digest` (stored) at the most recently used end, listed or not.
+    mutating func appendToRecency(_ digest: Digest) {
+        guard let slot = find(digest) else { return }
+        unlink(slot)
+        link(atBack: slot)
+    }
+
+    /// Moves `digest` to the most recently used end if it is listed.
+    mutating func moveToBackOfRecency(_ digest: Digest) {
+        guard let slot = find(digest), slots[Int(slot)].previous != Self.unlisted, last != slot else { return }
+        unlink(slot)
+        link(atBack: slot)
+    }
+
+    mutating func removeFromRecency(_ digest: Digest) {
+        guard let slot = find(digest) else { return }
+        unlink(slot)
+    }
+
+    /// Listed records from least to most recently used, as long as `body` returns true.
+    func walkRecency(_ body: (BlobRecord) -> Bool) {
+        var cursor = first
+        while cursor != Self.none {
+            let slot = slots[Int(cursor)]
+            guard body(record(at: cursor, digest: digest(at: cursor))) else { return }
+            cursor = slot.next
+        }
+    }
+
+    // MARK: Slots
+
+    private func record(at slot: Int32, digest: Digest) -> BlobRecord {
+        let entry = slots[Int(slot)]
+        return BlobRecord(digest: digest, size: entry.size,
+                          mediaType: entry.mediaType == 0 ? nil : mediaTypeNames[Int(entry.mediaType) - 1],
+                          lastAccess: entry.lastAccess)
+    }
+
+    private func digest(at slot: Int32) -> Digest {
+        let entry = slots[Int(slot)]
+        if entry.isSHA512 { return sha512Digests[slot]! }
+        return Digest(sha256Hex: Self.hex(entry.words))
+    }
+
+    private mutating func intern(_ mediaType: String?) -> UInt32 {
+        guard let mediaType else { return 0 }
+        if let index = mediaTypeIndex[mediaType] { return index }
+        mediaTypeNames.append(mediaType)
+        let index = UInt32(mediaTypeNames.count)
+        mediaTypeIndex[mediaType] = index
+        return index
+    }
+
+    private mutating func insert(_ record: BlobRecord, mediaType: UInt32) {
+        if (count + 1) * 2 > buckets.count { grow() }
+        let entry = Slot(words: Self.words(record.digest), size: record.size, lastAccess: record.lastAccess,
+                         previous: Self.unlisted, next: Self.unlisted, mediaType: mediaType,
+                         isSHA512: record.digest.algorithm == .sha512)
+        let slot: Int32
+        if freeSlot != Self.none {
+            slot = freeSlot
+            freeSlot = slots[Int(slot)].next
+            slots[Int(slot)] = entry
+        } else {
+            slot = Int32(slots.count)
+            slots.append(entry)
+        }
+        if entry.isSHA512 { sha512Digests[slot] = record.digest }
+        var bucket = home(entry.words)
+        while buckets[bucket] != Self.none { bucket = (bucket + 1) & (buckets.count - 1) }
+        buckets[bucket] = slot
+        count += 1
+    }
+
+    private mutating func remove(_ digest: Digest) {
+        let words = Self.words(digest)
+        let isSHA512 = digest.algorithm == .sha512
+        let mask = buckets.count - 1
+        var bucket = home(words)
+        while true {
+            let slot = buckets[bucket]
+            if slot == Self.none { return }
+            if slots[Int(slot)].words == words, slots[Int(slot)].isSHA512 == isSHA512 { break }
+            bucket = (bucket + 1) & mask
+        }
+        let slot = buckets[bucket]
+        unlink(slot)
+        // Backward-shift deletion: every later entry of the run that may move into the hole
+        // does, so that no lookup stops early at it.
+        var hole = bucket
+        var probe = (hole + 1) & mask
+        while buckets[probe] != Self.none {
+            let wanted = home(slots[Int(buckets[probe])].words)
+            // The entry at `probe` may fill the hole unless its home lies cyclically in (hole, probe].
+            let homeAfterHole = (wanted - hole - 1) & mask
+            let probeAfterHole = (probe - hole - 1) & mask
+            if homeAfterHole > probeAfterHole {
+                buckets[hole] = buckets[probe]
+                hole = probe
+            }
+            probe = (probe + 1) & mask
+        }
+        buckets[hole] = Self.none
+        slots[Int(slot)].size = -1
+        slots[Int(slot)].mediaType = 0
+        slots[Int(slot)].next = freeSlot
+        freeSlot = slot
+        if isSHA512 { sha512Digests[slot] = nil }
+        count -= 1
+    }
+
+    private func find(_ digest: Digest) -> Int32? {
+        let words = Self.words(digest)
+        let isSHA512 = digest.algorithm == .sha512
+        var bucket = home(words)
+        while true {
+            let slot = buckets[bucket]
+            if slot == Self.none { return nil }
+            let entry = slots[Int(slot)]
+            if entry.words == words, entry.isSHA512 == isSHA512 { return slot }
+            bucket = (bucket + 1) & (buckets.count - 1)
+        }
+    }
+
+    private mutating func grow() {
+        buckets = Array(repeating: Self.none, count: buckets.count * 2)
+        for index in slots.indices where slots[index].size >= 0 {
+            var bucket = home(slots[index].words)
+            while buckets[bucket] != Self.none { bucket = (bucket + 1) & (buckets.count - 1) }
+            buckets[bucket] = Int32(index)
+        }
+    }
+
+    private func home(_ words: (UInt64, UInt64, UInt64, UInt64)) -> Int {
+        // Seeded per process: content cannot be chosen to pile digests into one run.
+        var hasher = Hasher()
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        return hasher.finalize() & (buckets.count - 1)
+    }
+
+    private mutating func unlink(_ slot: Int32) {
+        let entry = slots[Int(slot)]
+        guard entry.previous != Self.unlisted else { return }
+        if entry.previous == Self.none { first = entry.next } else { slots[Int(entry.previous)].next = entry.next }
+        if entry.next == Self.none { last = entry.previous } else { slots[Int(entry.next)].previous = entry.previous }
+        slots[Int(slot)].previous = Self.unlisted
+        slots[Int(slot)].next = Self.unlisted
+    }
+
+    private mutating func link(atBack slot: Int32) {
+        slots[Int(slot)].previous = last
+        slots[Int(slot)].next = Self.none
+        if last == Self.none { first = slot } else { slots[Int(last)].next = slot }
+        last = slot
+    }
+
+    // MARK: Digest words
+
+    /// The first 64 hex digits of a digest (all of a SHA-256 one) as four words.
+    static func words(_ digest: Digest) -> (UInt64, UInt64, UInt64, UInt64) {
+        var encoded = digest.encoded
+        return encoded.withUTF8 { hex in
+            func word(_ index: Int) -> UInt64 {
+                var value: UInt64 = 0
+                for offset in (index * 16)..<(index * 16 + 16) {
+                    let character = hex[offset]
+                    value = value << 4 | UInt64(character <= 0x39 ? character - 0x30 : character - 0x61 + 10)
+                }
+                return value
+            }
+            return (word(0), word(1), word(2), word(3))
+        }
+    }
+
+    static func hex(_ words: (UInt64, UInt64, UInt64, UInt64)) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            for (index, word) in [words.0, words.1, words.2, words.3].enumerated() {
+                for nibble in 0..<16 {
+                    buffer[index * 16 + nibble] = digits[Int((word >> UInt64(60 - nibble * 4)) & 0xf)]
+                }
+            }
+            return 64
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import LayoverWire
+import Testing
+@testable import LayoverStore
+
+/// The compact record table answers like the dictionary and linked list it replaced.
+@Suite("Blob table")
+struct BlobTableTests {
+    static func digest(_ number: Int, sha512: Bool = false) -> Digest {
+        let bytes = withUnsafeBytes(of: number) { Array($0) }
+        if sha512 {
+            var hasher = DigestHasher(.sha512)
+            bytes.withUnsafeBytes { hasher.update($0) }
+            return hasher.finalize()
+        }
+        return Digest.sha256(of: bytes)
+    }
+
+    @Test("random inserts, updates, removals and recency moves agree with a dictionary and a list")
+    func agreesWithAModel() {
+        var table = BlobTable()
+        var model: [Digest: BlobRecord] = [:]
+        var order: [Digest] = []
+        var generator = SystemRandomNumberGenerator()
+        // Few distinct digests, many operations: long probe runs, many deletions inside them.
+        let digests = (0..<600).map { Self.digest($0, sha512: $0 % 7 == 0) }
+        for step in 0..<40_000 {
+            let digest = digests[Int.random(in: 0..<digests.count, using: &generator)]
+            switch Int.random(in: 0..<5, using: &generator) {
+            case 0, 1:
+                let record = BlobRecord(digest: digest, size: Int64(step), mediaType: step % 3 == 0 ? "type/\(step % 5)" : nil,
+                                        lastAccess: Double(step))
+                table[digest] = record
+                model[digest] = record
+            case 2:
+                #expect(table.removeValue(forKey: digest) == model.removeValue(forKey: digest))
+                order.removeAll { $0 == digest }
+            case 3:
+                guard model[digest] != nil else { continue }
+                table.appendToRecency(digest)
+                order.removeAll { $0 == digest }
+                order.append(digest)
+            default:
+                if step % 2 == 0, model[digest] != nil {
+                    let touched = table.touch(digest, at: Double(step))
+                    #expect(touched)
+                    model[digest]!.lastAccess = Double(step)
+                    if order.contains(digest) {
+                        order.removeAll { $0 == digest }
+                        order.append(digest)
+                    }
+                } else if order.contains(digest) {
+                    table.moveToBackOfRecency(digest)
+                    order.removeAll { $0 == digest }
+                    order.append(digest)
+                } else {
+                    table.removeFromRecency(digest)
+                }
+            }
+            #expect(table[digest] == model[digest])
+            #expect(table.count == model.count)
+        }
+        for digest in digests { #expect(table[digest] == model[digest]) }
+        #expect(Dictionary(uniqueKeysWithValues: table.map { ($0.key, $0.value) }) == model)
+        var walked: [Digest] = []
+        table.walkRecency { record in
+            walked.append(record.digest)
+            #expect(record == model[record.digest])
+            return true
+        }
+        #expect(walked == order)
+    }
+
+    @Test("a walk stops when asked; a removed blob leaves the recency list")
+    func walkAndRemove() {
+        var table = BlobTable(capacity: 4)
+        let digests = (0..<5).map { Self.digest($0) }
+        for (index, digest) in digests.enumerated() {
+            table[digest] = BlobRecord(digest: digest, size: 1, mediaType: nil, lastAccess: Double(index))
+            table.appendToRecency(digest)
+        }
+        table[digests[1]] = nil
+        table.moveToBackOfRecency(digests[0])
+        var walked: [Digest] = []
+        table.walkRecency { walked.append($0.digest); return walked.count < 3 }
+        #expect(walked == [digests[2], digests[3], digests[4]])
+        #expect(table.count == 4)
+    }
+
+    @Test("digest words round-trip through hex")
+    func words() {
+        let digest = Self.digest(42)
+        #expect(BlobTable.hex(BlobTable.words(digest)) == digest.encoded)
+    }
+}
