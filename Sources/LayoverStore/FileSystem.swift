@@ -10,13 +10,14 @@ import Darwin
 enum FileSystem {
     /// Creates the missing directories of `path` and fsyncs each new one's parent, so that a
     /// file renamed into the last of them survives power loss along with its directory entries.
-    static func makeDirectories(_ path: String) throws(StoreError) {
+    /// `syncParents: false` leaves that to a later `syncFileSystem`.
+    static func makeDirectories(_ path: String, syncParents: Bool = true) throws(StoreError) {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             let parent = current.isEmpty ? "/" : current
             current += "/" + component
             if mkdir(current, 0o755) == 0 {
-                syncDirectory(parent)
+                if syncParents { syncDirectory(parent) }
             } else if errno != EEXIST {
                 throw .io(operation: "mkdir \(current)", errno: errno)
             }
@@ -36,6 +37,44 @@ enum FileSystem {
     static func move(_ from: String, _ to: String) throws(StoreError) {
         guard rename(from, to) == 0 else { throw .io(operation: "rename \(from)", errno: errno) }
     }
+
+    /// Creates `path` holding `bytes`; not synced. Throws `.io("create", EEXIST)` when it exists.
+    static func write(_ bytes: [UInt8], to path: String) throws(StoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw errno == ENOSPC ? .diskFull : .io(operation: "create", errno: errno) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let error: StoreError = errno == ENOSPC || errno == EDQUOT ? .diskFull : .io(operation: "write \(path)", errno: errno)
+                unlink(path)
+                throw error
+            }
+            offset += count
+        }
+    }
+
+    /// Makes everything written to the file system holding `path` durable (files, renames, new
+    /// directories): one call instead of an fsync per file and directory.
+    static func syncFileSystem(of path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw .io(operation: "open \(path)", errno: errno) }
+        defer { close(fd) }
+        if let syncfs = Self.syncfs {
+            guard syncfs(fd) == 0 else { throw .io(operation: "syncfs \(path)", errno: errno) }
+        } else {
+            sync()
+        }
+    }
+
+    /// Linux's `syncfs(2)` (one file system), which the C module does not import; nil elsewhere.
+    private static let syncfs: (@convention(c) (Int32) -> Int32)? = {
+        // RTLD_DEFAULT: the symbol from any library the process has loaded (libc).
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
 
     /// Makes a rename inside `directory` durable.
     static func syncDirectory(_ directory: String) {
