@@ -37,8 +37,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds after which a cold-herd client is given up.")
     var herdTimeout = 90
 
-    @Option(help: "Scenarios to run: cold, warm, small, cache, push (comma-separated).")
-    var only = "cold,warm,small,cache,push"
+    @Option(help: "Scenarios to run: cold, warm, small, cache, push, synchronous, scale (comma-separated; scale only when named).")
+    var only = "cold,warm,small,cache,push,synchronous"
 
     @Option(name: .customLong("cache-layers-mib"), help: "Layer sizes of the synthetic BuildKit cache, MiB (comma-separated).")
     var cacheLayersMiB = SyntheticCache.defaultLayerMiB.map(String.init).joined(separator: ",")
@@ -61,9 +61,47 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("push-mib"), help: "Size of the pushed cache, MiB (20 layers).")
     var pushMiB = 500
 
+    @Option(name: .customLong("sync-pushes"), help: "synchronous: blob pushes to each of indexSynchronous full and normal (a fourth as many image pushes).")
+    var syncPushes = 400
+
+    @Option(name: .customLong("scale-sizes"), help: "scale: blobs in each seeded store (comma-separated).")
+    var scaleSizes = "1000,100000,1000000"
+
+    @Option(name: .customLong("scale-protected"), help: "scale: blobs pinned by pending jobs and held for manifests (half each), in stores larger than this.")
+    var scaleProtected = 50_000
+
+    @Option(name: .customLong("push-clients"), help: "scale: clients pushing 1 KiB blobs at once.")
+    var pushClients = 4
+
+    @Option(name: .customLong("scale-rounds"), help: "scale: rounds of load over the stores, in turn (medians reported).")
+    var scaleRounds = 3
+
+    @Option(name: .customLong("scale-seconds"), help: "scale: seconds of each load in a round.")
+    var scaleSeconds = 2
+
+    /// The scenarios that need the seeded upstream, the proxies and nginx.
+    static let suiteScenarios: Set<String> = ["cold", "warm", "small", "cache", "push"]
+
     func run() async throws {
         let report = Report(herdSize: herd)
         say("# layover-bench \(Date()) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let scenarios = Set(only.split(separator: ",").map(String.init))
+        if !scenarios.isDisjoint(with: Self.suiteScenarios) { try await runSuite(scenarios, report: report) }
+        if scenarios.contains("synchronous") {
+            try await SynchronousScenario(layover: layover, blobPushes: syncPushes, imagePushes: max(1, syncPushes / 4)).run(report: report)
+        }
+        if scenarios.contains("scale") {
+            try await ScaleScenario(layover: layover, sizes: scaleSizes.split(separator: ",").compactMap { Int($0) }, protect: scaleProtected,
+                                    connections: connections, seconds: scaleSeconds, pushClients: pushClients, rounds: scaleRounds)
+                .run(report: report)
+        }
+        report.printTable()
+        report.printBars()
+        if let json { try report.writeJSON(to: json) }
+    }
+
+    /// The scenarios against the seeded upstream: Layover beside the registry proxy, nginx and the upstream.
+    func runSuite(_ scenarios: Set<String>, report: Report) async throws {
         let upstream = try await UpstreamRegistry(port: upstreamPort)
         say("# upstream registry on \(upstream.url)")
         defer { upstream.stop() }
@@ -73,7 +111,6 @@ struct Bench: AsyncParsableCommand {
         let herdSingle = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
         let herdShared = try await seeder.pushBlob("bench/app", randomBytes(herdMiB << 20))
         let image = try await seeder.pushImage("bench/app", tag: "v1", layerSizes: [4096])
-        let scenarios = Set(only.split(separator: ",").map(String.init))
         let layerMiB = cacheLayersMiB.split(separator: ",").compactMap { Int($0) }
         say("# seeding a BuildKit cache: \(layerMiB.count) layers, \(layerMiB.reduce(0, +)) MiB, and a sibling sharing half")
         let cache = try await SyntheticCache.seed(seeder, repository: "bench/cache", layerMiB: layerMiB)
@@ -150,9 +187,6 @@ struct Bench: AsyncParsableCommand {
             try await PushScenario(layers: 20, totalMiB: pushMiB, largeBlobMiB: largeMiB, layover: layover)
                 .run(upstream: upstream, report: report)
         }
-        report.printTable()
-        report.printBars()
-        if let json { try report.writeJSON(to: json) }
     }
 
     struct Target {

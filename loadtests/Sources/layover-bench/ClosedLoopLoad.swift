@@ -4,7 +4,9 @@ import NIOHTTP1
 import NIOPosix
 
 /// A closed-loop HTTP/1.1 load generator: `connections` keep-alive connections, each sending the
-/// next request as soon as the previous answer has fully arrived, for `duration`.
+/// next request as soon as the previous answer has fully arrived, for `duration`. Given several
+/// paths, each connection goes through them in turn (from its own starting point); with `once`,
+/// the connections together send each path once and stop (a warm-up pass).
 /// Written on SwiftNIO so that HEAD answers are handled right and the generator is not the limit.
 enum ClosedLoopLoad {
     struct Result {
@@ -23,13 +25,20 @@ enum ClosedLoopLoad {
 
     static func run(host: String, port: Int, method: HTTPMethod, path: String, connections: Int,
                     duration: Duration, group: any EventLoopGroup) async throws -> Result {
+        try await run(host: host, port: port, method: method, paths: [path], connections: connections, duration: duration, group: group)
+    }
+
+    static func run(host: String, port: Int, method: HTTPMethod, paths: [String], connections: Int,
+                    duration: Duration, once: Bool = false, group: any EventLoopGroup) async throws -> Result {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000
                                                          + duration.components.attoseconds / 1_000_000_000)
         let started = NIODeadline.now()
         var handlers: [Connection] = []
         var futures: [EventLoopFuture<Void>] = []
-        for _ in 0..<connections {
-            let handler = Connection(method: method, path: path, host: host, deadline: deadline)
+        for index in 0..<connections {
+            let first = index * paths.count / connections
+            let handler = Connection(method: method, paths: paths, first: first, host: host, deadline: deadline,
+                                     limit: once ? (index + 1) * paths.count / connections - first : nil)
             let channel = try await ClientBootstrap(group: group)
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
@@ -59,19 +68,26 @@ enum ClosedLoopLoad {
     final class Connection: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
         typealias OutboundOut = HTTPClientRequestPart
-        let head: HTTPRequestHead
+        var head: HTTPRequestHead
+        let paths: [String]
+        var next: Int
         let deadline: NIODeadline
+        /// Requests left to send, when limited.
+        var remaining: Int?
         var context: ChannelHandlerContext?
         var sentAt: UInt64 = 0
         var latencies: [UInt64] = []
         var errors = 0
 
-        init(method: HTTPMethod, path: String, host: String, deadline: NIODeadline) {
+        init(method: HTTPMethod, paths: [String], first: Int, host: String, deadline: NIODeadline, limit: Int? = nil) {
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: host)
             headers.add(name: "Accept", value: "application/vnd.oci.image.manifest.v1+json")
-            head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
+            head = HTTPRequestHead(version: .http1_1, method: method, uri: paths[first], headers: headers)
+            self.paths = paths
+            next = first
             self.deadline = deadline
+            remaining = limit
             latencies.reserveCapacity(200_000)
         }
 
@@ -79,13 +95,18 @@ enum ClosedLoopLoad {
 
         func start() {
             guard let context else { return }
-            context.eventLoop.execute { self.send() }
+            context.eventLoop.execute { if self.remaining == 0 { context.close(promise: nil) } else { self.send() } }
         }
 
         func results() -> ([UInt64], Int) { (latencies, errors) }
 
         private func send() {
             guard let context else { return }
+            remaining = remaining.map { $0 - 1 }
+            if paths.count > 1 {
+                head.uri = paths[next]
+                next = (next + 1) % paths.count
+            }
             sentAt = DispatchTime.now().uptimeNanoseconds
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -99,7 +120,7 @@ enum ClosedLoopLoad {
                 break
             case .end:
                 latencies.append(DispatchTime.now().uptimeNanoseconds - sentAt)
-                if NIODeadline.now() < deadline { send() } else { context.close(promise: nil) }
+                if NIODeadline.now() < deadline, remaining != 0 { send() } else { context.close(promise: nil) }
             }
         }
 

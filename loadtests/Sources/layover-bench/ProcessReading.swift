@@ -13,9 +13,14 @@ struct ProcessReading {
     }
 
     /// The peak resident set size since the process started (VmHWM), in MiB.
-    static func peakRSSMiB(_ pid: Int32) -> Double {
+    static func peakRSSMiB(_ pid: Int32) -> Double { statusMiB(pid, "VmHWM:") }
+
+    /// The resident set size now (VmRSS), in MiB.
+    static func rssMiB(_ pid: Int32) -> Double { statusMiB(pid, "VmRSS:") }
+
+    private static func statusMiB(_ pid: Int32, _ field: String) -> Double {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kib / 1024
     }

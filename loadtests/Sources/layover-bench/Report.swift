@@ -39,38 +39,74 @@ final class Report {
 
     func printBars() {
         say("# bars")
-        let fasterPeer = max(value("registry-proxy", "warm-large-get"), value("nginx", "warm-large-get"))
-        let leanerPeer = min(value("registry-proxy", "warm-large-cpu"), value("nginx", "warm-large-cpu"))
-        check("warm large GET >= faster peer", value("layover", "warm-large-get") >= fasterPeer,
-              "\(format(value("layover", "warm-large-get"))) vs \(format(fasterPeer)) MB/s")
-        check("warm large GET CPU/GiB < every peer", value("layover", "warm-large-cpu") < leanerPeer,
-              "\(format(value("layover", "warm-large-cpu"))) vs \(format(leanerPeer)) CPU-s/GiB")
-        for label in ["manifest-get", "manifest-head", "blob-get", "blob-head"] {
+        if measured("warm-large-get") {
+            let fasterPeer = max(value("registry-proxy", "warm-large-get"), value("nginx", "warm-large-get"))
+            let leanerPeer = min(value("registry-proxy", "warm-large-cpu"), value("nginx", "warm-large-cpu"))
+            check("warm large GET >= faster peer", value("layover", "warm-large-get") >= fasterPeer,
+                  "\(format(value("layover", "warm-large-get"))) vs \(format(fasterPeer)) MB/s")
+            check("warm large GET CPU/GiB < every peer", value("layover", "warm-large-cpu") < leanerPeer,
+                  "\(format(value("layover", "warm-large-cpu"))) vs \(format(leanerPeer)) CPU-s/GiB")
+        }
+        for label in ["manifest-get", "manifest-head", "blob-get", "blob-head"] where measured("\(label)-rps") {
             let ratio = value("layover", "\(label)-rps") / value("registry-proxy", "\(label)-rps")
             check("\(label) >= 10x registry req/s", ratio >= 10, "\(format(ratio))x")
             check("\(label) p99 < 5 ms", value("layover", "\(label)-p99") < 5, "\(format(value("layover", "\(label)-p99"))) ms")
         }
-        let perBlob = value("layover", "cold-herd-upstream-per-blob")
-        check("cold herd upstream bytes / blob = 1.00", (perBlob * 100).rounded() / 100 == 1.0, format(perBlob))
-        check("cold herd: every client got the whole blob", value("layover", "cold-herd-complete") == Double(herdSize),
-              "\(format(value("layover", "cold-herd-complete"))) of \(herdSize)")
-        check("cold herd within 1.5x one client", value("layover", "cold-herd-vs-single") <= 1.5,
-              "\(format(value("layover", "cold-herd-vs-single")))x")
-        check("peak RSS < 64 MiB", value("layover", "peak-rss") < 64, "\(format(value("layover", "peak-rss"))) MiB")
-        let cachePerUnique = value("layover", "cache-cold-upstream-per-unique")
-        check("CI fleet cold cache import: upstream bytes / unique bytes <= 1.01", cachePerUnique <= 1.01, format(cachePerUnique))
-        check("CI fleet cold cache import: every client complete", value("layover", "cache-cold-fleet-complete") == value("upstream", "cache-cold-fleet-complete"),
-              "\(format(value("layover", "cache-cold-fleet-complete"))) clients")
-        check("warm cache import moves < 64 KiB upstream", value("layover", "cache-warm-upstream-bytes") < 65536,
-              "\(format(value("layover", "cache-warm-upstream-bytes"))) B")
-        check("sibling cache: upstream bytes / new bytes <= 1.01", value("layover", "cache-sibling-upstream-per-new") <= 1.01,
-              format(value("layover", "cache-sibling-upstream-per-new")))
-        check("peak RSS during the cache import < 64 MiB", value("layover", "cache-peak-rss") < 64,
-              "\(format(value("layover", "cache-peak-rss"))) MiB")
-        check("push acknowledged >= 5x sooner than direct", value("layover", "push-ack-speedup") >= 5,
-              "\(format(value("layover", "push-ack-speedup")))x")
-        check("push: peak RSS < 64 MiB", value("layover", "push-peak-rss") < 64, "\(format(value("layover", "push-peak-rss"))) MiB")
+        if measured("cold-herd-upstream-per-blob") {
+            let perBlob = value("layover", "cold-herd-upstream-per-blob")
+            check("cold herd upstream bytes / blob = 1.00", (perBlob * 100).rounded() / 100 == 1.0, format(perBlob))
+            check("cold herd: every client got the whole blob", value("layover", "cold-herd-complete") == Double(herdSize),
+                  "\(format(value("layover", "cold-herd-complete"))) of \(herdSize)")
+            check("cold herd within 1.5x one client", value("layover", "cold-herd-vs-single") <= 1.5,
+                  "\(format(value("layover", "cold-herd-vs-single")))x")
+        }
+        if measured("peak-rss") {
+            check("peak RSS < 64 MiB", value("layover", "peak-rss") < 64, "\(format(value("layover", "peak-rss"))) MiB")
+        }
+        if measured("cache-cold-upstream-per-unique") {
+            let cachePerUnique = value("layover", "cache-cold-upstream-per-unique")
+            check("CI fleet cold cache import: upstream bytes / unique bytes <= 1.01", cachePerUnique <= 1.01, format(cachePerUnique))
+            check("CI fleet cold cache import: every client complete", value("layover", "cache-cold-fleet-complete") == value("upstream", "cache-cold-fleet-complete"),
+                  "\(format(value("layover", "cache-cold-fleet-complete"))) clients")
+            check("warm cache import moves < 64 KiB upstream", value("layover", "cache-warm-upstream-bytes") < 65536,
+                  "\(format(value("layover", "cache-warm-upstream-bytes"))) B")
+            check("sibling cache: upstream bytes / new bytes <= 1.01", value("layover", "cache-sibling-upstream-per-new") <= 1.01,
+                  format(value("layover", "cache-sibling-upstream-per-new")))
+            check("peak RSS during the cache import < 64 MiB", value("layover", "cache-peak-rss") < 64,
+                  "\(format(value("layover", "cache-peak-rss"))) MiB")
+        }
+        if measured("push-ack-speedup") {
+            check("push acknowledged >= 5x sooner than direct", value("layover", "push-ack-speedup") >= 5,
+                  "\(format(value("layover", "push-ack-speedup")))x")
+            check("push: peak RSS < 64 MiB", value("layover", "push-peak-rss") < 64, "\(format(value("layover", "push-peak-rss"))) MiB")
+        }
+        if measured("scale-startup") { printScaleBars() }
     }
+
+    /// Issue 18's goals: every store's request and push rates within 20 % of the smallest
+    /// store's; at the largest store, startup under 5 s and RSS (peak included) under 256 MiB.
+    private func printScaleBars() {
+        let stores = targets(with: "scale-startup")
+        guard let reference = stores.first, let largest = stores.last(where: { !$0.hasSuffix("-protected") }) else { return }
+        for store in stores.dropFirst() {
+            for (figure, unit) in [("scale-manifest-get-rps", "req/s"), ("scale-blob-head-rps", "req/s"), ("scale-push-rate", "pushes/s")] {
+                let ratio = value(store, figure) / value(reference, figure)
+                check("\(store) \(figure) within 20 % of \(reference)", ratio >= 0.8,
+                      "\(format(value(store, figure))) vs \(format(value(reference, figure))) \(unit) (\(format(ratio))x)")
+            }
+        }
+        for store in stores where store.hasPrefix(largest) {
+            check("\(store) startup < 5 s", value(store, "scale-startup") < 5, "\(format(value(store, "scale-startup"))) s")
+            check("\(store) RSS after the load < 256 MiB", value(store, "scale-rss") < 256, "\(format(value(store, "scale-rss"))) MiB")
+            check("\(store) peak RSS < 256 MiB", value(store, "scale-peak-rss") < 256, "\(format(value(store, "scale-peak-rss"))) MiB")
+        }
+    }
+
+    /// Whether any target has `figure`.
+    private func measured(_ figure: String) -> Bool { ordered.contains { $0.figure == figure } }
+
+    /// Targets with `figure`, in the order they were first reported.
+    private func targets(with figure: String) -> [String] { ordered.filter { $0.figure == figure }.map(\.target) }
 
     private func check(_ bar: String, _ passed: Bool, _ detail: String) {
         bars.append(Bar(bar: bar, passed: passed, detail: detail))

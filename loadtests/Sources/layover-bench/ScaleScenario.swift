@@ -1,0 +1,193 @@
+import Foundation
+import LayoverTestSupport
+import NIOHTTP1
+import NIOPosix
+
+/// Issue 18's proof: per-request costs do not grow with the store. A store of each size in
+/// `sizes` is seeded straight through `LayoverStore` (see `ScaleStore`) and served by the release
+/// `layover` (upstream unreachable, pushes `local`). Measured for each: startup (spawn until
+/// `/readyz` is 200, alone on the machine), RSS at start, then, after a pass that reads every
+/// sampled manifest and HEADs every sampled blob once, `rounds` rounds of cached manifest GETs and
+/// blob HEADs spread over the store (closed loop) and 1 KiB monolithic pushes from several
+/// clients, the stores taken in turn and their order rotated each round (so that the machine's
+/// noise falls on all alike; medians reported), and RSS after the load.
+/// Then the stores larger than `protect` get `protect` blobs pinned by pending jobs and held for
+/// manifests to come, are served again and measured the same way beside the smallest store.
+/// Each configuration is a column: `scale-1k`, `scale-1M`, `scale-1M-protected`, …
+struct ScaleScenario {
+    let layover: String
+    let sizes: [Int]
+    let protect: Int
+    let connections: Int
+    let seconds: Int
+    let pushClients: Int
+    let rounds: Int
+    /// Paths of each kind the load goes through.
+    let sample = 20_000
+
+    /// A seeded store served by a running `layover`.
+    final class Served {
+        let name: String
+        let store: ScaleStore
+        let process: LayoverProcess
+        var samples: [String: [Double]] = [:]
+
+        init(name: String, store: ScaleStore, process: LayoverProcess) {
+            self.name = name
+            self.store = store
+            self.process = process
+        }
+
+        var pid: Int32 { process.process!.process.processIdentifier }
+    }
+
+    func run(report: Report) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var stores: [ScaleStore] = []
+        for size in sizes.sorted() {
+            var store = ScaleStore(root: "\(directory.path)/\(size)", count: size)
+            say("# scale: seeding \(size) blobs (every tenth a manifest) into \(store.root)")
+            try await store.seed(sample: sample, protect: size > protect ? protect : 0)
+            let name = "scale-\(Self.label(size))"
+            report.add(name, "scale-seed-rate", Double(size) / store.seedSeconds, "blobs/s")
+            report.add(name, "scale-index-bytes-per-blob", Double(store.indexBytes) / Double(size), "B")
+            stores.append(store)
+        }
+        guard let smallest = stores.first else { return }
+        let config = directory.path + "/layover.yaml"
+        try "upstreams:\n  up:\n    url: http://127.0.0.1:9\n    push: local\n".write(toFile: config, atomically: true, encoding: .utf8)
+
+        var served: [Served] = []
+        for store in stores { served.append(try await serve(store, as: "scale-\(Self.label(store.count))", config: config, report: report)) }
+        try await measure(served, report: report)
+        let reference = served[0]
+        for server in served.dropFirst() { server.process.stop(signal: SIGTERM) }
+
+        let protectable = stores.filter { $0.count > protect }
+        guard !protectable.isEmpty else { return }
+        var protected = [reference]
+        for store in protectable {
+            try await store.protect()
+            protected.append(try await serve(store, as: "scale-\(Self.label(store.count))-protected", config: config, report: report))
+        }
+        try await measure(protected, report: report)
+        for server in protected { server.process.stop(signal: SIGTERM) }
+
+        // What memory each blob costs: RSS at start over the smallest store's, per blob more.
+        let base = report.value(reference.name, "scale-rss-at-start")
+        for server in (served + protected).dropFirst() where server.store.count > smallest.count {
+            report.add(server.name, "scale-rss-per-blob",
+                       (report.value(server.name, "scale-rss-at-start") - base) * 1_048_576 / Double(server.store.count - smallest.count), "B")
+        }
+    }
+
+    /// Starts `layover` on `store`; reports its startup time and RSS at start, then reads every
+    /// sampled path once (the load measures what is cached, and repository links are known).
+    private func serve(_ store: ScaleStore, as name: String, config: String, report: Report) async throws -> Served {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let process = try await LayoverProcess(upstreamURL: "http://127.0.0.1:9", storage: store.root,
+                                               extraArguments: ["--config", config, "--max-bytes", "1TiB",
+                                                                "--upstream", "\(ScaleStore.outage)=http://127.0.0.1:9"],
+                                               binary: layover)
+        while try await TestHTTP.shared.get("\(process.url)/readyz").status != 200 {
+            guard clock.now - start < .seconds(120) else { throw TestFailure("\(name): /readyz not 200 after 120 s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        report.add(name, "scale-startup", ScaleStore.seconds(clock.now - start), "s")
+        let server = Served(name: name, store: store, process: process)
+        report.add(name, "scale-rss-at-start", ProcessReading.rssMiB(server.pid), "MiB")
+        let url = URL(string: process.url)!
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        for (method, paths) in [(HTTPMethod.GET, store.manifestPaths), (.HEAD, store.blobPaths)] {
+            let pass = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths, connections: connections,
+                                                    duration: .seconds(600), once: true, group: group)
+            if pass.errors > 0 { throw TestFailure("\(name): \(pass.errors) of \(paths.count) \(method) answers were errors") }
+        }
+        try await group.shutdownGracefully()
+        return server
+    }
+
+    /// `rounds` rounds over `servers` (order rotated each round): manifest GETs, blob HEADs,
+    /// pushes; medians reported, then RSS.
+    private func measure(_ servers: [Served], report: Report) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        for round in 0..<rounds {
+            for index in servers.indices {
+                let server = servers[(index + round) % servers.count]
+                let url = URL(string: server.process.url)!
+                for (label, method, paths) in [("manifest-get", HTTPMethod.GET, server.store.manifestPaths),
+                                               ("blob-head", .HEAD, server.store.blobPaths)] {
+                    let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths,
+                                                              connections: connections, duration: .seconds(seconds), group: group)
+                    server.samples["scale-\(label)-rps", default: []].append(result.requestsPerSecond)
+                    server.samples["scale-\(label)-p99", default: []].append(result.percentile(0.99))
+                    server.samples["scale-\(label)-errors", default: []].append(Double(result.errors))
+                }
+                let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: seconds)
+                server.samples["scale-push-rate", default: []].append(pushes.perSecond)
+                server.samples["scale-push-p99", default: []].append(pushes.p99)
+                server.samples["scale-push-errors", default: []].append(Double(pushes.errors))
+            }
+        }
+        try await group.shutdownGracefully()
+        for server in servers {
+            for figure in ["scale-manifest-get-rps", "scale-manifest-get-p99", "scale-blob-head-rps", "scale-blob-head-p99",
+                           "scale-push-rate", "scale-push-p99"] {
+                let values = server.samples[figure, default: []].sorted()
+                let unit = figure.hasSuffix("-p99") ? "ms" : figure == "scale-push-rate" ? "pushes/s" : "req/s"
+                report.add(server.name, figure, values[values.count / 2], unit)
+            }
+            for figure in ["scale-manifest-get-errors", "scale-blob-head-errors", "scale-push-errors"] {
+                let errors = server.samples[figure, default: []].reduce(0, +)
+                if errors > 0 { report.add(server.name, figure, errors, "count") }
+            }
+            report.add(server.name, "scale-rss", ProcessReading.rssMiB(server.pid), "MiB")
+            report.add(server.name, "scale-peak-rss", ProcessReading.peakRSSMiB(server.pid), "MiB")
+        }
+    }
+
+    static func label(_ size: Int) -> String {
+        size >= 1_000_000 && size % 1_000_000 == 0 ? "\(size / 1_000_000)M"
+            : size >= 1_000 && size % 1_000 == 0 ? "\(size / 1_000)k" : "\(size)"
+    }
+}
+
+/// `clients` pushers, each sending 1 KiB blobs of fresh random bytes as single
+/// `POST ?digest=` requests (monolithic uploads) one after the other for `seconds`.
+enum PushLoad {
+    struct Result {
+        var perSecond: Double
+        var p50: Double
+        var p99: Double
+        var errors: Int
+    }
+
+    static func run(base: String, clients: Int, seconds: Int, size: Int = 1024) async throws -> Result {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + .seconds(seconds)
+        let outcomes = await withTaskGroup(of: ([Double], Int).self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    var times: [Double] = []
+                    var errors = 0
+                    while clock.now < deadline {
+                        let bytes = freshBytes(size)
+                        let sent = clock.now
+                        let answer = try? await TestHTTP.shared.send(.POST, "\(base)/blobs/uploads/?digest=\(TestHTTP.digest(of: bytes))",
+                                                                     headers: [("Content-Type", "application/octet-stream")], body: bytes)
+                        if answer?.status == 201 { times.append(ScaleStore.seconds(clock.now - sent) * 1000) } else { errors += 1 }
+                    }
+                    return (times, errors)
+                }
+            }
+            return await group.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+        }
+        let elapsed = ScaleStore.seconds(clock.now - start)
+        let sorted = outcomes.0.sorted()
+        func percentile(_ p: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        return Result(perSecond: Double(sorted.count) / elapsed, p50: percentile(0.5), p99: percentile(0.99), errors: outcomes.1)
+    }
+}
