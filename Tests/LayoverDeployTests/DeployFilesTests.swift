@@ -11,7 +11,8 @@ struct DeployFilesTests {
     func everyYAMLFileParses() throws {
         let files = Deploy.files(withExtensions: ["yaml", "yml"])
         #expect(Set(files).isSuperset(of: ["kubernetes/layover.yaml", "kubernetes/networkpolicy.yaml", "kubernetes/nodeport.yaml",
-                                           "systemd/layover.yaml", "clients/github-actions.yml", "clients/gitlab-ci.yml"]), "\(files)")
+                                           "kubernetes/certificate.yaml", "systemd/layover.yaml", "clients/github-actions.yml",
+                                           "clients/gitlab-ci.yml"]), "\(files)")
         for file in files {
             let documents = try Deploy.yamlDocuments(file)
             #expect(!documents.isEmpty, "\(file) holds no document")
@@ -41,10 +42,11 @@ struct DeployFilesTests {
         #expect(podSecurity["fsGroup"] as? Int == 10001)
 
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        #expect(container["name"] as? String == "layover")
         #expect(container["args"] as? [String] == ["serve", "--config", "/etc/layover/layover.yaml"])
         #expect((container["securityContext"] as? [String: Any])?["readOnlyRootFilesystem"] as? Bool == true)
         let ports = try #require(container["ports"] as? [[String: Any]])
-        #expect(ports.contains { $0["name"] as? String == "http" && $0["containerPort"] as? Int == 5000 })
+        #expect(ports.contains { $0["name"] as? String == "https" && $0["containerPort"] as? Int == 5000 })
         #expect(Deploy.probePath(container["livenessProbe"]) == "/healthz")
         #expect(Deploy.probePath(container["readinessProbe"]) == "/readyz")
         let resources = try #require(container["resources"] as? [String: [String: Any]])
@@ -79,7 +81,9 @@ struct DeployFilesTests {
         #expect(serviceSpec["selector"] as? [String: String] == podLabels)
         let servicePort = try #require((serviceSpec["ports"] as? [[String: Any]])?.first)
         #expect(servicePort["port"] as? Int == 5000)
-        #expect(servicePort["name"] as? String == "http")
+        // Named for what it carries: meshes take an `http` port for cleartext HTTP.
+        #expect(servicePort["name"] as? String == "https")
+        #expect(servicePort["targetPort"] as? String == "https")
     }
 
     @Test("Kubernetes: the ConfigMap's file is one Layover accepts, and drains within the grace period")
@@ -169,10 +173,11 @@ struct DeployFilesTests {
         let port = try #require((spec["ports"] as? [[String: Any]])?.first)
         let nodePort = try #require(port["nodePort"] as? Int)
         #expect((30000...32767).contains(nodePort), "inside the default NodePort range")
-        #expect(port["targetPort"] as? String == "http")
-        // The comment says why, and how a node's hosts.toml names it.
+        #expect(port["targetPort"] as? String == "https")
+        // The comment says why, and how a node's hosts.toml names it, with the CA.
         #expect(text.contains("resolves names with the node's resolver"))
-        #expect(text.contains("[host.\"http://NODE_ADDRESS:\(nodePort)\"]"))
+        #expect(text.contains("[host.\"https://NODE_ADDRESS:\(nodePort)\"]"))
+        #expect(text.contains("ca = \"/etc/containerd/layover-ca.crt\""))
     }
 
     @Test("systemd: the example config file is one Layover accepts")
@@ -192,6 +197,8 @@ struct DeployFilesTests {
     func systemdUnitKeys() throws {
         let unit = try Deploy.serviceSection(try Deploy.text("systemd/layover.service"))
         #expect(unit["ExecStart"] == "/usr/local/bin/layover serve --config /etc/layover/layover.yaml")
+        // `systemctl reload layover`: the certificate, key and htpasswd file re-read, nothing restarted.
+        #expect(unit["ExecReload"] == "/bin/kill -HUP $MAINPID")
         #expect(unit["User"] == "layover")
         #expect(unit["StateDirectory"] == "layover")
         #expect(unit["Environment"] == "LAYOVER_STORAGE=/var/lib/layover")
@@ -230,15 +237,21 @@ struct DeployFilesTests {
         #expect(complaints.isEmpty, "\(complaints)")
     }
 
-    @Test("containerd: Layover is a pull-and-resolve mirror of Docker Hub")
+    @Test("containerd: Layover is a pull-and-resolve mirror of Docker Hub over TLS, its CA named, verification kept")
     func containerdHosts() throws {
         let hosts = try Deploy.toml(try Deploy.text("clients/containerd-hosts.toml"))
         #expect(hosts["server"] as? String == "https://registry-1.docker.io")
-        let mirror = try #require((hosts["host"] as? [String: Any])?["http://layover.internal:5000"] as? [String: Any])
+        let mirrors = try #require(hosts["host"] as? [String: Any])
+        #expect(Array(mirrors.keys) == ["https://layover.internal:5000"])
+        let mirror = try #require(mirrors["https://layover.internal:5000"] as? [String: Any])
         #expect(mirror["capabilities"] as? [String] == ["pull", "resolve"])
+        #expect(mirror["ca"] as? String == "/etc/containerd/layover-ca.crt")
+        #expect(mirror["skip_verify"] == nil, "skip_verify accepts any certificate")
+        // The header that would carry a credential is shown, commented out, with the right table name.
+        #expect(try Deploy.text("clients/containerd-hosts.toml").contains("# [host.\"https://layover.internal:5000\".header]"))
     }
 
-    @Test("BuildKit: docker.io and ghcr.io mirrored through Layover over plain HTTP, in every recipe")
+    @Test("BuildKit: docker.io and ghcr.io mirrored through Layover over TLS with its CA, in every recipe")
     func buildkitConfigurations() throws {
         let workflow = try #require(try Deploy.yamlDocuments("clients/github-actions.yml").first as? [String: Any])
         let steps = ((workflow["jobs"] as? [String: Any])?["image"] as? [String: Any])?["steps"] as? [[String: Any]] ?? []
@@ -255,8 +268,10 @@ struct DeployFilesTests {
                 #expect(registries[upstream]?["mirrors"] as? [String] == ["layover.internal:5000"], "\(file): \(upstream)")
             }
             let layover = try #require(registries["layover.internal:5000"], "\(file): no settings for Layover's host")
-            #expect(layover["http"] as? Bool == true, "\(file)")
-            // With insecure = true too, BuildKit retries failures over https and hides the real error.
+            // TLS with the CA: neither cleartext nor any certificate accepted.
+            let authorities = try #require(layover["ca"] as? [String], "\(file): no ca for Layover's host")
+            #expect(authorities.count == 1 && authorities.allSatisfy { $0.hasPrefix("/") && $0.hasSuffix(".crt") }, "\(file): \(authorities)")
+            #expect(layover["http"] == nil, "\(file)")
             #expect(layover["insecure"] == nil, "\(file)")
         }
     }
@@ -321,11 +336,14 @@ struct DeployFilesTests {
         #expect(comments.contains("systemctl restart containerd"))
     }
 
-    @Test("Docker: Layover as the Docker Hub mirror over plain HTTP")
+    @Test("Docker: Layover as the Docker Hub mirror over TLS, its CA where the daemon looks for it")
     func dockerDaemon() throws {
         let daemon = try #require(try Deploy.json("clients/docker-daemon.json") as? [String: Any])
-        #expect(daemon["registry-mirrors"] as? [String] == ["http://layover.internal:5000"])
-        #expect(daemon["insecure-registries"] as? [String] == ["layover.internal:5000"])
+        #expect(daemon["registry-mirrors"] as? [String] == ["https://layover.internal:5000"])
+        #expect(daemon["insecure-registries"] == nil)
+        let readme = try Deploy.text("README.md")
+        #expect(readme.contains("/etc/docker/certs.d/layover.internal:5000/ca.crt"))
+        #expect(readme.contains("docker login layover.internal:5000"))
     }
 
     @Test("Grafana: every panel queries the chosen data source for metrics Layover emits")
