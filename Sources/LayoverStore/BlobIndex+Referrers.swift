@@ -105,7 +105,7 @@ extension BlobStore {
     public func forget(_ repository: RepositoryKey, digest: Digest?, tag: Tag?) async throws(StoreError) {
         try await index.forget(repository, digest: digest, tag: tag)
         if let digest {
-            state.withLock { _ = $0.links.remove(.init(repository: repository, digest: digest)) }
+            state.withLock { $0.forgetLink(.init(repository: repository, digest: digest)) }
         }
     }
 }

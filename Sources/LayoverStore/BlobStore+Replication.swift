@@ -21,7 +21,7 @@ extension BlobStore {
             }
             for digest in closure {
                 state.releaseHold(HoldKey(repository: repository, digest: digest))
-                state.links.insert(.init(repository: repository, digest: digest))
+                state.rememberLink(.init(repository: repository, digest: digest))
             }
         }
         guard let id else { return (nil, superseded) }
@@ -91,7 +91,7 @@ extension BlobStore {
         // In memory first: from here on eviction leaves them alone.
         state.withLock { state in for key in keys { state.hold(key, until: until) } }
         try await index.hold(keys, until: until)
-        state.withLock { state in for key in keys { state.links.insert(.init(repository: key.repository, digest: key.digest)) } }
+        state.withLock { state in for key in keys { state.rememberLink(.init(repository: key.repository, digest: key.digest)) } }
     }
 
     /// Bytes that must not be evicted for pushes: blobs pinned by replication jobs or local tags,

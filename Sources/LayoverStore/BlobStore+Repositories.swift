@@ -6,7 +6,7 @@ extension BlobStore {
         let key = StoreState.LinkKey(repository: repository, digest: digest)
         if state.withLock({ $0.links.contains(key) }) { return true }
         guard try await index.isLinked(repository, digest) else { return false }
-        state.withLock { _ = $0.links.insert(key) }
+        state.withLock { $0.rememberLink(key) }
         return true
     }
 
@@ -15,7 +15,7 @@ extension BlobStore {
         let key = StoreState.LinkKey(repository: repository, digest: digest)
         if state.withLock({ $0.links.contains(key) }) { return }
         try await index.link(repository, digest)
-        state.withLock { _ = $0.links.insert(key) }
+        state.withLock { $0.rememberLink(key) }
     }
 
     /// Where `tag` pointed when last confirmed.

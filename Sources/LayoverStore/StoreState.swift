@@ -32,7 +32,11 @@ struct StoreState: Sendable {
     /// so that the two never interleave with an eviction of the first.
     var adopting: Set<Digest> = []
     var dirtyRecency: [Digest: Double] = [:]
-    var links: Set<LinkKey> = []
+    /// Repository links known to the index, cached; at most `linkCacheLimit` (see `rememberLink`).
+    private(set) var links: Set<LinkKey> = []
+    /// A store of a million linked blobs must not keep a million links in memory (about 250
+    /// bytes each): past this the cache starts again, and a link not cached costs one indexed read.
+    static let linkCacheLimit = 65_536
 
     struct LinkKey: Hashable, Sendable {
         var repository: RepositoryKey
@@ -57,6 +61,15 @@ struct StoreState: Sendable {
         self.records = records
         self.totalBytes = totalBytes
     }
+
+    // MARK: Links
+
+    mutating func rememberLink(_ key: LinkKey) {
+        if links.count >= Self.linkCacheLimit, !links.contains(key) { links.removeAll(keepingCapacity: true) }
+        links.insert(key)
+    }
+
+    mutating func forgetLink(_ key: LinkKey) { links.remove(key) }
 
     // MARK: Records
 

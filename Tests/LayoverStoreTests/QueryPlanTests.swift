@@ -21,6 +21,7 @@ struct QueryPlanTests {
         "DELETE FROM replicationJob WHERE id = ?",
         "DELETE FROM tagPin WHERE upstream = ? AND repository = ? AND tag = ?",
         "DELETE FROM pushHold WHERE until <= ?",
+        BlobIndex.probe,
     ]
 
     @Test("hot queries search by key or index, never scan", arguments: hotQueries)

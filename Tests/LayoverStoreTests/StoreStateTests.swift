@@ -72,4 +72,15 @@ struct StoreStateTests {
         state.unpin(.job(1))
         #expect(state.victims(excess: 100, sparing: nil).map(\.digest) == [a.digest])
     }
+
+    @Test("the repository-link cache stays bounded and keeps the link just learned")
+    func linkCacheIsBounded() {
+        var state = StoreState(records: [])
+        for number in 0...StoreState.linkCacheLimit {
+            state.rememberLink(.init(repository: Self.repository, digest: Digest.sha256(of: withUnsafeBytes(of: number) { Array($0) })))
+        }
+        let last = StoreState.LinkKey(repository: Self.repository, digest: Digest.sha256(of: withUnsafeBytes(of: StoreState.linkCacheLimit) { Array($0) }))
+        #expect(state.links.count <= StoreState.linkCacheLimit)
+        #expect(state.links.contains(last))
+    }
 }
