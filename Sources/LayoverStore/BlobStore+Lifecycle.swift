@@ -3,39 +3,6 @@ import LayoverWire
 import Logging
 
 extension BlobStore {
-    /// Makes the store consistent after any crash: no ingest leftovers, no row without its file
-    /// (or with a file of another size), no file without its row. Returns the surviving records.
-    static func reconcile(layout: StoreLayout, index: BlobIndex, logger: Logger) throws(StoreError) -> [BlobRecord] {
-        for name in FileSystem.list(layout.ingestDirectory) {
-            FileSystem.remove(layout.ingestPath(id: name))
-        }
-        var kept: [BlobRecord] = []
-        var dropped: [Digest] = []
-        for record in try index.allBlobs() {
-            if FileSystem.size(of: layout.blobPath(for: record.digest)) == record.size {
-                kept.append(record)
-            } else {
-                dropped.append(record.digest)
-            }
-        }
-        try index.deleteNow(dropped)
-        let known = Set(kept.map(\.digest.description))
-        var orphans = 0
-        for algorithm in FileSystem.list(layout.blobsDirectory) {
-            for prefix in FileSystem.list("\(layout.blobsDirectory)/\(algorithm)") {
-                let directory = "\(layout.blobsDirectory)/\(algorithm)/\(prefix)"
-                for name in FileSystem.list(directory) where !known.contains("\(algorithm):\(name)") {
-                    FileSystem.remove("\(directory)/\(name)")
-                    orphans += 1
-                }
-            }
-        }
-        if !dropped.isEmpty || orphans > 0 {
-            logger.notice("store reconciled", metadata: ["rowsDropped": "\(dropped.count)", "filesRemoved": "\(orphans)"])
-        }
-        return kept
-    }
-
     /// Moves a verified, fsynced ingest file into place and records it.
     /// The reservation is returned in the same step that adds the blob's bytes, so the two are
     /// never counted together. A copy of a digest being evicted waits until the eviction has

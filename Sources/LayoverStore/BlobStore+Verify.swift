@@ -11,26 +11,18 @@ extension BlobStore {
     /// Re-reads `record`'s file and hashes it, calling `progress` with each count of bytes read.
     /// Returns nil when the file is intact, else what is wrong with it.
     public func check(_ record: BlobRecord, progress: (Int) -> Void = { _ in }) -> String? {
-        let path = layout.blobPath(for: record.digest)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "cannot open \(path): \(String(cString: strerror(errno)))" }
-        defer { Glibc.close(fd) }
-        var hasher = DigestHasher(record.digest.algorithm)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var total: Int64 = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return "read failed: \(String(cString: strerror(errno)))"
-            }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            total += Int64(count)
-            progress(count)
+        do {
+            let hasher = try FileHasher(path: layout.blobPath(for: record.digest), algorithm: record.digest.algorithm)
+            let (actual, size) = try hasher.hashToEnd(progress: progress)
+            return Self.problem(record, actual: actual, size: size)
+        } catch {
+            return "\(error)"
         }
-        if total != record.size { return "size \(total), index says \(record.size)" }
-        let actual = hasher.finalize()
+    }
+
+    /// What is wrong with `record`'s file when it hashed to `actual` over `size` bytes; nil if nothing.
+    static func problem(_ record: BlobRecord, actual: Digest, size: Int64) -> String? {
+        if size != record.size { return "size \(size), index says \(record.size)" }
         return actual == record.digest ? nil : "content hashes to \(actual)"
     }
 
@@ -40,7 +32,7 @@ extension BlobStore {
     @discardableResult
     public func quarantine(_ digest: Digest) async throws(StoreError) -> String {
         try FileSystem.makeDirectories(layout.quarantineDirectory)
-        let destination = "\(layout.quarantineDirectory)/\(digest.algorithm.rawValue)-\(digest.encoded)"
+        let destination = layout.quarantinePath(for: digest)
         let source = layout.blobPath(for: digest)
         if rename(source, destination) != 0, errno != ENOENT {
             throw .io(operation: "rename \(source)", errno: errno)

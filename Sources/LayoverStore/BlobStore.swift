@@ -24,7 +24,8 @@ public final class BlobStore: Sendable {
     let logger: Logger
 
     /// Opens (creating when needed) the store at `layout.root` and reconciles it after a crash:
-    /// stale ingest files are removed, index rows without files dropped, files without rows deleted.
+    /// stale ingest files are removed, index rows without files dropped, files without rows
+    /// adopted when they hash to their names and quarantined when they do not.
     ///
     /// - Parameters:
     ///   - clock: seconds since 1970, injected so tests control recency.
@@ -47,7 +48,7 @@ public final class BlobStore: Sendable {
         try FileSystem.makeDirectories(layout.ingestDirectory)
         lock = try StoreLock(path: layout.lockPath)
         index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
-        let records = try Self.reconcile(layout: layout, index: index, logger: logger)
+        let records = try Self.reconcile(layout: layout, index: index, now: clock(), logger: logger)
         state = Mutex(StoreState(records: records))
         try loadProtection()
     }

@@ -15,7 +15,7 @@ public struct StoreLayout: Sendable {
     public var indexPath: String { root + "/index.sqlite" }
     /// Held (`flock`) by the one process that has the store open.
     public var lockPath: String { root + "/lock" }
-    /// Blobs `verify` found corrupt, kept for inspection, outside the store's budget and index.
+    /// Blobs found corrupt (by `verify`, the scrub, or at startup), kept for inspection, outside the store's budget and index.
     public var quarantineDirectory: String { root + "/quarantine" }
 
     /// The directory holding `digest`'s file.
@@ -26,6 +26,17 @@ public struct StoreLayout: Sendable {
     /// The verified, immutable file for `digest`.
     public func blobPath(for digest: Digest) -> String {
         "\(blobDirectory(for: digest))/\(digest.encoded)"
+    }
+
+    /// Where `quarantine` moves a corrupt blob's file.
+    public func quarantinePath(for digest: Digest) -> String {
+        quarantinePath(algorithm: digest.algorithm.rawValue, name: digest.encoded)
+    }
+
+    /// Where a file found as `blobs/<algorithm>/<prefix>/<name>` goes when it is not what its
+    /// name says (whether or not the name is a digest).
+    func quarantinePath(algorithm: String, name: String) -> String {
+        "\(quarantineDirectory)/\(algorithm)-\(name)"
     }
 
     /// The file an ingest with `id` writes to.

@@ -70,4 +70,54 @@ struct StoreLifecycleTests {
         #expect(whole.count == size)
         #expect(whole.digest == digest)
     }
+
+    @Test("a blob file whose index row was lost (a crash between rename and commit) is adopted at restart: served with no upstream fetch; a corrupt one is quarantined and fetched again")
+    func restartAdoptsFileWithoutRow() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let kept = try await fixture.seeder.pushBlob("team/app", randomBytes(3 << 20))
+        let corrupt = try await fixture.seeder.pushBlob("team/app", randomBytes(1 << 20))
+        for digest in [kept, corrupt] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
+        fixture.layover.stop(signal: SIGTERM)
+
+        // What a crash after the rename into blobs/ and before the index commit leaves: files
+        // without rows (one of them damaged as well).
+        let storage = fixture.layover.storage
+        let deleted = try TestProcess(executable: "/usr/bin/python3", arguments: [
+            "-c", Self.deleteRows, storage + "/index.sqlite", kept, corrupt,
+        ])
+        #expect(try await deleted.waitForExit() == 0, "\(deleted.output)")
+        #expect(deleted.output.contains("2"), "\(deleted.output)")
+        let corruptPath = storage + "/blobs/sha256/\(corrupt.dropFirst(7).prefix(2))/\(corrupt.dropFirst(7))"
+        let handle = try #require(FileHandle(forUpdatingAtPath: corruptPath))
+        try handle.seek(toOffset: 4096)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: [byte ^ 0xFF])
+        try handle.close()
+
+        try await fixture.layover.start()
+        #expect(fixture.layover.log.contains("filesAdopted=1"), "\(fixture.layover.log)")
+        #expect(fixture.layover.log.contains("filesQuarantined=1"), "\(fixture.layover.log)")
+        #expect(FileManager.default.fileExists(atPath: storage + "/quarantine/sha256-\(corrupt.dropFirst(7))"))
+
+        let before = fixture.relay.bytesFromUpstream
+        let served = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(kept)")
+        #expect(served.digest == kept)
+        #expect(served.count == 3 << 20)
+        #expect(fixture.relay.bytesFromUpstream == before, "the adopted blob came from the store")
+
+        let refetched = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(corrupt)")
+        #expect(refetched.digest == corrupt)
+        #expect(fixture.relay.bytesFromUpstream - before >= 1 << 20, "the quarantined blob came from the upstream again")
+    }
+
+    /// Deletes the index rows of the digests given after the index's path; prints how many went.
+    private static let deleteRows = """
+        import sqlite3, sys
+        db = sqlite3.connect(sys.argv[1])
+        count = sum(db.execute("DELETE FROM blob WHERE digest = ?", (d,)).rowcount for d in sys.argv[2:])
+        db.commit()
+        print(count)
+        """
 }

@@ -229,12 +229,16 @@ final class BlobStoreTests {
         #expect(scratch.files(under: "store/ingest").isEmpty)
         #expect(store.record(for: keptDigest) == BlobRecord(digest: keptDigest, size: 100, mediaType: nil, lastAccess: 1))
         #expect(store.record(for: lostDigest) == nil)
-        #expect(store.record(for: resizedDigest) == nil)
-        #expect(store.record(for: orphanDigest) == nil)
-        #expect(store.usage == (bytes: 100, files: 1, reserved: 0))
-        #expect(try store.index.allBlobs().map(\.digest) == [keptDigest])
-        #expect(scratch.files(under: "store/blobs") == ["sha256/\(keptDigest.encoded.prefix(2))/\(keptDigest.encoded)"])
+        #expect(store.record(for: resizedDigest) == nil, "a truncated file loses its row and fails its hash")
+        // The file without a row hashes to its name: adopted. Its modification time is after
+        // this test's clock, so its recency is the clock's now.
+        #expect(store.record(for: orphanDigest) == BlobRecord(digest: orphanDigest, size: 50, mediaType: nil, lastAccess: 3))
+        #expect(store.usage == (bytes: 150, files: 2, reserved: 0))
+        #expect(try store.index.allBlobs().map(\.digest) == [keptDigest, orphanDigest])
+        #expect(scratch.files(under: "store/blobs") == [keptDigest, orphanDigest].map { "sha256/\($0.encoded.prefix(2))/\($0.encoded)" }.sorted())
+        #expect(scratch.files(under: "store/quarantine") == ["sha256-\(resizedDigest.encoded)"])
         #expect(store.read(keptDigest) == kept)
+        #expect(store.read(orphanDigest) == orphan)
     }
 
     // MARK: Recency
