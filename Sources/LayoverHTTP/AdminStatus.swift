@@ -26,9 +26,12 @@ public struct AdminStatus: Codable, Sendable, Equatable {
     public struct Upstream: Codable, Sendable, Equatable {
         public var name: String
         public var url: String
-        /// `ok`, `failing` (the last request failed) or `unused` (nothing asked yet).
+        /// `ok`, `failing` (the last request failed), `down` (the circuit breaker is open:
+        /// requests for content only it has fail at once) or `unused` (nothing asked yet).
         public var state: String
         public var health: UpstreamHealth.Snapshot
+        /// The circuit breaker: `closed` or `open`, since when, and why.
+        public var breaker: CircuitBreaker.Snapshot?
     }
 
     /// Seconds since the server started.
@@ -54,7 +57,9 @@ public struct AdminStatus: Codable, Sendable, Equatable {
 extension AdminStatus.Upstream {
     init(_ client: RegistryClient) {
         let health = client.health.snapshot
-        let state = health.requests == 0 ? "unused" : (health.consecutiveFailures > 0 ? "failing" : "ok")
-        self.init(name: client.upstream.name, url: client.upstream.url, state: state, health: health)
+        let breaker = client.breaker.snapshot
+        let state = breaker.downSince != nil ? "down"
+            : health.requests == 0 ? "unused" : (health.consecutiveFailures > 0 ? "failing" : "ok")
+        self.init(name: client.upstream.name, url: client.upstream.url, state: state, health: health, breaker: breaker)
     }
 }

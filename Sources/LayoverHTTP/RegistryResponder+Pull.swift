@@ -135,6 +135,12 @@ extension OCIError {
             self = .manifestUnknown(reference)
         case .blobUnknown(let digest):
             self = .blobUnknown(digest.description)
+        case .blobUnknownUpstreamDown(let digest, let reason):
+            self = OCIError(status: 404, code: .blobUnknown,
+                            message: "blob \(digest) is not stored here and the upstream cannot be asked now (\(reason))")
+        case .manifestUnknownUpstreamDown(let reference, let reason):
+            self = OCIError(status: 404, code: .manifestUnknown,
+                            message: "manifest \(reference) is not stored here and the upstream cannot be asked now (\(reason))")
         case .upstream(.rateLimited(let retryAfter)):
             self = .tooManyRequests(retryAfter: retryAfter)
         case .upstream(.unauthorized(let detail)):
@@ -149,6 +155,8 @@ extension OCIError {
             let known = size > Manifest.maximumSize + 1 ? "of \(size) bytes" : "sent without a length"
             self = OCIError(status: 502, code: .manifestInvalid,
                             message: "upstream manifest \(known) exceeds the \(Manifest.maximumSize)-byte (4 MiB) limit")
+        case .upstream(.unavailable(let detail)):
+            self = OCIError(status: 503, code: .unavailable, message: "upstream unavailable: \(detail)")
         case .upstream(let other):
             self = OCIError(status: 502, code: .unavailable, message: "upstream failed: \(other)")
         case .interrupted(let detail), .store(let detail):

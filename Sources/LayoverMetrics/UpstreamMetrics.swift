@@ -6,6 +6,7 @@ extension Telemetry {
         for label in ["layover_upstream_errors_total", "layover_upstream_throttled_total", "layover_upstream_fetched_bytes_total"] {
             Counter(label: label, dimensions: [("upstream", upstream)]).increment(by: 0)
         }
+        upstreamDown(upstream, down: false)
     }
 
     /// One request to `upstream` answered with `status` (nil: no answer, a transport failure).
@@ -20,5 +21,12 @@ extension Telemetry {
         if status == nil || (status ?? 0) >= 500 {
             Counter(label: "layover_upstream_errors_total", dimensions: [("upstream", upstream)]).increment()
         }
+    }
+}
+
+extension Telemetry {
+    /// `layover_upstream_up{upstream}`: 0 while the circuit breaker marks `upstream` down, else 1.
+    public static func upstreamDown(_ upstream: String, down: Bool) {
+        Gauge(label: "layover_upstream_up", dimensions: [("upstream", upstream)]).record(down ? 0 : 1)
     }
 }

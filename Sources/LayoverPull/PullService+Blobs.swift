@@ -14,8 +14,10 @@ extension PullService {
     /// allows), its digest still checked before the last bytes go out.
     public func blob(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
                      withBody: Bool, ranged: Bool = false) async throws(PullError) -> BlobAnswer {
+        // A HEAD while the upstream cannot be asked: unknown, so a pushing client uploads it.
+        let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.blobUnknownUpstreamDown(digest, reason: "\(error)") }
         if store.record(for: digest) != nil {
-            try await confirmLink(repository, digest, unknown: .blobUnknown(digest)) { () async throws(UpstreamError) in
+            try await confirmLink(repository, digest, unknown: .blobUnknown(digest), unreachable: unreachable) { () async throws(UpstreamError) in
                 _ = try await client.headBlob(repository.repository, digest)
             }
             if withBody {
@@ -38,6 +40,7 @@ extension PullService {
             } catch .notFound {
                 throw .blobUnknown(digest)
             } catch {
+                if let unreachable, error.allowsStaleAnswer { throw unreachable(error) }
                 throw .upstream(error)
             }
         }

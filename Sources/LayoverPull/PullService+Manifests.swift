@@ -71,8 +71,10 @@ extension PullService {
 
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
                           accept: [String], withBody: Bool, stale: Bool) async throws(PullError) -> ManifestAnswer {
+        let reference = "\(repository)@\(digest)"
+        let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.manifestUnknownUpstreamDown(reference, reason: "\(error)") }
         if let record = store.record(for: digest), record.mediaType != nil {
-            if !stale { try await confirmLink(repository, digest, unknown: .manifestUnknown("\(repository)@\(digest)")) { () async throws(UpstreamError) in
+            if !stale { try await confirmLink(repository, digest, unknown: .manifestUnknown(reference), unreachable: unreachable) { () async throws(UpstreamError) in
                 _ = try await client.headManifest(repository.repository, .digest(digest), accept: accept)
             } }
             if let answer = answer(for: digest, withBody: withBody, stale: stale) {
@@ -91,7 +93,8 @@ extension PullService {
                 return fetched
             }
         } catch let error as UpstreamError {
-            if error == .notFound { throw .manifestUnknown("\(repository)@\(digest)") }
+            if error == .notFound { throw .manifestUnknown(reference) }
+            if let unreachable, error.allowsStaleAnswer { throw unreachable(error) }
             throw .upstream(error)
         } catch {
             throw .store("\(error)")
@@ -114,7 +117,9 @@ extension PullService {
     /// first time. Content cached through another repository is never served without this; when
     /// the upstream says the repository does not hold it, `unknown` is thrown (a manifest and a
     /// blob are unknown in different words).
-    func confirmLink(_ repository: RepositoryKey, _ digest: Digest, unknown: PullError,
+    /// `unreachable`, when given, is thrown instead of the upstream's error when the upstream
+    /// cannot be asked now (down, rate limiting): a `HEAD` then answers "unknown".
+    func confirmLink(_ repository: RepositoryKey, _ digest: Digest, unknown: PullError, unreachable: ((UpstreamError) -> PullError)? = nil,
                      check: () async throws(UpstreamError) -> Void) async throws(PullError) {
         if (try? await store.isLinked(repository, digest)) == true { return }
         do {
@@ -122,6 +127,7 @@ extension PullService {
         } catch .notFound {
             throw unknown
         } catch {
+            if let unreachable, error.allowsStaleAnswer { throw unreachable(error) }
             throw .upstream(error)
         }
         try? await store.link(repository, digest)

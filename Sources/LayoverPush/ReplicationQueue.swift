@@ -135,6 +135,16 @@ public final class ReplicationQueue: Sendable {
             await finish(job, failure: .permanent("upstream \(job.repository.upstream) is no longer configured"), metadata: metadata)
             return
         }
+        if client.breaker.isOpen {
+            // The upstream is marked down: no attempt is made or counted (its backoff would grow
+            // through the outage); the job waits for the breaker's probe, a sync pusher is told.
+            var waiting = job
+            waiting.nextAttemptAt = clock() + Double(client.breaker.probeInterval.components.seconds)
+            schedule.withLock { $0.finished(job.id, retry: waiting) }
+            resolve(job.id, .failed("upstream \(job.repository.upstream) is down; the push is queued and replicates once it answers"))
+            doorbell.ring()
+            return
+        }
         do {
             try await store.beginAttempt(job)
         } catch {

@@ -18,6 +18,8 @@ public final class RegistryClient: Sendable {
     let retryPolicy: RetryPolicy
     /// How this upstream has been answering, for the admin status.
     public let health = UpstreamHealth()
+    /// Marks the upstream down after consecutive failures, so requests fail at once meanwhile.
+    public let breaker: CircuitBreaker
 
     /// - Parameters:
     ///   - http: a client configured without automatic redirects (this type follows them itself,
@@ -27,6 +29,8 @@ public final class RegistryClient: Sendable {
         upstream: UpstreamConfiguration,
         http: HTTPClient,
         retryPolicy: RetryPolicy = RetryPolicy(),
+        breakerThreshold: Int = 3,
+        breakerProbeInterval: Duration = .seconds(5),
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         logger: Logger = Logger(label: "layover.upstream")
     ) {
@@ -34,6 +38,8 @@ public final class RegistryClient: Sendable {
         self.http = http
         self.retryPolicy = retryPolicy
         self.tokens = TokenCache(clock: clock)
+        self.breaker = CircuitBreaker(upstream: upstream.name, threshold: breakerThreshold,
+                                      probeInterval: breakerProbeInterval, clock: clock)
         var logger = logger
         logger[metadataKey: "upstream"] = "\(upstream.name)"
         self.logger = logger
@@ -41,11 +47,12 @@ public final class RegistryClient: Sendable {
     }
 
     /// Makes an `HTTPClient` suited to upstream traffic: no automatic redirects, bounded connect
-    /// and idle-read timeouts.
+    /// and idle-read timeouts. The connect timeout is short: a registry answers its SYN within
+    /// milliseconds when it is up, and a request for an unreachable one must fail within 3 s.
     public static func makeHTTPClient() -> HTTPClient {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10), read: .seconds(60)))
+            timeout: .init(connect: .seconds(2), read: .seconds(60)))
         configuration.decompression = .disabled
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -66,6 +73,7 @@ public final class RegistryClient: Sendable {
     /// 401 after authenticating, 429 and (after retries) 5xx are turned into `UpstreamError`s;
     /// other statuses are returned as they are.
     func send(_ call: Call) async throws(UpstreamError) -> HTTPClientResponse {
+        try breaker.check()
         var attempt = 0
         while true {
             attempt += 1
@@ -83,7 +91,7 @@ public final class RegistryClient: Sendable {
                     throw UpstreamError.rateLimited(retryAfter: retryAfter)
                 case 500, 502, 503, 504:
                     await Self.drain(response)
-                    if call.method.isIdempotent, attempt < retryPolicy.attempts {
+                    if call.method.isIdempotent, attempt < retryPolicy.attempts, !breaker.isOpen {
                         try? await Task.sleep(for: retryPolicy.backoff(attempt: attempt))
                         continue
                     }
@@ -94,7 +102,8 @@ public final class RegistryClient: Sendable {
             } catch let error as UpstreamError {
                 throw error
             } catch {
-                if call.method.isIdempotent, attempt < retryPolicy.attempts, !Task.isCancelled {
+                if call.method.isIdempotent, attempt < retryPolicy.attempts, !Task.isCancelled,
+                   !UnreachableError.matches(error), !breaker.isOpen {
                     logger.debug("upstream request failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                     try? await Task.sleep(for: retryPolicy.backoff(attempt: attempt))
                     continue
@@ -172,13 +181,47 @@ public final class RegistryClient: Sendable {
             Telemetry.upstreamRequest(upstream.name, method: request.method.rawValue, status: status,
                                       seconds: Self.seconds(since: started))
             health.record(status: status)
+            if status >= 500 { noteFailure("answered \(status)") } else { breaker.succeeded() }
             return response
         } catch {
             Telemetry.upstreamRequest(upstream.name, method: request.method.rawValue, status: nil,
                                       seconds: Self.seconds(since: started))
             health.record(status: nil, error: "\(error)")
+            noteFailure("\(error)")
             throw error
         }
+    }
+
+    /// Counts a failure with the breaker; when it marks the upstream down, starts the probe.
+    private func noteFailure(_ error: String) {
+        guard breaker.failed(error) else { return }
+        logger.warning("upstream marked down; requests for content only it has fail at once until it answers again",
+                       metadata: ["error": "\(error)"])
+        Telemetry.upstreamDown(upstream.name, down: true)
+        Task { [self] in await probeUntilUp() }
+    }
+
+    /// While the upstream is marked down: one `GET /v2/` per probe interval, outside the breaker;
+    /// any answer below `500` (a `401` too) marks it up.
+    private func probeUntilUp() async {
+        while breaker.isOpen {
+            try? await Task.sleep(for: breaker.probeInterval)
+            var request = HTTPClientRequest(url: upstream.url + "/v2/")
+            request.method = .GET
+            do {
+                let response = try await http.execute(request, deadline: .now() + .seconds(3), logger: logger)
+                await Self.drain(response)
+                guard response.status.code < 500 else {
+                    _ = breaker.failed("answered \(response.status.code)")
+                    continue
+                }
+                breaker.succeeded()
+            } catch {
+                _ = breaker.failed("\(error)")
+            }
+        }
+        logger.notice("upstream answers again")
+        Telemetry.upstreamDown(upstream.name, down: false)
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
