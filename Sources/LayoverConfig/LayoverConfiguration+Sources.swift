@@ -16,6 +16,7 @@ extension LayoverConfiguration {
         var accessLog: Bool?
         var logFormat: String?
         var shutdownGraceSeconds: Double?
+        var scrubBytesPerSecond: String?
         var upstreams: [String: Upstream]?
         var auth: AuthSection?
         var tls: TLSSection?
@@ -83,6 +84,7 @@ extension LayoverConfiguration {
         if let accessLog = file.accessLog { self.accessLog = accessLog }
         if let logFormat = file.logFormat { self.logFormat = logFormat }
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }
+        if let text = file.scrubBytesPerSecond { scrubBytesPerSecond = try Self.scrubRate(text, from: "scrubBytesPerSecond") }
         // `auth:` with nothing under it still turns authentication on (nothing is open).
         if let auth = file.auth { self.auth = try auth.configuration() } else if node["auth"] != nil { self.auth = AuthConfiguration() }
         if let certificate = file.tls?.certificate { tlsCertificate = certificate }
@@ -92,7 +94,7 @@ extension LayoverConfiguration {
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
     /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
-    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, and per upstream
+    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, and per upstream
     /// `LAYOVER_UPSTREAM_<NAME>_USERNAME` / `_PASSWORD` (NAME upper-cased, `.` and `-` as `_`).
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         if let listen = environment["LAYOVER_LISTEN"] { try setListen(listen) }
@@ -114,12 +116,23 @@ extension LayoverConfiguration {
             guard let grace = Double(text) else { throw ConfigurationError("LAYOVER_SHUTDOWN_GRACE_SECONDS: not a number: \(text)") }
             shutdownGraceSeconds = grace
         }
+        if let text = environment["LAYOVER_SCRUB_BYTES_PER_SECOND"] {
+            scrubBytesPerSecond = try Self.scrubRate(text, from: "LAYOVER_SCRUB_BYTES_PER_SECOND")
+        }
         for name in upstreams.keys {
             let prefix = "LAYOVER_UPSTREAM_\(Self.environmentName(name))_"
             if let username = environment[prefix + "USERNAME"], let password = environment[prefix + "PASSWORD"] {
                 upstreams[name]?.credentials = .init(username: username, password: password)
             }
         }
+    }
+
+    /// A scrub rate: bytes per second as a number or a size (`50MiB`); 0 turns the scrub off.
+    private static func scrubRate(_ text: String, from source: String) throws(ConfigurationError) -> Int64 {
+        guard let bytes = ByteSize.parse(text) else {
+            throw ConfigurationError("\(source): expected bytes per second (a number or a size such as 50MiB), got \(text)")
+        }
+        return bytes
     }
 
     /// `ghcr.io` → `GHCR_IO`.

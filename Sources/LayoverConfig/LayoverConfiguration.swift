@@ -37,6 +37,9 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var logFormat = "text"
     /// On SIGTERM, how long answers in progress may take before their connections are closed.
     public var shutdownGraceSeconds: Double = 30
+    /// The background scrub's rate: stored blobs are re-hashed continuously at this many bytes
+    /// per second, corrupt ones quarantined; 0 (the default): no background scrub.
+    public var scrubBytesPerSecond: Int64 = 0
     /// The `auth` section (client authentication and rights); nil when the file has none: then
     /// anonymous clients may pull, and push only on a loopback listener (see `AccessPolicy`).
     public var auth: AuthConfiguration?
@@ -115,6 +118,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
             throw ConfigurationError("logFormat: expected text or json, got \(logFormat)")
         }
         guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
+        guard scrubBytesPerSecond >= 0 else { throw ConfigurationError("scrubBytesPerSecond: must not be negative") }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         guard maxUploadSessions > 0 else { throw ConfigurationError("maxUploadSessions: must be above zero") }
         guard maxUploadSessionsPerClient > 0 else { throw ConfigurationError("maxUploadSessionsPerClient: must be above zero") }

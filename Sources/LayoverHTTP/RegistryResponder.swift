@@ -24,16 +24,21 @@ public final class RegistryResponder: Sendable {
     let metricsExporter: (@Sendable () -> [UInt8])?
     /// When this responder was made (seconds since 1970), for the status's uptime.
     let startedAt = Date().timeIntervalSince1970
+    /// Runs the passes `POST /_layover/verify` starts, at full speed.
+    let scrubber: StoreScrubber
     let logger: Logger
 
     /// - Parameters:
     ///   - access: client authentication and rights; by default every client may do everything.
     ///   - metricsExporter: renders the metrics backend's registry for `/metrics`.
+    ///   - scrubber: runs the online `verify`; by default one over `pull`'s store.
     public init(pull: PullService, push: PushService? = nil, deletionAllowed: Set<String> = [],
                 access: AccessControl = AccessControl(),
                 metricsExporter: (@Sendable () -> [UInt8])? = nil,
+                scrubber: StoreScrubber? = nil,
                 logger: Logger = Logger(label: "layover.http")) {
         self.pull = pull
+        self.scrubber = scrubber ?? StoreScrubber(store: pull.store)
         self.push = push
         self.deletionAllowed = deletionAllowed
         self.access = access
@@ -111,6 +116,8 @@ public final class RegistryResponder: Sendable {
         case .admin("status"):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return .json(status().json())
+        case .admin("verify"):
+            return try verify(request)
         case .health:
             return .text("ok\n")
         case .ready:

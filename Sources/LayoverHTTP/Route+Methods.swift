@@ -11,6 +11,7 @@ extension Route {
         case .upload(_, _?): ["GET", "PATCH", "PUT", "DELETE"]
         case .admin("queue"), .admin("status"): ["GET"]
         case .admin("queue/retry"): ["POST"]
+        case .admin("verify"): ["GET", "POST"]
         case .admin, .unknown, .notRegistry: []
         }
     }

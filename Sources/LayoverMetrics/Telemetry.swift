@@ -18,6 +18,7 @@ public enum Telemetry {
         _ = Cache.revalidations
         _ = [StoreGauges.bytes, StoreGauges.files, StoreGauges.budget] as [Gauge]
         _ = [StoreGauges.evictions, StoreGauges.evictedBytes] as [Counter]
+        _ = [ScrubCounters.bytes, ScrubCounters.quarantined] as [Counter]
         _ = [ReplicationGauges.depth, ReplicationGauges.oldestPending, ReplicationGauges.deadLetters] as [Gauge]
         _ = HTTP.active
     }

@@ -27,17 +27,42 @@ extension BlobStore {
     }
 
     /// Takes a corrupt blob out of service: its file moves to `quarantine/` (kept for inspection,
-    /// outside the budget), its row leaves the index. The next pull fetches it again.
-    /// Returns where the file went.
+    /// outside the budget), its record and index row go. The next pull fetches it again.
+    /// Returns where the file went (or would have gone, when the blob was not stored).
+    ///
+    /// Safe while the store serves: the blob leaves the records first, and is marked as being
+    /// evicted until its file and row are gone, so a fresh copy fetched meanwhile waits (as it
+    /// waits for an eviction) and is never the file moved or the row deleted. Readers that
+    /// already had the file open keep reading it. A blob no longer stored is left alone.
     @discardableResult
     public func quarantine(_ digest: Digest) async throws(StoreError) -> String {
-        try FileSystem.makeDirectories(layout.quarantineDirectory)
         let destination = layout.quarantinePath(for: digest)
-        let source = layout.blobPath(for: digest)
-        if rename(source, destination) != 0, errno != ENOENT {
-            throw .io(operation: "rename \(source)", errno: errno)
+        while true {
+            let (claimed, busy) = state.withLock { state -> (Bool, Bool) in
+                if state.evicting.contains(digest) || state.adopting.contains(digest) { return (false, true) }
+                guard state.records[digest] != nil else { return (false, false) }
+                state.remove(digest)
+                state.evicting.insert(digest)
+                return (true, false)
+            }
+            if claimed { break }
+            if !busy { return destination }
+            try? await Task.sleep(for: .milliseconds(2))
         }
-        state.withLock { $0.remove(digest) }
+        defer { state.withLock { _ = $0.evicting.remove(digest) } }
+        let source = layout.blobPath(for: digest)
+        do throws(StoreError) {
+            try FileSystem.makeDirectories(layout.quarantineDirectory)
+            if rename(source, destination) != 0, errno != ENOENT {
+                throw StoreError.io(operation: "rename \(source)", errno: errno)
+            }
+        } catch {
+            // The bytes must not be served again: without a file the row is dropped at the next
+            // start, whatever happens to the delete below.
+            FileSystem.remove(source)
+            try? await index.delete([digest])
+            throw error
+        }
         try await index.delete([digest])
         return destination
     }

@@ -6,7 +6,8 @@ import NIOHTTP1
 
 /// Reads one of a running Layover's admin endpoints.
 enum AdminClient {
-    /// The body of `GET server + path`; a clear error when the server is unreachable or refuses.
+    /// The body of `GET server + path` (or another method) when the answer is a success (`2xx`);
+    /// a clear error when the server is unreachable or refuses.
     static func get(_ path: String, from server: String, method: HTTPMethod = .GET) async throws -> Data {
         let http = HTTPClient.shared
         let response: HTTPClientResponse
@@ -19,7 +20,7 @@ enum AdminClient {
         } catch {
             throw ValidationError("cannot reach Layover at \(server): \(error)")
         }
-        guard response.status == .ok else {
+        guard (200..<300).contains(response.status.code) else {
             throw ValidationError("\(server) answered \(response.status.code): \(String(buffer: body))")
         }
         return Data(body.readableBytesView)

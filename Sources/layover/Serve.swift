@@ -86,11 +86,16 @@ struct Serve: AsyncParsableCommand {
                                           "maxBytes": "\(configuration.maxBytes)"])
         // Graceful shutdown runs in reverse order: the front drains first, then the last flush,
         // then the replication worker stops.
+        var services: [any Service] = [
+            ReplicationService(queue: queue), HousekeepingService(store: store, push: push),
+            FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds)),
+            ReloadService(reloads: Self.reloads(tls: tls, access: access, htpasswd: configuration.auth?.htpasswd), logger: logger),
+        ]
+        if configuration.scrubBytesPerSecond > 0 {
+            services.append(ScrubService(scrubber: StoreScrubber(store: store, bytesPerSecond: configuration.scrubBytesPerSecond)))
+        }
         let group = ServiceGroup(
-            services: [ReplicationService(queue: queue), HousekeepingService(store: store, push: push),
-                       FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds)),
-                       ReloadService(reloads: Self.reloads(tls: tls, access: access, htpasswd: configuration.auth?.htpasswd),
-                                     logger: logger)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         try await group.run()

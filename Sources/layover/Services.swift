@@ -44,6 +44,27 @@ struct ReplicationService: Service {
     }
 }
 
+/// The background scrub (`scrubBytesPerSecond`): passes over the whole store, one after the
+/// other at the scrubber's rate, a pass starting at most once a minute (a small store is not
+/// read again and again). Stops midway on shutdown.
+struct ScrubService: Service {
+    let scrubber: StoreScrubber
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let started = ContinuousClock.now
+                do {
+                    try await scrubber.runPass()
+                    try await Task.sleep(until: started + .seconds(60))
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+}
+
 /// On SIGHUP: reads the files that may be rotated in place again (the TLS certificate and key,
 /// the htpasswd file); a file that fails to load leaves the previous one in use, and says why.
 struct ReloadService: Service {

@@ -8,14 +8,23 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-hash every stored blob; report and quarantine corrupt ones (exit 1 if any).",
         discussion: """
-            Runs on a store no server has open (the store is locked while `layover serve` runs). \
-            A corrupt blob's file moves to <storage>/quarantine/ and its index row is dropped, \
-            so the next pull fetches it again.
+            Without --server, runs on a store no server has open (the store is locked while \
+            `layover serve` runs). With --server, the running Layover scrubs its own store while \
+            it serves (POST /_layover/verify), and this command follows the pass to its end. \
+            Either way a corrupt blob's file moves to <storage>/quarantine/ and its index row is \
+            dropped, so it is not served again and the next pull fetches it anew.
             """)
 
     @OptionGroup var options: ConfigurationOptions
 
+    @Option(help: "A running Layover to verify its own store (an admin endpoint), instead of opening the store here.")
+    var server: String?
+
     func run() async throws {
+        if let server {
+            try await Self.throughServer(server)
+            return
+        }
         let configuration = try options.effectiveConfiguration()
         let store = try configuration.openStore()
         let records = store.records.sorted { $0.digest.description < $1.digest.description }

@@ -89,6 +89,27 @@ struct LayoverConfigurationTests {
         #expect(throws: ConfigurationError("logFormat: expected text or json, got xml")) { try configuration.validated() }
     }
 
+    @Test func scrubRateFromYAMLAndEnvironment() throws {
+        var configuration = defaults
+        #expect(configuration.scrubBytesPerSecond == 0, "no background scrub by default")
+        #expect(!ConfigurationPrinter.yaml(configuration).contains("scrubBytesPerSecond"))
+        try configuration.apply(yaml: "scrubBytesPerSecond: 50MiB\n")
+        #expect(configuration.scrubBytesPerSecond == 50 << 20)
+        #expect(ConfigurationPrinter.yaml(configuration).contains("scrubBytesPerSecond: 50MiB"))
+        try configuration.apply(yaml: "scrubBytesPerSecond: 1000000\n")
+        #expect(configuration.scrubBytesPerSecond == 1_000_000)
+        try configuration.apply(environment: ["LAYOVER_SCRUB_BYTES_PER_SECOND": "0"])
+        #expect(configuration.scrubBytesPerSecond == 0)
+        #expect(throws: ConfigurationError(
+            "scrubBytesPerSecond: expected bytes per second (a number or a size such as 50MiB), got fast")) {
+            try configuration.apply(yaml: "scrubBytesPerSecond: fast\n")
+        }
+        #expect(throws: ConfigurationError(
+            "LAYOVER_SCRUB_BYTES_PER_SECOND: expected bytes per second (a number or a size such as 50MiB), got -5")) {
+            try configuration.apply(environment: ["LAYOVER_SCRUB_BYTES_PER_SECOND": "-5"])
+        }
+    }
+
     @Test func yamlKeysLeftOutKeepTheirValues() throws {
         var configuration = defaults
         try configuration.apply(yaml: "storage: /data\n")

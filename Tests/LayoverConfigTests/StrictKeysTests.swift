@@ -42,6 +42,7 @@ struct StrictKeysTests {
             accessLog: true
             logFormat: text
             shutdownGraceSeconds: 30
+            scrubBytesPerSecond: 50MiB
             upstreams:
               ghcr.io:
                 url: https://ghcr.io

@@ -45,6 +45,70 @@ struct OperationsTests {
         #expect(fixture.relay.bytesFromUpstream - before >= 200_000, "the quarantined blob came from upstream again")
     }
 
+    @Test("verify --server re-hashes a running Layover's store: a blob corrupted on disk is reported and quarantined, the next GET fetches it again")
+    func verifyThroughServer() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let good = try await fixture.seeder.pushBlob("team/app", randomBytes(300_000))
+        let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(200_000))
+        for digest in [good, bad] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
+        try Self.flipByte(of: bad, in: fixture.layover.storage)
+
+        let first = try await LayoverProcess.run(["verify", "--server", fixture.layover.url])
+        #expect(first.status == 1, "\(first.output)")
+        #expect(first.output.contains("CORRUPT \(bad): content hashes to sha256:"), "\(first.output)")
+        #expect(!first.output.contains("CORRUPT \(good)"))
+        #expect(first.output.contains("verified 2 blobs"), "\(first.output)")
+        #expect(FileManager.default.fileExists(atPath: fixture.layover.storage + "/quarantine/sha256-\(bad.dropFirst(7))"))
+        #expect(!fixture.storedBlobs().contains(bad))
+        #expect(fixture.layover.process?.isRunning == true, "the server kept serving")
+
+        let before = fixture.relay.bytesFromUpstream
+        let again = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(bad)")
+        #expect(again.digest == bad)
+        #expect(again.count == 200_000)
+        #expect(fixture.relay.bytesFromUpstream - before >= 200_000, "the quarantined blob came from upstream again")
+
+        let second = try await LayoverProcess.run(["verify", "--server", fixture.layover.url])
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("verified 2 blobs"), "\(second.output)")
+        #expect(second.output.contains(": 0 corrupt"), "\(second.output)")
+        let report = try await TestHTTP.shared.get("\(fixture.layover.url)/_layover/verify?pass=1")
+        #expect(report.status == 200)
+        #expect(report.text.contains("\"digest\" : \"\(bad)\""), "\(report.text)")
+    }
+
+    @Test("the background scrub (scrubBytesPerSecond) finds a blob corrupted on disk and takes it out of service")
+    func backgroundScrub() async throws {
+        let fixture = try await Fixture(layoverEnvironment: ["LAYOVER_SCRUB_BYTES_PER_SECOND": "64MiB"])
+        defer { fixture.shutdown() }
+        let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(1 << 20))
+        _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(bad)")
+        fixture.layover.stop(signal: SIGTERM)
+        try Self.flipByte(of: bad, in: fixture.layover.storage)
+
+        // The first pass starts with the server.
+        try await fixture.layover.start()
+        try await eventually(timeout: .seconds(30)) { fixture.layover.log.contains("scrub quarantined a corrupt blob") }
+        #expect(fixture.layover.log.contains("digest=\(bad)"), "\(fixture.layover.log)")
+        let metrics = try await TestHTTP.shared.get("\(fixture.layover.url)/metrics")
+        #expect(metrics.text.contains("layover_scrub_quarantined_total 1"), "\(metrics.text)")
+
+        let again = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(bad)")
+        #expect(again.digest == bad)
+    }
+
+    /// Flips one byte of a stored blob's file, as a failing disk would.
+    static func flipByte(of digest: String, in storage: String) throws {
+        let path = storage + "/blobs/sha256/\(digest.dropFirst(7).prefix(2))/\(digest.dropFirst(7))"
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: 1000)
+        let byte = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: 1000)
+        try handle.write(contentsOf: [byte ^ 0xFF])
+        try handle.close()
+    }
+
     @Test("warm through a running Layover fills the store: the following pull moves no upstream bytes")
     func warmThroughServer() async throws {
         let fixture = try await Fixture()

@@ -23,6 +23,8 @@ struct AccessRequirementTests {
         (.GET, "/metrics", "admin"),
         (.GET, "/_layover/status", "admin"),
         (.POST, "/_layover/queue/retry?all=true", "admin"),
+        (.POST, "/_layover/verify", "admin"),
+        (.GET, "/_layover/verify?pass=1", "admin"),
         (.GET, "/_layover/nothing", "admin"),
         (.GET, "/v2/", "login"),
         (.HEAD, "/v2", "login"),
