@@ -19,7 +19,7 @@ enum ConfigurationKeys {
     static let file: Shape = .keys([
         "listen": .value, "storage": .value, "maxBytes": .value, "indexSynchronous": .value,
         "defaultUpstream": .value, "uploadTimeoutSeconds": .value, "maxUploadSessions": .value, "maxUploadSessionsPerClient": .value,
-        "maxConnections": .value, "accessLog": .value, "logFormat": .value, "shutdownGraceSeconds": .value,
+        "maxConnections": .value, "accessLog": .value, "logFormat": .value, "shutdownGraceSeconds": .value, "upstreamIdleTimeoutSeconds": .value,
         "scrubBytesPerSecond": .value,
         "upstreams": .named(.keys([
             "url": .value, "username": .value, "password": .value, "tagFreshnessSeconds": .value,

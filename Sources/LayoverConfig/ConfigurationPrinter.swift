@@ -15,6 +15,7 @@ public enum ConfigurationPrinter {
         lines.append("accessLog: \(configuration.accessLog)")
         lines.append("logFormat: \(configuration.logFormat)")
         lines.append("shutdownGraceSeconds: \(configuration.shutdownGraceSeconds)")
+        lines.append("upstreamIdleTimeoutSeconds: \(configuration.upstreamIdleTimeoutSeconds)")
         if configuration.scrubBytesPerSecond > 0 { lines.append("scrubBytesPerSecond: \(ByteSize.format(configuration.scrubBytesPerSecond))") }
         lines.append("upstreams:")
         for name in configuration.upstreams.keys.sorted() {

@@ -16,6 +16,7 @@ extension LayoverConfiguration {
         var accessLog: Bool?
         var logFormat: String?
         var shutdownGraceSeconds: Double?
+        var upstreamIdleTimeoutSeconds: Double?
         var scrubBytesPerSecond: String?
         var upstreams: [String: Upstream]?
         var auth: AuthSection?
@@ -84,6 +85,7 @@ extension LayoverConfiguration {
         if let accessLog = file.accessLog { self.accessLog = accessLog }
         if let logFormat = file.logFormat { self.logFormat = logFormat }
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }
+        if let idle = file.upstreamIdleTimeoutSeconds { upstreamIdleTimeoutSeconds = idle }
         if let text = file.scrubBytesPerSecond { scrubBytesPerSecond = try Self.scrubRate(text, from: "scrubBytesPerSecond") }
         // `auth:` with nothing under it still turns authentication on (nothing is open).
         if let auth = file.auth { self.auth = try auth.configuration() } else if node["auth"] != nil { self.auth = AuthConfiguration() }
@@ -94,7 +96,7 @@ extension LayoverConfiguration {
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
     /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
-    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, and per upstream
+    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, and per upstream
     /// `LAYOVER_UPSTREAM_<NAME>_USERNAME` / `_PASSWORD` (NAME upper-cased, `.` and `-` as `_`).
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         if let listen = environment["LAYOVER_LISTEN"] { try setListen(listen) }
@@ -115,6 +117,10 @@ extension LayoverConfiguration {
         if let text = environment["LAYOVER_SHUTDOWN_GRACE_SECONDS"] {
             guard let grace = Double(text) else { throw ConfigurationError("LAYOVER_SHUTDOWN_GRACE_SECONDS: not a number: \(text)") }
             shutdownGraceSeconds = grace
+        }
+        if let text = environment["LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS"] {
+            guard let idle = Double(text) else { throw ConfigurationError("LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS: not a number: \(text)") }
+            upstreamIdleTimeoutSeconds = idle
         }
         if let text = environment["LAYOVER_SCRUB_BYTES_PER_SECOND"] {
             scrubBytesPerSecond = try Self.scrubRate(text, from: "LAYOVER_SCRUB_BYTES_PER_SECOND")

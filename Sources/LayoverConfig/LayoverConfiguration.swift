@@ -37,6 +37,9 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var logFormat = "text"
     /// On SIGTERM, how long answers in progress may take before their connections are closed.
     public var shutdownGraceSeconds: Double = 30
+    /// An upstream download that delivers no byte for this long is resumed from the byte reached
+    /// (a new request with `Range`), as is one whose connection breaks.
+    public var upstreamIdleTimeoutSeconds: Double = 30
     /// The background scrub's rate: stored blobs are re-hashed continuously at this many bytes
     /// per second, corrupt ones quarantined; 0 (the default): no background scrub.
     public var scrubBytesPerSecond: Int64 = 0
@@ -118,6 +121,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
             throw ConfigurationError("logFormat: expected text or json, got \(logFormat)")
         }
         guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
+        guard upstreamIdleTimeoutSeconds > 0 else { throw ConfigurationError("upstreamIdleTimeoutSeconds: must be above zero") }
         guard scrubBytesPerSecond >= 0 else { throw ConfigurationError("scrubBytesPerSecond: must not be negative") }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         guard maxUploadSessions > 0 else { throw ConfigurationError("maxUploadSessions: must be above zero") }

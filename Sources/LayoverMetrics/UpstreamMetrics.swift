@@ -30,3 +30,11 @@ extension Telemetry {
         Gauge(label: "layover_upstream_up", dimensions: [("upstream", upstream)]).record(down ? 0 : 1)
     }
 }
+
+extension Telemetry {
+    /// `layover_upstream_resumes_total{upstream}`: downloads continued with a `Range` request
+    /// after their connection broke or stalled.
+    public static func resumed(upstream: String) {
+        Counter(label: "layover_upstream_resumes_total", dimensions: [("upstream", upstream)]).increment()
+    }
+}

@@ -85,11 +85,7 @@ final class BlobFetcher: Sendable {
         }
         fetch.started(size: download.size, file: file)
         do {
-            for try await chunk in download.body {
-                try chunk.withUnsafeReadableBytes { try writer.write($0) }
-                fetch.appended(Int64(chunk.readableBytes))
-                Telemetry.fetched(chunk.readableBytes, upstream: client.upstream.name)
-            }
+            try await receive(download, into: writer, fetch: fetch, client: client, logger: logger)
         } catch {
             writer.abort()
             logger.warning("upstream download failed", metadata: ["error": "\(error)"])
@@ -103,6 +99,50 @@ final class BlobFetcher: Sendable {
         } catch {
             logger.error("downloaded blob rejected", metadata: ["error": "\(error)"])
             fetch.failed(.corrupt("\(error)"))
+        }
+    }
+
+    /// Resumes after a broken or stalled upstream connection, at most this many times per download.
+    static let maximumResumes = 5
+
+    /// Writes the download's body into `writer`. When the connection breaks (or stalls past the
+    /// client's read timeout) before the announced length, asks again from the byte reached
+    /// (`Range`), after a short backoff; readers see a pause. An upstream that ignores the range
+    /// sends the blob again from byte 0, and what is already written is skipped. The digest is
+    /// checked at the commit, whatever path the bytes took.
+    private func receive(_ first: BlobDownload, into writer: IngestWriter, fetch: InflightFetch,
+                         client: RegistryClient, logger: Logger) async throws {
+        var download = first
+        var resumes = 0
+        while true {
+            do {
+                var skip = writer.written - download.offset
+                for try await var chunk in download.body {
+                    if skip > 0 {
+                        let dropped = min(Int(skip), chunk.readableBytes)
+                        chunk.moveReaderIndex(forwardBy: dropped)
+                        skip -= Int64(dropped)
+                    }
+                    guard chunk.readableBytes > 0 else { continue }
+                    try chunk.withUnsafeReadableBytes { try writer.write($0) }
+                    fetch.appended(Int64(chunk.readableBytes))
+                    Telemetry.fetched(chunk.readableBytes, upstream: client.upstream.name)
+                }
+                if let size = first.size, writer.written < size {
+                    throw UpstreamError.unavailable("body ended at \(writer.written) of \(size) bytes")
+                }
+                return
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                resumes += 1
+                guard resumes <= Self.maximumResumes, !Task.isCancelled else { throw error }
+                logger.notice("upstream download broke; resuming", metadata: [
+                    "error": "\(error)", "offset": "\(writer.written)", "resume": "\(resumes)"])
+                try await Task.sleep(for: .milliseconds(250 << min(resumes - 1, 4)))
+                download = try await client.getBlob(fetch.repository.repository, fetch.digest, from: writer.written)
+                Telemetry.resumed(upstream: client.upstream.name)
+            }
         }
     }
 }

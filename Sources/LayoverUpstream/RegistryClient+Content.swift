@@ -18,8 +18,11 @@ public struct ManifestHead: Sendable, Equatable {
 
 /// A blob body arriving from upstream; consume `body` or drop it to cancel.
 public struct BlobDownload: Sendable {
-    /// The length announced by the upstream, when it announced one.
+    /// The blob's whole length as the upstream announced it, when it did.
     public var size: Int64?
+    /// Where `body` starts in the blob: the offset asked for when the upstream honoured the
+    /// `Range`, else 0 (it sent the whole blob).
+    public var offset: Int64 = 0
     /// The bytes, with backpressure.
     public var body: HTTPClientResponse.Body
 }
@@ -94,10 +97,20 @@ extension RegistryClient {
     }
 
     /// `GET blobs/<digest>`; the body streams as it arrives. Redirects to blob storage are followed.
-    public func getBlob(_ repository: RepositoryName, _ digest: Digest) async throws(UpstreamError) -> BlobDownload {
+    /// From `offset` on (`Range: bytes=offset-`) to resume a download that broke; an upstream
+    /// that ignores the range sends the whole blob (`offset` 0 in the answer).
+    public func getBlob(_ repository: RepositoryName, _ digest: Digest, from offset: Int64 = 0) async throws(UpstreamError) -> BlobDownload {
         let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/blobs/\(digest)",
+                                           headers: offset > 0 ? [("Range", "bytes=\(offset)-")] : [],
                                            scope: Self.pullScope(repository), deadline: .hours(6)))
         try await Self.expectPullSuccess(response)
+        if offset > 0, response.status.code == 206 {
+            guard let range = ContentRange(response.headers.first(name: "content-range") ?? ""), range.start == offset else {
+                await Self.drain(response)
+                throw .protocolViolation("upstream answered a range other than bytes=\(offset)-")
+            }
+            return BlobDownload(size: range.total, offset: offset, body: response.body)
+        }
         return BlobDownload(size: Self.contentLength(response), body: response.body)
     }
 

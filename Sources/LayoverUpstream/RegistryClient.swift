@@ -49,10 +49,13 @@ public final class RegistryClient: Sendable {
     /// Makes an `HTTPClient` suited to upstream traffic: no automatic redirects, bounded connect
     /// and idle-read timeouts. The connect timeout is short: a registry answers its SYN within
     /// milliseconds when it is up, and a request for an unreachable one must fail within 3 s.
-    public static func makeHTTPClient() -> HTTPClient {
+    /// - Parameter idleTimeout: an answer that delivers no byte for this long fails (a blob
+    ///   download then resumes from the byte reached).
+    public static func makeHTTPClient(idleTimeout: Duration = .seconds(30)) -> HTTPClient {
+        let idle = TimeAmount.nanoseconds(Int64(idleTimeout / .nanoseconds(1)))
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(2), read: .seconds(60)))
+            timeout: .init(connect: .seconds(2), read: idle))
         configuration.decompression = .disabled
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

@@ -24,6 +24,10 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("default-upstream"), help: "The upstream for names without a prefix.")
     var defaultUpstream: String?
 
+    @Option(name: .customLong("upstream-idle-timeout"),
+            help: "Seconds an upstream answer may deliver no byte before the download resumes from where it was (default 30).")
+    var upstreamIdleTimeout: Double?
+
     @Option(name: .customLong("tls-cert"), help: "TLS certificate chain, PEM (with --tls-key; re-read on SIGHUP).")
     var tlsCertificate: String?
 
@@ -49,6 +53,7 @@ struct ConfigurationOptions: ParsableArguments {
         }
         for upstream in upstreams { try configuration.setUpstream(upstream) }
         if let defaultUpstream { configuration.defaultUpstream = defaultUpstream }
+        if let upstreamIdleTimeout { configuration.upstreamIdleTimeoutSeconds = upstreamIdleTimeout }
         if let tlsCertificate { configuration.tlsCertificate = tlsCertificate }
         if let tlsKey { configuration.tlsKey = tlsKey }
         return try configuration.validated()

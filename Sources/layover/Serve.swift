@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
             configuration.maxConnections = FileLimit.defaultMaxConnections(descriptors: files.after)
         }
         let store = try configuration.openStore()
-        let http = RegistryClient.makeHTTPClient()
+        let http = RegistryClient.makeHTTPClient(idleTimeout: .seconds(configuration.upstreamIdleTimeoutSeconds))
         do {
             try await serve(configuration, store: store, http: http, access: access, metrics: metrics, logger: logger)
         } catch {

@@ -15,6 +15,7 @@ struct ConfigurationPrinterTests {
             accessLog: true
             logFormat: text
             shutdownGraceSeconds: 30.0
+            upstreamIdleTimeoutSeconds: 30.0
             upstreams:
               docker.io:
                 url: https://registry-1.docker.io
