@@ -167,8 +167,6 @@ extension Deploy {
         private var collected = Data()
 
         init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             let pipe = Pipe()
             process.standardOutput = pipe
@@ -179,7 +177,8 @@ extension Deploy {
                 guard !data.isEmpty else { handle.readabilityHandler = nil; return }
                 self?.append(data)
             }
-            try process.run()
+            // Killed with the test process, however that ends.
+            try ProcessLauncher.launch(process, executable: executable, arguments: arguments)
         }
 
         private func append(_ data: Data) {

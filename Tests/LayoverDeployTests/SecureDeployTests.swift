@@ -1,5 +1,6 @@
 import Foundation
 import LayoverConfig
+import LayoverTestSupport
 import Testing
 import Yams
 
@@ -129,17 +130,15 @@ struct SecureDeployTests {
         try standInScript.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(directory)/\(name)")
         let standIn = Process()
-        standIn.executableURL = URL(fileURLWithPath: "\(directory)/\(name)")
-        try standIn.run()
+        try ProcessLauncher.launch(standIn, executable: "\(directory)/\(name)", arguments: [])
         defer { if standIn.isRunning { standIn.terminate() } }
 
         let watcher = Process()
-        watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watcher.arguments = ["-c", local]
         let output = Pipe()
         watcher.standardOutput = output
         watcher.standardError = output
-        try watcher.run()
+        // The loop never ends by itself: it must die with the test process, however that ends.
+        try ProcessLauncher.launch(watcher, executable: "/bin/sh", arguments: ["-c", local])
         defer { if watcher.isRunning { watcher.terminate() } }
 
         // Unchanged files: no signal.

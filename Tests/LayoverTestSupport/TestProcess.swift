@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 
 /// A child process whose output goes to a file, so a test can wait for a line and read the log.
+/// It never outlives the test process (see `ProcessLauncher`).
 public final class TestProcess: @unchecked Sendable {
     public let process = Process()
     public let outputPath: String
@@ -10,17 +10,12 @@ public final class TestProcess: @unchecked Sendable {
         outputPath = NSTemporaryDirectory() + "layover-test-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         if let environment { process.environment = environment }
         process.standardOutput = output
         process.standardError = output
-        // Foundation's Process.run is not safe to call from several threads at once (seen crashing
-        // in memcpy with a hundred concurrent launches): one launch at a time.
-        try Self.launches.withLock { _ in try process.run() }
+        // Killed with the test process, however that ends (see ProcessLauncher).
+        try ProcessLauncher.launch(process, executable: executable, arguments: arguments)
     }
-
-    private static let launches = Mutex(())
 
     public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
