@@ -9,22 +9,14 @@ struct OperationsTests {
     func verifyQuarantinesCorruptBlob() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let good = try await fixture.seeder.pushBlob("team/app", randomBytes(300_000))
-        let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(200_000))
-        for digest in [good, bad] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
+        let (good, bad) = try await Self.storeTwoBlobs(fixture)
 
         let whileServing = try await LayoverProcess.run(["verify", "--storage", fixture.layover.storage])
         #expect(whileServing.status != 0)
         #expect(whileServing.output.contains("held by another process"), "\(whileServing.output)")
 
         fixture.layover.stop(signal: SIGTERM)
-        let path = fixture.layover.storage + "/blobs/sha256/\(bad.dropFirst(7).prefix(2))/\(bad.dropFirst(7))"
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: 1000)
-        let byte = try #require(try handle.read(upToCount: 1)?.first)
-        try handle.seek(toOffset: 1000)
-        try handle.write(contentsOf: [byte ^ 0xFF])
-        try handle.close()
+        try fixture.flipByte(of: bad)
 
         let first = try await LayoverProcess.run(["verify", "--storage", fixture.layover.storage])
         #expect(first.status == 1, "\(first.output)")
@@ -49,10 +41,8 @@ struct OperationsTests {
     func verifyThroughServer() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let good = try await fixture.seeder.pushBlob("team/app", randomBytes(300_000))
-        let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(200_000))
-        for digest in [good, bad] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
-        try Self.flipByte(of: bad, in: fixture.layover.storage)
+        let (good, bad) = try await Self.storeTwoBlobs(fixture)
+        try fixture.flipByte(of: bad)
 
         let first = try await LayoverProcess.run(["verify", "--server", fixture.layover.url])
         #expect(first.status == 1, "\(first.output)")
@@ -85,7 +75,7 @@ struct OperationsTests {
         let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(1 << 20))
         _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(bad)")
         fixture.layover.stop(signal: SIGTERM)
-        try Self.flipByte(of: bad, in: fixture.layover.storage)
+        try fixture.flipByte(of: bad)
 
         // The first pass starts with the server.
         try await fixture.layover.start()
@@ -98,15 +88,12 @@ struct OperationsTests {
         #expect(again.digest == bad)
     }
 
-    /// Flips one byte of a stored blob's file, as a failing disk would.
-    static func flipByte(of digest: String, in storage: String) throws {
-        let path = storage + "/blobs/sha256/\(digest.dropFirst(7).prefix(2))/\(digest.dropFirst(7))"
-        let handle = try #require(FileHandle(forUpdatingAtPath: path))
-        try handle.seek(toOffset: 1000)
-        let byte = try #require(try handle.read(upToCount: 1)?.first)
-        try handle.seek(toOffset: 1000)
-        try handle.write(contentsOf: [byte ^ 0xFF])
-        try handle.close()
+    /// Two blobs (300,000 and 200,000 bytes) pulled through Layover, so both are in its store.
+    static func storeTwoBlobs(_ fixture: Fixture) async throws -> (good: String, bad: String) {
+        let good = try await fixture.seeder.pushBlob("team/app", randomBytes(300_000))
+        let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(200_000))
+        for digest in [good, bad] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
+        return (good, bad)
     }
 
     @Test("warm through a running Layover fills the store: the following pull moves no upstream bytes")

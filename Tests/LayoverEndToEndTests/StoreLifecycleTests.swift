@@ -88,13 +88,7 @@ struct StoreLifecycleTests {
         ])
         #expect(try await deleted.waitForExit() == 0, "\(deleted.output)")
         #expect(deleted.output.contains("2"), "\(deleted.output)")
-        let corruptPath = storage + "/blobs/sha256/\(corrupt.dropFirst(7).prefix(2))/\(corrupt.dropFirst(7))"
-        let handle = try #require(FileHandle(forUpdatingAtPath: corruptPath))
-        try handle.seek(toOffset: 4096)
-        let byte = try #require(try handle.read(upToCount: 1)?.first)
-        try handle.seek(toOffset: 4096)
-        try handle.write(contentsOf: [byte ^ 0xFF])
-        try handle.close()
+        try fixture.flipByte(of: corrupt, at: 4096)
 
         try await fixture.layover.start()
         #expect(fixture.layover.log.contains("filesAdopted=1"), "\(fixture.layover.log)")

@@ -39,6 +39,17 @@ final class Fixture: @unchecked Sendable {
         return found
     }
 
+    /// Flips one byte of a blob's file in Layover's store, as a failing disk would.
+    func flipByte(of digest: String, at offset: UInt64 = 1000) throws {
+        let path = storage.path + "/store/blobs/sha256/\(digest.dropFirst(7).prefix(2))/\(digest.dropFirst(7))"
+        guard let handle = FileHandle(forUpdatingAtPath: path) else { throw TestFailure("no stored file for \(digest)") }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        guard let byte = try handle.read(upToCount: 1)?.first else { throw TestFailure("\(digest) is shorter than \(offset + 1) bytes") }
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: [byte ^ 0xFF])
+    }
+
     /// Files left in Layover's ingest directory.
     func ingestFiles() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: storage.path + "/store/ingest")) ?? []
