@@ -26,7 +26,8 @@ public struct ScrubReport: Codable, Sendable, Equatable {
     /// Seconds since 1970.
     public var startedAt: Double
     public var finishedAt: Double?
-    /// Blobs stored when the pass began, and their bytes: the pass's work.
+    /// Blobs stored when the pass began, and their bytes: the pass's work (blobs stored while it
+    /// runs are checked too when they sort after its place, so the checked counts may pass these).
     public var blobs: Int
     public var bytes: Int64
     /// Blobs hashed so far (intact or not), and the bytes read.

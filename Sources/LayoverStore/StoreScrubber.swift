@@ -17,15 +17,22 @@ public final class StoreScrubber: Sendable {
     public let bytesPerSecond: Int64
     private let reports = Mutex<[ScrubReport]>([])
     private let clock: @Sendable () -> Double
+    /// Digests read from the index at a time.
+    private let pageSize: Int
     private let logger: Logger
     /// Reports kept, newest last.
     private static let kept = 8
 
+    /// - Parameters:
+    ///   - bytesPerSecond: the rate to keep; 0: no pacing.
+    ///   - clock: seconds since 1970, for the reports' times.
+    ///   - pageSize: digests read from the index at a time.
     public init(store: BlobStore, bytesPerSecond: Int64 = 0, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                logger: Logger = Logger(label: "layover.scrub")) {
+                pageSize: Int = 1000, logger: Logger = Logger(label: "layover.scrub")) {
         self.store = store
         self.bytesPerSecond = bytesPerSecond
         self.clock = clock
+        self.pageSize = max(1, pageSize)
         self.logger = logger
     }
 
@@ -76,30 +83,19 @@ public final class StoreScrubber: Sendable {
         }
     }
 
+    /// Walks the index a page of digests at a time (a store of a million blobs is never copied
+    /// whole); blobs stored after the pass began are checked when they sort after its cursor.
     private func run(_ pass: Int) async throws -> ScrubReport {
-        let records = store.records.sorted { $0.digest < $1.digest }
+        let usage = store.usage
         update(pass) { report in
-            report.blobs = records.count
-            report.bytes = records.reduce(0) { $0 + $1.size }
+            report.blobs = usage.files
+            report.bytes = usage.bytes
         }
-        logger.info("scrub started", metadata: ["pass": "\(pass)", "blobs": "\(records.count)", "bytesPerSecond": "\(bytesPerSecond)"])
+        logger.info("scrub started", metadata: ["pass": "\(pass)", "blobs": "\(usage.files)", "bytesPerSecond": "\(bytesPerSecond)"])
         var pacer = ScrubPacer(bytesPerSecond: bytesPerSecond)
+        var cursor: Digest?
         do {
-            for record in records {
-                try Task.checkCancellation()
-                let outcome = try await scrubOne(record.digest, pass: pass, pacer: &pacer)
-                update(pass) { report in
-                    switch outcome {
-                    case .intact:
-                        report.blobsChecked += 1
-                    case .corrupt(let problem, let movedTo):
-                        report.blobsChecked += 1
-                        report.corrupt.append(.init(digest: record.digest.description, problem: problem, movedTo: movedTo))
-                    case .gone:
-                        report.blobsGone += 1
-                    }
-                }
-            }
+            while let last = try await scrubPage(after: cursor, pass: pass, pacer: &pacer) { cursor = last }
         } catch {
             let why = error is CancellationError ? "cancelled (shutdown)" : "\(error)"
             update(pass) { report in
@@ -120,6 +116,27 @@ public final class StoreScrubber: Sendable {
             "pass": "\(pass)", "blobs": "\(report.blobsChecked)", "bytes": "\(report.bytesChecked)",
             "corrupt": "\(report.corrupt.count)", "gone": "\(report.blobsGone)"])
         return report
+    }
+
+    /// The next page of blobs after `cursor`; returns the page's last digest, nil past the end.
+    private func scrubPage(after cursor: Digest?, pass: Int, pacer: inout ScrubPacer) async throws -> Digest? {
+        let page = try await store.storedDigests(after: cursor, limit: pageSize)
+        for digest in page {
+            try Task.checkCancellation()
+            let outcome = try await scrubOne(digest, pass: pass, pacer: &pacer)
+            update(pass) { report in
+                switch outcome {
+                case .intact:
+                    report.blobsChecked += 1
+                case .corrupt(let problem, let movedTo):
+                    report.blobsChecked += 1
+                    report.corrupt.append(.init(digest: digest.description, problem: problem, movedTo: movedTo))
+                case .gone:
+                    report.blobsGone += 1
+                }
+            }
+        }
+        return page.last
     }
 
     /// One blob, paced.

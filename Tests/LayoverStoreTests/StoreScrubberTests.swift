@@ -84,6 +84,21 @@ final class StoreScrubberTests {
         #expect(scrubber.report(pass: 1)?.blobsChecked == 4, "the earlier report is still there")
     }
 
+    @Test("a pass walks the index page by page: every blob once, whatever the page size")
+    func passWalksEveryPage() async throws {
+        let store = try openStore()
+        var digests: [Digest] = []
+        for seed in 0..<7 {
+            let bytes = content(1_000 + seed, seed: UInt8(seed))
+            digests.append(try await store.put(bytes, digest: Digest.sha256(of: bytes), mediaType: nil).digest)
+        }
+        try corrupt(digests[5], at: 10)
+        let report = try await StoreScrubber(store: store, pageSize: 2).runPass()
+        #expect(report.blobs == 7 && report.blobsChecked == 7 && report.blobsGone == 0)
+        #expect(report.bytesChecked == report.bytes)
+        #expect(report.corrupt.map(\.digest) == [digests[5].description])
+    }
+
     @Test("a quarantine waits while another copy of the digest is being put in place, and then leaves it alone")
     func quarantineWaitsForACommit() async throws {
         let store = try openStore()
