@@ -46,4 +46,17 @@ final class BlobStoreBulkTests {
         #expect(store.read(records[49].digest) == blobs[49])
         #expect(try await store.isLinked(repository, records[0].digest))
     }
+
+    @Test func recencyOfMoreBlobsThanOneFlushBatchIsAllWritten() async throws {
+        var store = try openStore()
+        let records = try await store.putMany((0..<700).map { .init(bytes: content(64, seed: UInt8($0 % 256)) + [UInt8($0 / 256)]) })
+        clock.set(5_000)
+        for record in records { store.touch(record.digest) }
+        await store.flushRecency()
+        store.close()
+        store = try openStore()
+        #expect(try store.index.allBlobs().allSatisfy { $0.lastAccess == 5_000 })
+        #expect(store.records.count == 700)
+    }
 }
+
