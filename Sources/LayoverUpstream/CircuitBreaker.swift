@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Whether an upstream is worth asking: after `threshold` consecutive failures to get an answer
-/// from it (no connection, no answer, or a `5xx`), it is marked down and calls fail at once, so
+/// from it (no connection, no answer, or `502`/`503`/`504`), it is marked down and calls fail at once, so
 /// that a client waits milliseconds instead of a connect timeout per request. One background
 /// probe per `probeInterval` (run by the owner, see `RegistryClient`) marks it up again.
 public final class CircuitBreaker: Sendable {
@@ -66,7 +66,7 @@ public final class CircuitBreaker: Sendable {
         }
     }
 
-    /// An attempt got no answer (or a `5xx`). Returns true when this failure marked the upstream
+    /// An attempt got no answer (or a `502`/`503`/`504`). Returns true when this failure marked the upstream
     /// down: the caller starts the probe.
     func failed(_ error: String) -> Bool {
         let now = clock()

@@ -184,7 +184,9 @@ public final class RegistryClient: Sendable {
             Telemetry.upstreamRequest(upstream.name, method: request.method.rawValue, status: status,
                                       seconds: Self.seconds(since: started))
             health.record(status: status)
-            if status >= 500 { noteFailure("answered \(status)") } else { breaker.succeeded() }
+            // No answer, or a gateway saying the registry behind it is gone, marks it down; a
+            // 500 is one request's failure (a refused mount, say), not the upstream's.
+            if [502, 503, 504].contains(status) { noteFailure("answered \(status)") } else { breaker.succeeded() }
             return response
         } catch {
             Telemetry.upstreamRequest(upstream.name, method: request.method.rawValue, status: nil,
