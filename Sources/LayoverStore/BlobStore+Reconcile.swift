@@ -1,3 +1,5 @@
+import Foundation
+import GRDB
 import LayoverWire
 import Logging
 #if canImport(Glibc)
@@ -8,50 +10,131 @@ import Darwin
 
 extension BlobStore {
     /// Makes the store consistent after any crash: no ingest leftovers, no row without its file
-    /// (or with a file of another size), no file without its row. Returns the surviving records,
-    /// least recently used first.
+    /// (or with a file of another size), no file without its row. Returns the surviving records
+    /// as the store's state, least recently used first in its recency list.
     ///
     /// A file under `blobs/` without a row (a crash between its rename into place and its row's
     /// commit) is hashed again: when its content is what its name says it is adopted (a row is
     /// written, its bytes count against the budget, its recency is the file's modification
     /// time), so the crash costs no refetch; otherwise it moves to `quarantine/`. Only such files
     /// are read: a store that was shut down cleanly starts without hashing anything.
-    static func reconcile(layout: StoreLayout, index: BlobIndex, now: Double, logger: Logger) throws(StoreError) -> [BlobRecord] {
+    ///
+    /// Cost: the rows are read once, in the table's order, straight into the compact table (no
+    /// list of every record, no set of every name); each blob directory is read once, its files'
+    /// sizes taken relative to it, on every core. A million blobs start in seconds and leave no
+    /// transient memory behind.
+    static func reconcile(layout: StoreLayout, index: BlobIndex, now: Double, logger: Logger) throws(StoreError) -> StoreState {
         for name in FileSystem.list(layout.ingestDirectory) {
             FileSystem.remove(layout.ingestPath(id: name))
         }
-        var kept: [BlobRecord] = []
-        var dropped: [Digest] = []
-        for record in try index.allBlobs() {
-            if FileSystem.size(of: layout.blobPath(for: record.digest)) == record.size {
-                kept.append(record)
+        var table = BlobTable()
+        var totalBytes: Int64 = 0
+        try index.forEachBlobRow { text, size, mediaType, lastAccess in
+            // "sha256:" and 64 hex digits, the common case, go in without a string; the rest parsed.
+            if text.count == 71, text.starts(with: Self.sha256Prefix), let words = BlobTable.words(hex: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: text[7...]))) {
+                table.insertNew(sha256: words, size: size, mediaType: mediaType, lastAccess: lastAccess)
+            } else if let digest = try? Digest(parsing: String(decoding: text, as: UTF8.self)), table[digest] == nil {
+                table[digest] = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: lastAccess)
             } else {
-                dropped.append(record.digest)
+                return
+            }
+            totalBytes += size
+        }
+        let scan = scanFiles(layout: layout, table: table)
+        // Rows whose file is missing or has another size; the latter's files are recovered below.
+        var dropped = scan.mismatched
+        if scan.matched + scan.mismatched.count < table.count {
+            // Some rows have no file (rare: a crash during an eviction): find them one by one.
+            let mismatched = Set(scan.mismatched)
+            for (digest, record) in table where !mismatched.contains(digest) && FileSystem.size(of: layout.blobPath(for: digest)) != record.size {
+                dropped.append(digest)
             }
         }
+        for digest in dropped {
+            if let record = table.removeValue(forKey: digest) { totalBytes -= record.size }
+        }
         try index.deleteNow(dropped)
-        let known = Set(kept.map(\.digest.description))
         var adopted: [BlobRecord] = []
         var quarantined = 0
-        for algorithm in FileSystem.list(layout.blobsDirectory) {
-            for prefix in FileSystem.list("\(layout.blobsDirectory)/\(algorithm)") {
-                let directory = "\(layout.blobsDirectory)/\(algorithm)/\(prefix)"
-                for name in FileSystem.list(directory) where !known.contains("\(algorithm):\(name)") {
-                    if let record = recover("\(directory)/\(name)", algorithm: algorithm, name: name, layout: layout, now: now, logger: logger) {
-                        adopted.append(record)
-                    } else {
-                        quarantined += 1
-                    }
-                }
+        for (algorithm, prefix, name) in scan.unknown + scan.mismatchedFiles {
+            let path = "\(layout.blobsDirectory)/\(algorithm)/\(prefix)/\(name)"
+            if let record = recover(path, algorithm: algorithm, name: name, layout: layout, now: now, logger: logger) {
+                adopted.append(record)
+            } else {
+                quarantined += 1
             }
         }
         try index.insertNow(adopted)
+        for record in adopted {
+            table[record.digest] = record
+            totalBytes += record.size
+        }
         if !dropped.isEmpty || !adopted.isEmpty || quarantined > 0 {
             logger.notice("store reconciled", metadata: [
                 "rowsDropped": "\(dropped.count)", "filesAdopted": "\(adopted.count)", "filesQuarantined": "\(quarantined)"])
         }
-        guard !adopted.isEmpty else { return kept }
-        return (kept + adopted).sorted { $0.lastAccess < $1.lastAccess }
+        table.listAllByLastAccess()
+        return StoreState(records: table, totalBytes: totalBytes)
+    }
+
+    private static let sha256Prefix = Array("sha256:".utf8)
+
+    /// What the blob directories hold against the rows: how many files match a row's size,
+    /// the rows whose file has another size (and those files), and files with no row.
+    private struct FileScan {
+        var matched = 0
+        var mismatched: [Digest] = []
+        var mismatchedFiles: [(String, String, String)] = []
+        var unknown: [(String, String, String)] = []
+    }
+
+    /// Reads every `blobs/<algorithm>/<prefix>` directory once, on every core, sizing each file
+    /// relative to its directory.
+    private static func scanFiles(layout: StoreLayout, table: BlobTable) -> FileScan {
+        let directories = FileSystem.list(layout.blobsDirectory).flatMap { algorithm in
+            FileSystem.list("\(layout.blobsDirectory)/\(algorithm)").map { (algorithm: algorithm, prefix: $0) }
+        }
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, directories.count))
+        // Each worker writes only its own element.
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<FileScan>.allocate(capacity: workers)
+        results.initialize(repeating: FileScan())
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var scan = FileScan()
+            for index in stride(from: worker, to: directories.count, by: workers) {
+                let (algorithm, prefix) = directories[index]
+                for (name, size) in FileSystem.sizes(in: "\(layout.blobsDirectory)/\(algorithm)/\(prefix)") {
+                    let stored: Int64?
+                    if algorithm == "sha256", name.hasPrefix(prefix) {
+                        var name = name
+                        stored = name.withUTF8 { BlobTable.words(hex: UnsafeRawBufferPointer($0)) }.flatMap { table.size(sha256: $0) }
+                    } else if let digest = try? Digest(parsing: "\(algorithm):\(name)"), digest.encoded.hasPrefix(prefix) {
+                        stored = table[digest]?.size
+                    } else {
+                        stored = nil
+                    }
+                    guard let stored else {
+                        scan.unknown.append((algorithm, prefix, name))
+                        continue
+                    }
+                    if stored == size {
+                        scan.matched += 1
+                    } else {
+                        scan.mismatched.append(try! Digest(parsing: "\(algorithm):\(name)"))
+                        scan.mismatchedFiles.append((algorithm, prefix, name))
+                    }
+                }
+            }
+            results[worker] = scan
+        }
+        var total = FileScan()
+        for scan in results {
+            total.matched += scan.matched
+            total.mismatched += scan.mismatched
+            total.mismatchedFiles += scan.mismatchedFiles
+            total.unknown += scan.unknown
+        }
+        return total
     }
 
     /// The record of the file at `path` (found as `blobs/<algorithm>/<prefix>/<name>` with no
@@ -98,6 +181,25 @@ extension BlobStore {
 }
 
 extension BlobIndex {
+    /// Calls `body` with every blob row (its digest as UTF-8 bytes, valid during the call), in
+    /// the table's order, one at a time: a cursor, no list of every row, no string per digest.
+    /// Used by startup reconciliation only.
+    func forEachBlobRow(_ body: (UnsafeBufferPointer<UInt8>, Int64, String?, Double) -> Void) throws(StoreError) {
+        try guarded {
+            try pool.read { db in
+                let rows = try Row.fetchCursor(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob")
+                while let row = try rows.next() {
+                    let size: Int64 = row[1]
+                    let mediaType: String? = row[2]
+                    let lastAccess: Double = row[3]
+                    try row.withUnsafeData(atIndex: 0) { data in
+                        data?.withUnsafeBytes { body($0.bindMemory(to: UInt8.self), size, mediaType, lastAccess) }
+                    }
+                }
+            }
+        }
+    }
+
     /// Records blobs synchronously; used by startup reconciliation only.
     func insertNow(_ records: [BlobRecord]) throws(StoreError) {
         guard !records.isEmpty else { return }

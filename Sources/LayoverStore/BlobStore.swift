@@ -48,8 +48,7 @@ public final class BlobStore: Sendable {
         try FileSystem.makeDirectories(layout.ingestDirectory)
         lock = try StoreLock(path: layout.lockPath)
         index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
-        let records = try Self.reconcile(layout: layout, index: index, now: clock(), logger: logger)
-        state = Mutex(StoreState(records: records))
+        state = Mutex(try Self.reconcile(layout: layout, index: index, now: clock(), logger: logger))
         try loadProtection()
     }
 

@@ -78,6 +78,17 @@ struct BlobTable: Sendable, Sequence {
         }
     }
 
+    /// The size of the SHA-256 blob whose digest is `words`, if stored (startup reconciliation,
+    /// which has the hex of file names, not digests).
+    func size(sha256 words: (UInt64, UInt64, UInt64, UInt64)) -> Int64? {
+        find(words, isSHA512: false).map { slots[Int($0)].size }
+    }
+
+    /// Adds a SHA-256 blob known to be absent (a row read at startup), unlisted.
+    mutating func insertNew(sha256 words: (UInt64, UInt64, UInt64, UInt64), size: Int64, mediaType: String?, lastAccess: Double) {
+        insert(words: words, digest: nil, size: size, mediaType: intern(mediaType), lastAccess: lastAccess)
+    }
+
     /// Removes `digest`'s record; returns it.
     @discardableResult
     mutating func removeValue(forKey digest: Digest) -> BlobRecord? {
@@ -137,6 +148,20 @@ struct BlobTable: Sendable, Sequence {
         unlink(slot)
     }
 
+    /// Lists every stored blob, least recently used (by last access) first, in place of the
+    /// list there was: for a table just loaded, before anything is protected.
+    mutating func listAllByLastAccess() {
+        var order = slots.indices.filter { slots[$0].size >= 0 }
+        order.sort { (slots[$0].lastAccess, $0) < (slots[$1].lastAccess, $1) }
+        first = Self.none
+        last = Self.none
+        for index in slots.indices {
+            slots[index].previous = Self.unlisted
+            slots[index].next = Self.unlisted
+        }
+        for index in order { link(atBack: Int32(index)) }
+    }
+
     /// Listed records from least to most recently used, as long as `body` returns true.
     func walkRecency(_ body: (BlobRecord) -> Bool) {
         var cursor = first
@@ -172,10 +197,17 @@ struct BlobTable: Sendable, Sequence {
     }
 
     private mutating func insert(_ record: BlobRecord, mediaType: UInt32) {
+        insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: mediaType,
+               lastAccess: record.lastAccess)
+    }
+
+    /// `digest` is needed only for SHA-512 (nil: SHA-256).
+    private mutating func insert(words: (UInt64, UInt64, UInt64, UInt64), digest: Digest?, size: Int64, mediaType: UInt32,
+                                 lastAccess: Double) {
         if (count + 1) * 2 > buckets.count { grow() }
-        let entry = Slot(words: Self.words(record.digest), size: record.size, lastAccess: record.lastAccess,
-                         previous: Self.unlisted, next: Self.unlisted, mediaType: mediaType,
-                         isSHA512: record.digest.algorithm == .sha512)
+        let isSHA512 = digest?.algorithm == .sha512
+        let entry = Slot(words: words, size: size, lastAccess: lastAccess, previous: Self.unlisted, next: Self.unlisted,
+                         mediaType: mediaType, isSHA512: isSHA512)
         let slot: Int32
         if freeSlot != Self.none {
             slot = freeSlot
@@ -185,7 +217,7 @@ struct BlobTable: Sendable, Sequence {
             slot = Int32(slots.count)
             slots.append(entry)
         }
-        if entry.isSHA512 { sha512Digests[slot] = record.digest }
+        if isSHA512, let digest { sha512Digests[slot] = digest }
         var bucket = home(entry.words)
         while buckets[bucket] != Self.none { bucket = (bucket + 1) & (buckets.count - 1) }
         buckets[bucket] = slot
@@ -230,8 +262,10 @@ struct BlobTable: Sendable, Sequence {
     }
 
     private func find(_ digest: Digest) -> Int32? {
-        let words = Self.words(digest)
-        let isSHA512 = digest.algorithm == .sha512
+        find(Self.words(digest), isSHA512: digest.algorithm == .sha512)
+    }
+
+    private func find(_ words: (UInt64, UInt64, UInt64, UInt64), isSHA512: Bool) -> Int32? {
         var bucket = home(words)
         while true {
             let slot = buckets[bucket]
@@ -280,17 +314,27 @@ struct BlobTable: Sendable, Sequence {
     /// The first 64 hex digits of a digest (all of a SHA-256 one) as four words.
     static func words(_ digest: Digest) -> (UInt64, UInt64, UInt64, UInt64) {
         var encoded = digest.encoded
-        return encoded.withUTF8 { hex in
-            func word(_ index: Int) -> UInt64 {
-                var value: UInt64 = 0
-                for offset in (index * 16)..<(index * 16 + 16) {
-                    let character = hex[offset]
-                    value = value << 4 | UInt64(character <= 0x39 ? character - 0x30 : character - 0x61 + 10)
-                }
-                return value
+        return encoded.withUTF8 { hex in words(trustedHex: UnsafeRawBufferPointer(hex)) }
+    }
+
+    /// The four words of 64 lowercase hex digits; nil for anything else.
+    static func words(hex: UnsafeRawBufferPointer) -> (UInt64, UInt64, UInt64, UInt64)? {
+        guard hex.count == 64, hex.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        return words(trustedHex: hex)
+    }
+
+    /// At least 64 lowercase hex digits (validated by the caller) as four words.
+    private static func words(trustedHex hex: UnsafeRawBufferPointer) -> (UInt64, UInt64, UInt64, UInt64) {
+        func word(_ start: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for offset in start..<(start + 16) {
+                // '0'...'9' → 0...9, 'a'...'f' → 10...15, without a branch.
+                let character = UInt64(hex[offset])
+                value = value << 4 | ((character & 0xf) + 9 * (character >> 6))
             }
-            return (word(0), word(1), word(2), word(3))
+            return value
         }
+        return (word(0), word(16), word(32), word(48))
     }
 
     static func hex(_ words: (UInt64, UInt64, UInt64, UInt64)) -> String {

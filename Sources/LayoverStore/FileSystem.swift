@@ -98,6 +98,25 @@ enum FileSystem {
         return names
     }
 
+    /// The regular files in `directory` and their sizes, each taken relative to the open
+    /// directory (no walk of the full path per file); empty when it cannot be read.
+    static func sizes(in directory: String) -> [(name: String, size: Int64)] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        let fd = dirfd(handle)
+        var found: [(name: String, size: Int64)] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            guard name != ".", name != ".." else { continue }
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            found.append((name, Int64(info.st_size)))
+        }
+        return found
+    }
+
     /// Bytes available to an unprivileged writer on the file system holding `path`.
     static func availableBytes(at path: String) -> Int64? {
         var info = statvfs()

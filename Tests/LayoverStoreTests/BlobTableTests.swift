@@ -86,9 +86,31 @@ struct BlobTableTests {
         #expect(table.count == 4)
     }
 
-    @Test("digest words round-trip through hex")
+    @Test("digest words round-trip through hex; only 64 lowercase hex digits are words")
     func words() {
         let digest = Self.digest(42)
         #expect(BlobTable.hex(BlobTable.words(digest)) == digest.encoded)
+        func parsed(_ text: String) -> (UInt64, UInt64, UInt64, UInt64)? {
+            var text = text
+            return text.withUTF8 { BlobTable.words(hex: UnsafeRawBufferPointer($0)) }
+        }
+        #expect(parsed(digest.encoded).map { $0 == BlobTable.words(digest) } == true)
+        #expect(parsed(digest.encoded.uppercased()) == nil)
+        #expect(parsed(String(digest.encoded.dropLast())) == nil)
+        #expect(parsed(String(digest.encoded.dropLast()) + "g") == nil)
+    }
+
+    @Test("rows loaded by their words are found by digest, and sizes by words")
+    func loadedByWords() {
+        var table = BlobTable()
+        let digest = Self.digest(7)
+        table.insertNew(sha256: BlobTable.words(digest), size: 12, mediaType: "application/x", lastAccess: 3)
+        #expect(table[digest] == BlobRecord(digest: digest, size: 12, mediaType: "application/x", lastAccess: 3))
+        #expect(table.size(sha256: BlobTable.words(digest)) == 12)
+        #expect(table.size(sha256: BlobTable.words(Self.digest(8))) == nil)
+        table.listAllByLastAccess()
+        var walked: [Digest] = []
+        table.walkRecency { walked.append($0.digest); return true }
+        #expect(walked == [digest])
     }
 }
