@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Only its small C bcrypt target (HummingbirdBcrypt) is built.
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        // Tests only: property-based tests of the parsers and the upload machine.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         /// The metrics Layover emits (swift-metrics API) and the in-process tally for the status page.
@@ -153,7 +155,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LayoverWireTests", dependencies: ["LayoverWire"]),
+        .testTarget(name: "LayoverWireTests", dependencies: ["LayoverWire", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "LayoverMetricsTests", dependencies: ["LayoverMetrics"]),
         /// The files under deploy/ parse and say what they must.
         .testTarget(name: "LayoverDeployTests", dependencies: ["LayoverConfig", "LayoverTestSupport", .product(name: "Yams", package: "Yams")]),
@@ -163,9 +165,9 @@ let package = Package(
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
         .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverAuth", "LayoverWire"]),
-        .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream"]),
-        .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP"]),
-        .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire"]),
+        .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire", .product(name: "PropertyBased", package: "swift-property-based")]),
         /// Real parts for end-to-end tests and benchmarks: distribution's registry, the layover
         /// process, a counting relay, an HTTP client that seeds and pulls.
         .target(
