@@ -1,7 +1,7 @@
 import LayoverWire
 
 /// Every stored blob's record, and the least-recently-used order of those eviction may take,
-/// in about 72 bytes a blob with no allocation per blob: a million blobs cost about 70 MB, where
+/// in about 80 bytes a blob with no allocation per blob: a million blobs cost about 70 MB, where
 /// a dictionary of `BlobRecord`s keyed by `Digest` (a heap string each) and a linked list of
 /// digests beside it cost about 450.
 ///
@@ -19,6 +19,8 @@ struct BlobTable: Sendable, Sequence {
         /// -1: a free slot (then `next` links the free list).
         var size: Int64
         var lastAccess: Double
+        /// The last access the index has (or has been sent): see `touch`.
+        var persistedAccess: Double
         /// Toward the least and the most recently used; `none` at either end, `unlisted` when
         /// not in the recency list.
         var previous: Int32
@@ -71,6 +73,7 @@ struct BlobTable: Sendable, Sequence {
             if let slot = find(digest) {
                 slots[Int(slot)].size = newValue.size
                 slots[Int(slot)].lastAccess = newValue.lastAccess
+                slots[Int(slot)].persistedAccess = newValue.lastAccess
                 slots[Int(slot)].mediaType = mediaType
             } else {
                 insert(newValue, mediaType: mediaType)
@@ -116,14 +119,21 @@ struct BlobTable: Sendable, Sequence {
     }
 
     /// Sets a stored blob's last access and, if it is listed, moves it to the most recently used
-    /// end; false when it is not stored. One lookup: the path of every hit.
-    mutating func touch(_ digest: Digest, at time: Double) -> Bool {
-        guard let slot = find(digest) else { return false }
+    /// end; nil when it is not stored. One lookup: the path of every hit.
+    ///
+    /// Returns whether the index should be told: when the last access it has is `interval` or
+    /// more older than `time` (then that is taken as told). The order in memory is always exact;
+    /// what the index keeps, for the order after a restart, is at most `interval` behind, and
+    /// each blob costs at most one row write per `interval` however often it is read.
+    mutating func touch(_ digest: Digest, at time: Double, persistingEvery interval: Double) -> Bool? {
+        guard let slot = find(digest) else { return nil }
         slots[Int(slot)].lastAccess = time
         if slots[Int(slot)].previous != Self.unlisted, last != slot {
             unlink(slot)
             link(atBack: slot)
         }
+        guard time - slots[Int(slot)].persistedAccess >= interval else { return false }
+        slots[Int(slot)].persistedAccess = time
         return true
     }
 
@@ -206,8 +216,8 @@ struct BlobTable: Sendable, Sequence {
                                  lastAccess: Double) {
         if (count + 1) * 2 > buckets.count { grow() }
         let isSHA512 = digest?.algorithm == .sha512
-        let entry = Slot(words: words, size: size, lastAccess: lastAccess, previous: Self.unlisted, next: Self.unlisted,
-                         mediaType: mediaType, isSHA512: isSHA512)
+        let entry = Slot(words: words, size: size, lastAccess: lastAccess, persistedAccess: lastAccess,
+                         previous: Self.unlisted, next: Self.unlisted, mediaType: mediaType, isSHA512: isSHA512)
         let slot: Int32
         if freeSlot != Self.none {
             slot = freeSlot

@@ -31,7 +31,12 @@ struct StoreState: Sendable {
     /// Digests a commit is putting in place (file, row, then record): another copy of one waits,
     /// so that the two never interleave with an eviction of the first.
     var adopting: Set<Digest> = []
+    /// Last accesses the index is to be told at the next flush.
     var dirtyRecency: [Digest: Double] = [:]
+    /// A blob's last access goes to the index at most this often (seconds): each row written is a
+    /// random page or two, so in a large store writing every read's time cost seconds of writes
+    /// every flush. The order in memory is exact; only the order after a restart is this coarse.
+    static let recencyPersistInterval: Double = 60
     /// Repository links known to the index, cached; at most `linkCacheLimit` (see `rememberLink`).
     private(set) var links: Set<LinkKey> = []
     /// A store of a million linked blobs must not keep a million links in memory (about 250
@@ -74,8 +79,8 @@ struct StoreState: Sendable {
     // MARK: Records
 
     mutating func acquire(_ digest: Digest, at time: Double) -> BlobRecord? {
-        guard records.touch(digest, at: time) else { return nil }
-        dirtyRecency[digest] = time
+        guard let due = records.touch(digest, at: time, persistingEvery: Self.recencyPersistInterval) else { return nil }
+        if due { dirtyRecency[digest] = time }
         leases[digest, default: 0] += 1
         return records[digest]
     }
@@ -86,8 +91,8 @@ struct StoreState: Sendable {
     }
 
     mutating func touch(_ digest: Digest, at time: Double) {
-        guard records.touch(digest, at: time) else { return }
-        dirtyRecency[digest] = time
+        guard let due = records.touch(digest, at: time, persistingEvery: Self.recencyPersistInterval) else { return }
+        if due { dirtyRecency[digest] = time }
     }
 
     mutating func add(_ record: BlobRecord) {

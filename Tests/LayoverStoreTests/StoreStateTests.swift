@@ -83,4 +83,22 @@ struct StoreStateTests {
         #expect(state.links.count <= StoreState.linkCacheLimit)
         #expect(state.links.contains(last))
     }
+
+    @Test("a blob's last access goes to the index at most once a persist interval; the order in memory is exact")
+    func recencyPersistsAtMostOncePerInterval() {
+        let a = Self.record(1, size: 10, at: 1), b = Self.record(2, size: 10, at: 2)
+        let interval = StoreState.recencyPersistInterval
+        var state = StoreState(records: [a, b])
+        state.touch(a.digest, at: 100)
+        #expect(state.dirtyRecency == [a.digest: 100])
+        state.dirtyRecency = [:]
+        state.touch(a.digest, at: 100 + interval / 2)
+        #expect(state.dirtyRecency.isEmpty)
+        #expect(state.records[a.digest]?.lastAccess == 100 + interval / 2)
+        state.touch(b.digest, at: 100 + interval / 2)
+        #expect(state.victims(excess: 10, sparing: nil).map(\.digest) == [a.digest])
+        state.dirtyRecency = [:]
+        state.touch(a.digest, at: 100 + interval)
+        #expect(state.dirtyRecency == [a.digest: 100 + interval])
+    }
 }
