@@ -15,6 +15,15 @@ enum UploadStep: Equatable, Sendable {
         case atOffset
         /// Somewhere the client names.
         case at(Int64)
+
+        /// The start the request states when the session is at `current`.
+        func position(current: Int64) -> Int64? {
+            switch self {
+            case .unstated: nil
+            case .atOffset: current
+            case .at(let offset): offset
+            }
+        }
     }
 
     /// A request starts appending.
@@ -78,11 +87,7 @@ struct UploadMachineModel {
             let expected: Answer
             switch step {
             case .begin(let start):
-                let at: Int64? = switch start {
-                case .unstated: nil
-                case .atOffset: machine.offset
-                case .at(let offset): offset
-                }
+                let at = start.position(current: machine.offset)
                 answer = .append(machine.beginAppend(start: at, now: now))
                 expected = .append(model.begin(at: at, now: now))
             case .end(let wrote, let close):

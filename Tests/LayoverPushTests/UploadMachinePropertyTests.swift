@@ -30,12 +30,7 @@ struct UploadMachinePropertyTests {
             for step in UploadStep.decode(bytes) {
                 switch step {
                 case .begin(let start):
-                    let at: Int64? = switch start {
-                    case .unstated: nil
-                    case .atOffset: 5
-                    case .at(let offset): offset
-                    }
-                    let decision = machine.beginAppend(start: at, now: 2)
+                    let decision = machine.beginAppend(start: start.position(current: 5), now: 2)
                     #expect(decision == .unknown)
                 case .end(let wrote, let close):
                     let kept = machine.endAppend(wrote: wrote, now: 2, close: close)
