@@ -22,6 +22,8 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// The body's consumer is behind: hold reads until it asks for more.
     private var readsPaused = false
     private var readPending = false
+    /// Runs the tasks of requests that stay on this connection's event loop; made on first use.
+    private var loopExecutor: EventLoopTaskExecutor?
 
     /// - Parameters:
     ///   - sendfile: stored files may be written as `FileRegion`s (cleartext HTTP/1.1 only).
@@ -54,7 +56,7 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 bodySource = made.source
                 dispatch(Request(head: head, body: RequestBody(producer: made.sequence, onFirstRead: Self.continueSender(head, context.channel)),
                                  remoteAddress: context.channel.remoteAddress),
-                         channel: context.channel)
+                         channel: context.channel, executor: nil)
             } else {
                 self.head = head
             }
@@ -68,12 +70,33 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 self.bodySource = nil
             } else if let head {
                 self.head = nil
-                dispatch(Request(head: head, body: .empty, remoteAddress: context.channel.remoteAddress), channel: context.channel)
+                let request = Request(head: head, body: .empty, remoteAddress: context.channel.remoteAddress)
+                dispatch(request, channel: context.channel, executor: Self.staysOnEventLoop(request) ? eventLoopExecutor(context) : nil)
             }
         }
     }
 
-    private func dispatch(_ request: Request, channel: any Channel) {
+    /// Pulls of manifests and blobs (and the version check, and health): answered from memory
+    /// and the page cache when stored, and otherwise only awaiting (the upstream, the store's
+    /// threads for fsync, downloads that run detached). Pushes hash their bodies, and the admin
+    /// and readiness endpoints read the index: they run on the global executor.
+    static func staysOnEventLoop(_ request: Request) -> Bool {
+        guard request.method == .GET || request.method == .HEAD else { return false }
+        switch Route(path: request.path) {
+        case .manifest, .blob, .base, .health: return true
+        default: return false
+        }
+    }
+
+    private func eventLoopExecutor(_ context: ChannelHandlerContext) -> EventLoopTaskExecutor {
+        if let loopExecutor { return loopExecutor }
+        let made = EventLoopTaskExecutor(context.eventLoop)
+        loopExecutor = made
+        return made
+    }
+
+    /// Answers `request` in a task of its own: on `executor` when given, else on the global executor.
+    private func dispatch(_ request: Request, channel: any Channel, executor: EventLoopTaskExecutor?) {
         let responder = self.responder
         let connections = self.connections
         let accessLog = self.accessLog
@@ -85,7 +108,7 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
         connections.began(connection)
         // The task inherits the context: every log line written while answering carries the id.
         RequestContext.$current.withValue(context) {
-            Task {
+            Task(executorPreference: executor) {
                 let ended = await Self.answer(request, id: context.id, responder: responder, connections: connections,
                                               accessLog: accessLog, transport: transport, channel: channel)
                 ended.whenComplete { _ in

@@ -164,9 +164,22 @@ public final class RegistryResponder: Sendable {
         (ContinuousClock.now - start) / .seconds(1)
     }
 
-    /// Every `Accept` value, whether sent as one line or several.
+    /// Every `Accept` value, whether sent as one line or several. A line with one value (the
+    /// usual single-type `Accept`) is kept as it is, with no split.
     static func acceptList(_ headers: HTTPHeaders) -> [String] {
-        headers["accept"].flatMap { $0.split(separator: ",") }.map { String($0.trimmingCharacters(in: " ")) }.filter { !$0.isEmpty }
+        var list: [String] = []
+        for line in headers["accept"] {
+            let utf8 = line.utf8
+            if !utf8.contains(UInt8(ascii: ",")), utf8.first != UInt8(ascii: " "), utf8.last != UInt8(ascii: " ") {
+                if !line.isEmpty { list.append(line) }
+                continue
+            }
+            for item in line.split(separator: ",") {
+                let trimmed = item.trimmingCharacters(in: " ")
+                if !trimmed.isEmpty { list.append(String(trimmed)) }
+            }
+        }
+        return list
     }
 }
 

@@ -30,15 +30,24 @@ public struct Request: Sendable {
         method = head.method
         headers = head.headers
         keepAlive = head.isKeepAlive
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        path = Self.percentDecoded(parts.first.map(String.init) ?? "/")
-        rawQuery = parts.count > 1 ? String(parts[1]) : nil
-        query = rawQuery.map(Self.parseQuery) ?? []
+        // Every request comes this way: the target is split and decoded byte-wise, and a target
+        // without `?` or `%` (the usual pull) is used as it is, with no copy.
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = Self.percentDecoded(String(uri[..<mark]))
+            let query = String(uri[uri.utf8.index(after: mark)...])
+            rawQuery = query
+            self.query = Self.parseQuery(query)
+        } else {
+            path = Self.percentDecoded(uri)
+            rawQuery = nil
+            query = []
+        }
     }
 
     /// The path and query of a target in absolute form (`http://host/v2/?x`, RFC 9112 §3.2.2,
     /// which a server must accept); other targets as they are.
     static func originForm(_ target: String) -> String {
+        if target.utf8.first == UInt8(ascii: "/") { return target }
         let lowered = target.prefix(8).lowercased()
         guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return target }
         let afterScheme = target[target.index(target.firstIndex(of: ":")!, offsetBy: 3)...]
@@ -63,7 +72,7 @@ public struct Request: Sendable {
 
     /// Decodes `%XX` escapes; a `%` not followed by two hex digits is kept as it is.
     static func percentDecoded(_ text: String) -> String {
-        guard text.contains("%") else { return text }
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
         let input = Array(text.utf8)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(input.count)
@@ -92,5 +101,5 @@ public struct Request: Sendable {
 }
 
 extension String {
-    fileprivate var replacingPlus: String { contains("+") ? split(separator: "+", omittingEmptySubsequences: false).joined(separator: " ") : self }
+    fileprivate var replacingPlus: String { utf8.contains(UInt8(ascii: "+")) ? split(separator: "+", omittingEmptySubsequences: false).joined(separator: " ") : self }
 }

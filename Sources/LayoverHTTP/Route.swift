@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// What a `/v2/…` path asks for. Pure parsing; names are validated later, once the upstream is known.
@@ -25,53 +24,62 @@ public enum Route: Equatable, Sendable {
     /// A path outside `/v2/`.
     case notRegistry
 
-    /// Parses a request path (query already removed).
+    /// Parses a request path (query already removed, percent-escapes decoded).
+    ///
+    /// Byte-wise over the path's UTF-8, with no Foundation and one allocation per name or
+    /// reference it returns: every request is routed. Markers are matched as bytes, so a `/`
+    /// followed by a combining mark still separates components (the names are validated later,
+    /// and no name or reference may contain such a character).
     public init(path: String) {
-        if path == "/v2/" || path == "/v2" {
-            self = .base
-            return
-        }
-        switch path {
-        case "/healthz": self = .health; return
-        case "/readyz": self = .ready; return
-        case "/metrics": self = .metrics; return
-        default: break
-        }
+        var path = path
+        self = path.withUTF8 { Route(utf8: $0) }
+    }
+
+    private init(utf8 path: UnsafeBufferPointer<UInt8>) {
+        if path.equals("/v2/") || path.equals("/v2") { self = .base; return }
+        if path.equals("/healthz") { self = .health; return }
+        if path.equals("/readyz") { self = .ready; return }
+        if path.equals("/metrics") { self = .metrics; return }
         if path.hasPrefix("/_layover/") {
-            self = .admin(String(path.dropFirst("/_layover/".count)))
+            self = .admin(path.string(10..<path.count))
             return
         }
         guard path.hasPrefix("/v2/") else {
             self = .notRegistry
             return
         }
-        let rest = path.dropFirst(4)
+        let rest = UnsafeBufferPointer(rebasing: path[4...])
         if rest.hasSuffix("/tags/list") {
-            self = .tags(name: String(rest.dropLast("/tags/list".count)))
+            self = .tags(name: rest.string(0..<rest.count - 10))
             return
         }
-        if let range = rest.range(of: "/blobs/uploads", options: .backwards) {
-            let tail = rest[range.upperBound...]
-            if tail.isEmpty || tail == "/" {
-                self = .upload(name: String(rest[..<range.lowerBound]), id: nil)
+        if let marker = rest.lastRange(of: "/blobs/uploads") {
+            let tail = marker.upperBound..<rest.count
+            if tail.isEmpty || (tail.count == 1 && rest[tail.lowerBound] == UInt8(ascii: "/")) {
+                self = .upload(name: rest.string(0..<marker.lowerBound), id: nil)
                 return
             }
-            if tail.hasPrefix("/"), !tail.dropFirst().contains("/") {
-                self = .upload(name: String(rest[..<range.lowerBound]), id: String(tail.dropFirst()))
+            if rest[tail.lowerBound] == UInt8(ascii: "/"), !rest[(tail.lowerBound + 1)...].contains(UInt8(ascii: "/")) {
+                self = .upload(name: rest.string(0..<marker.lowerBound), id: rest.string((tail.lowerBound + 1)..<rest.count))
                 return
             }
         }
-        for (marker, make) in Self.markers {
-            if let range = rest.range(of: marker, options: .backwards) {
-                let name = rest[..<range.lowerBound]
-                let last = rest[range.upperBound...]
-                if !name.isEmpty, !last.isEmpty, !last.contains("/") {
-                    self = make(String(name), String(last))
-                    return
-                }
-            }
+        if let route = Self.lastComponent(rest, after: "/manifests/", { .manifest(name: $0, reference: $1) })
+            ?? Self.lastComponent(rest, after: "/blobs/", { .blob(name: $0, digest: $1) })
+            ?? Self.lastComponent(rest, after: "/referrers/", { .referrers(name: $0, digest: $1) }) {
+            self = route
+            return
         }
         self = .unknown
+    }
+
+    /// `<name><marker><last>` split at the last `marker`, when both sides are non-empty and
+    /// `last` is one component.
+    private static func lastComponent(_ rest: UnsafeBufferPointer<UInt8>, after marker: StaticString,
+                                      _ make: (String, String) -> Route) -> Route? {
+        guard let range = rest.lastRange(of: marker), range.lowerBound > 0, range.upperBound < rest.count,
+              !rest[range.upperBound...].contains(UInt8(ascii: "/")) else { return nil }
+        return make(rest.string(0..<range.lowerBound), rest.string(range.upperBound..<rest.count))
     }
 
     /// The route's kind, as the metrics label requests (`manifest`, `blob`, `upload`, …).
@@ -102,10 +110,4 @@ public enum Route: Equatable, Sendable {
         case .base, .unknown, .admin, .health, .ready, .metrics, .notRegistry: [:]
         }
     }
-
-    private static let markers: [(String, @Sendable (String, String) -> Route)] = [
-        ("/manifests/", { .manifest(name: $0, reference: $1) }),
-        ("/blobs/", { .blob(name: $0, digest: $1) }),
-        ("/referrers/", { .referrers(name: $0, digest: $1) }),
-    ]
 }

@@ -13,16 +13,15 @@ public enum TagRevalidation: String, Sendable, CaseIterable {
 
 extension Telemetry {
     enum Cache {
-        static let counters: [String: Counter] = {
-            var counters: [String: Counter] = [:]
-            for kind in [CacheKind.manifest, .blob] {
-                for result in ["hit", "miss"] {
-                    counters["\(kind.rawValue)-\(result)"] = Counter(
-                        label: "layover_cache_requests_total", dimensions: [("kind", kind.rawValue), ("result", result)])
-                }
+        /// Indexed by `index(kind, hit)`: no key is built per lookup.
+        static let counters: [Counter] = [CacheKind.manifest, .blob].flatMap { kind in
+            ["hit", "miss"].map { result in
+                Counter(label: "layover_cache_requests_total", dimensions: [("kind", kind.rawValue), ("result", result)])
             }
-            return counters
-        }()
+        }
+
+        static func index(_ kind: CacheKind, hit: Bool) -> Int { (kind == .manifest ? 0 : 2) + (hit ? 0 : 1) }
+
         static let coalesced = Counter(label: "layover_coalesced_requests_total")
         static let servedFromStore = Counter(label: "layover_served_bytes_total", dimensions: [("source", "store")])
         static let servedFromUpstream = Counter(label: "layover_served_bytes_total", dimensions: [("source", "upstream")])
@@ -33,7 +32,7 @@ extension Telemetry {
 
     /// A manifest or blob lookup answered from the store (`hit`) or needing the upstream (`miss`).
     public static func lookup(_ kind: CacheKind, hit: Bool) {
-        Cache.counters["\(kind.rawValue)-\(hit ? "hit" : "miss")"]?.increment()
+        Cache.counters[Cache.index(kind, hit: hit)].increment()
         tally.lookup(kind, hit: hit)
     }
 

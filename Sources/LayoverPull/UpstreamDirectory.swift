@@ -32,11 +32,13 @@ public struct UpstreamDirectory: Sendable {
             else { throw .unknownUpstream(namespace) }
             return (client, try key(client, name))
         }
-        let components = name.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        if components.count == 2, let client = clients[String(components[0])] {
-            return (client, try key(client, String(components[1])))
+        // Split at the first `/` by bytes: every request's name comes this way.
+        let slash = name.utf8.firstIndex(of: UInt8(ascii: "/"))
+        if let slash, let client = clients[String(name[..<slash])] {
+            return (client, try key(client, String(name[name.utf8.index(after: slash)...])))
         }
-        if let first = components.first, first.contains(".") || first.contains(":") || first == "localhost" {
+        let first = slash.map { name[..<$0] } ?? name[...]
+        if first.utf8.contains(UInt8(ascii: ".")) || first.utf8.contains(UInt8(ascii: ":")) || first == "localhost" {
             throw .unknownUpstream(String(first))
         }
         guard let defaultUpstream, let client = clients[defaultUpstream] else {
@@ -47,7 +49,7 @@ public struct UpstreamDirectory: Sendable {
 
     private func key(_ client: RegistryClient, _ repository: String) throws(ResolutionError) -> RepositoryKey {
         var repository = repository
-        if client.upstream.isDockerHub, !repository.contains("/") { repository = "library/" + repository }
+        if !repository.utf8.contains(UInt8(ascii: "/")), client.upstream.isDockerHub { repository = "library/" + repository }
         do {
             return RepositoryKey(upstream: client.upstream.name, repository: try RepositoryName(repository))
         } catch {

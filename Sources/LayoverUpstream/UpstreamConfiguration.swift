@@ -31,9 +31,19 @@ public struct UpstreamConfiguration: Sendable, Equatable {
 
     /// The host (and port) part of `url`, for matching `ns=` values.
     public var host: String {
-        var rest = Substring(url)
-        if let range = rest.range(of: "://") { rest = rest[range.upperBound...] }
-        return String(rest.prefix { $0 != "/" })
+        // Byte-wise, with no Foundation: asked on requests (`isDockerHub`, `ns=`).
+        let utf8 = url.utf8
+        var start = utf8.startIndex
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: ":"), utf8[index...].starts(with: "://".utf8) {
+                start = utf8.index(index, offsetBy: 3)
+                break
+            }
+            index = utf8.index(after: index)
+        }
+        let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+        return String(url[start..<end])
     }
 
     /// Whether the upstream is Docker Hub, whose one-component names get `library/`.

@@ -24,16 +24,33 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
 
     /// Parses `algorithm:encoded`; throws `WireError.invalidDigest` for anything else.
     public init(parsing text: some StringProtocol) throws(WireError) {
-        guard let colon = text.firstIndex(of: ":") else { throw .invalidDigest(String(text)) }
-        guard let algorithm = Algorithm(rawValue: String(text[..<colon])) else {
-            throw .invalidDigest(String(text))
-        }
-        let encoded = text[text.index(after: colon)...]
-        guard encoded.utf8.count == algorithm.hexLength,
-              encoded.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
-        else { throw .invalidDigest(String(text)) }
+        try self.init(parsing: String(text))
+    }
+
+    /// Parses `algorithm:encoded` byte-wise, with no generic dispatch: every request by digest
+    /// comes this way.
+    public init(parsing text: String) throws(WireError) {
+        var text = text
+        guard let (algorithm, encoded) = text.withUTF8(Self.split) else { throw .invalidDigest(text) }
         self.algorithm = algorithm
-        self.encoded = String(encoded)
+        self.encoded = encoded
+    }
+
+    private static func split(_ bytes: UnsafeBufferPointer<UInt8>) -> (Algorithm, String)? {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let name = bytes[..<colon]
+        let algorithm: Algorithm
+        if name.elementsEqual("sha256".utf8) {
+            algorithm = .sha256
+        } else if name.elementsEqual("sha512".utf8) {
+            algorithm = .sha512
+        } else {
+            return nil
+        }
+        let encoded = UnsafeBufferPointer(rebasing: bytes[(colon + 1)...])
+        guard encoded.count == algorithm.hexLength,
+              encoded.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return nil }
+        return (algorithm, String(decoding: encoded, as: UTF8.self))
     }
 
     /// Builds a digest from an algorithm and already-validated hex.

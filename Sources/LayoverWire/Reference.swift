@@ -5,12 +5,17 @@ public struct Tag: Hashable, Sendable, CustomStringConvertible {
 
     /// Validates `text`; throws `WireError.invalidTag` if it breaks the grammar.
     public init(_ text: some StringProtocol) throws(WireError) {
-        let bytes = Array(text.utf8)
+        try self.init(String(text))
+    }
+
+    /// Validates `text` byte-wise, with no generic dispatch and no copy.
+    public init(_ text: String) throws(WireError) {
+        let bytes = text.utf8
         guard let first = bytes.first, bytes.count <= 128,
               Self.isWordByte(first),
               bytes.dropFirst().allSatisfy({ Self.isWordByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
-        else { throw .invalidTag(String(text)) }
-        value = String(text)
+        else { throw .invalidTag(text) }
+        value = text
     }
 
     public var description: String { value }
@@ -28,7 +33,12 @@ public enum Reference: Hashable, Sendable, CustomStringConvertible {
 
     /// A reference containing `:` is a digest, anything else a tag.
     public init(parsing text: some StringProtocol) throws(WireError) {
-        if text.contains(":") {
+        try self.init(parsing: String(text))
+    }
+
+    /// A reference containing `:` is a digest, anything else a tag (no generic dispatch).
+    public init(parsing text: String) throws(WireError) {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             self = .digest(try Digest(parsing: text))
         } else {
             self = .tag(try Tag(text))

@@ -14,6 +14,7 @@ struct RepositoryNameTests {
         "a---b",
         "a.b.c",
         "0",
+        "a__b/c--d.e",
         "ghcr.io/owner/app",
         String(repeating: "a", count: 255),
         String(repeating: "ab/", count: 84) + "abc",
@@ -40,6 +41,11 @@ struct RepositoryNameTests {
         "a/",
         "/a",
         "a//b",
+        "a/-b",
+        "a-/b",
+        "a._b",
+        "a/_b",
+        "a/b.",
         "a b",
         "a:b",
         "a@b",
@@ -66,6 +72,45 @@ struct RepositoryNameTests {
     ])
     func validComponent(_ component: String, _ valid: Bool) {
         #expect(RepositoryName.isValidComponent(Substring(component)) == valid)
+    }
+
+    /// The one-pass validator against the split-and-check one it replaced, on generated names.
+    @Test func agreesWithTheComponentWiseCheck() {
+        let alphabet = Array("ab0._-/A:")
+        var state: UInt64 = 18
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var bits = state
+            let text = String((0..<Int(bits % 9)).map { _ in
+                bits = bits >> 4 | bits << 60
+                return alphabet[Int(bits % UInt64(alphabet.count))]
+            })
+            let old = !text.isEmpty && text.split(separator: "/", omittingEmptySubsequences: false).allSatisfy(Self.componentIsValid)
+            #expect(((try? RepositoryName(text)) != nil) == old, "name: \(text)")
+        }
+    }
+
+    /// The component check as it was: separators collected, then compared.
+    static func componentIsValid(_ component: Substring) -> Bool {
+        var previousWasAlphanumeric = false
+        var separator: [Character] = []
+        for character in component {
+            if character.isLowercase || character.isNumber {
+                if !separator.isEmpty {
+                    guard separator == ["."] || separator == ["_"] || separator == ["_", "_"] || separator.allSatisfy({ $0 == "-" })
+                    else { return false }
+                    separator = []
+                }
+                previousWasAlphanumeric = true
+            } else if character == "." || character == "_" || character == "-" {
+                guard previousWasAlphanumeric || !separator.isEmpty else { return false }
+                separator.append(character)
+                previousWasAlphanumeric = false
+            } else {
+                return false
+            }
+        }
+        return previousWasAlphanumeric
     }
 
     @Test func equalNamesAreHashedTogether() throws {
