@@ -1,5 +1,6 @@
 import LayoverMetrics
 import LayoverPull
+import LayoverStore
 import LayoverWire
 import Logging
 import NIOCore
@@ -54,17 +55,10 @@ enum ResponseWriter {
             channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
             return Written(bodyBytes: Int64(buffer.readableBytes), ended: finish(channel, keepAlive: keepAlive))
         case .file(let lease, let span):
-            let fd = open(lease.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                lease.release()
-                channel.close(promise: nil)
-                return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
-            }
             if span.count <= smallBodyLimit {
-                // A manifest or a small blob: one read from the page cache and one write beat
-                // sendfile's extra hop through the event loop.
-                let buffer = BufferedFileSender.read(fd, at: span.offset, count: Int(span.count), allocator: channel.allocator)
-                close(fd)
+                // A manifest or a small blob: kept in memory, or one read from the page cache;
+                // either with one write beats sendfile's extra hop through the event loop.
+                let buffer = smallBody(lease, span, allocator: channel.allocator)
                 lease.release()
                 guard let buffer else {
                     channel.close(promise: nil)
@@ -74,6 +68,12 @@ enum ResponseWriter {
                 channel.write(HTTPServerResponsePart.head(head), promise: nil)
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
                 return Written(bodyBytes: span.count, ended: finish(channel, keepAlive: keepAlive))
+            }
+            let fd = open(lease.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                lease.release()
+                channel.close(promise: nil)
+                return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
             }
             channel.write(HTTPServerResponsePart.head(head), promise: nil)
             let sent: EventLoopFuture<Void>
@@ -102,6 +102,21 @@ enum ResponseWriter {
 
     /// Bodies up to this size are read and written, larger ones sent with sendfile.
     static let smallBodyLimit: Int64 = 64 << 10
+
+    /// `span` of a small stored blob: cut from its whole body when `SmallBodyCache` keeps it,
+    /// else read from the file (and the whole body kept). Nil when the file cannot be read.
+    private static func smallBody(_ lease: BlobLease, _ span: ByteSpan, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let digest = lease.record.digest
+        if let whole = SmallBodyCache.shared.body(digest), Int64(whole.readableBytes) == lease.record.size {
+            return whole.getSlice(at: whole.readerIndex + Int(span.offset), length: Int(span.count))
+        }
+        let fd = open(lease.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let buffer = BufferedFileSender.read(fd, at: span.offset, count: Int(span.count), allocator: allocator) else { return nil }
+        if span.offset == 0, span.count == lease.record.size { SmallBodyCache.shared.keep(buffer, for: digest) }
+        return buffer
+    }
 
     /// Streams `source`; returns the body bytes the socket took.
     private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, sendfile: Bool,
