@@ -87,6 +87,7 @@ struct ConnectionPipeline: Sendable {
             var stream = NIOHTTP2Handler.StreamConfiguration()
             stream.targetWindowSize = Self.streamWindow
             let responder = self.responder, connections = self.connections, accessLog = options.accessLog
+            try sync.addHandler(FlushCoalescingHandler())
             _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
                                                streamDelegate: manager.http2StreamDelegate) { stream in
                 stream.eventLoop.makeCompletedFuture {
