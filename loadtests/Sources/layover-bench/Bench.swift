@@ -31,14 +31,23 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Connections for small requests.")
     var connections = 64
 
+    @Option(help: "Rounds of small requests, the targets' order rotated each round (medians reported).")
+    var rounds = 3
+
+    @Option(name: .customLong("h2-connections"), help: "tls: HTTP/2 connections for small requests (h2load).")
+    var h2Connections = 16
+
+    @Option(name: .customLong("h2-streams"), help: "tls: requests in flight on each HTTP/2 connection.")
+    var h2Streams = 4
+
     @Option(help: "Bandwidth of each proxy's link to the upstream, Mbit/s (the cold scenarios' bottleneck; 0: unshaped).")
     var linkMbit = 500
 
     @Option(help: "Seconds after which a cold-herd client is given up.")
     var herdTimeout = 90
 
-    @Option(help: "Scenarios to run: cold, warm, small, cache, push, synchronous, scale (comma-separated; scale only when named).")
-    var only = "cold,warm,small,cache,push,synchronous"
+    @Option(help: "Scenarios to run: cold, warm, small, tls, cache, push, synchronous, scale (comma-separated; scale only when named).")
+    var only = "cold,warm,small,tls,cache,push,synchronous"
 
     @Option(name: .customLong("cache-layers-mib"), help: "Layer sizes of the synthetic BuildKit cache, MiB (comma-separated).")
     var cacheLayersMiB = SyntheticCache.defaultLayerMiB.map(String.init).joined(separator: ",")
@@ -80,7 +89,7 @@ struct Bench: AsyncParsableCommand {
     var scaleSeconds = 2
 
     /// The scenarios that need the seeded upstream, the proxies and nginx.
-    static let suiteScenarios: Set<String> = ["cold", "warm", "small", "cache", "push"]
+    static let suiteScenarios: Set<String> = ["cold", "warm", "small", "tls", "cache", "push"]
 
     func run() async throws {
         let report = Report(herdSize: herd)
@@ -166,16 +175,15 @@ struct Bench: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(3))
             try await warmLarge(targets, digest: large, report: report)
         }
-        for target in targets where scenarios.contains("small") {
-            let manifest = "\(target.registry)/bench/cache/manifests/\(cacheManifest)"
-            let blob = "\(target.base)/blobs/\(image.layers[0].digest)"
-            try await smallRequests(target, url: manifest, method: .GET, label: "manifest-get", report: report)
-            try await smallRequests(target, url: manifest, method: .HEAD, label: "manifest-head", report: report)
-            try await smallRequests(target, url: blob, method: .GET, label: "blob-get", report: report)
-            try await smallRequests(target, url: blob, method: .HEAD, label: "blob-head", report: report)
+        if scenarios.contains("small") {
+            try await smallRequests(targets, manifest: cacheManifest, blob: image.layers[0].digest, report: report)
         }
         for target in targets where target.name != "upstream" && target.pid > 0 {
             report.add(target.name, "peak-rss", ProcessReading.peakRSSMiB(target.pid), "MiB")
+        }
+        if scenarios.contains("tls") {
+            try await TLSScenario(layover: layover, smallRounds: rounds, seconds: seconds, connections: h2Connections, streams: h2Streams)
+                .run(upstream: upstream, blob: herdShared, manifest: cacheManifest, report: report)
         }
         if scenarios.contains("cache") {
             try await CacheScenario(clients: cacheClients, parallel: cacheParallel, timeout: herdTimeout * 3, layover: layover,
@@ -225,19 +233,44 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    /// Closed-loop small requests at `connections` connections.
-    func smallRequests(_ target: Target, url text: String, method: HTTPMethod, label: String, report: Report) async throws {
-        let url = URL(string: text)!
+    /// Closed-loop small requests at `connections` connections: GET and HEAD of the cache
+    /// manifest (by digest) and of the small blob, on every target in turn, `rounds` times with
+    /// the targets' order rotated (so that the machine's noise falls on all of them alike), each
+    /// run after a one-second warm-up; medians of the rounds.
+    func smallRequests(_ targets: [Target], manifest: String, blob: String, report: Report) async throws {
+        let requests: [(label: String, method: HTTPMethod, url: @Sendable (Target) -> String)] = [
+            ("manifest-get", .GET, { "\($0.registry)/bench/cache/manifests/\(manifest)" }),
+            ("manifest-head", .HEAD, { "\($0.registry)/bench/cache/manifests/\(manifest)" }),
+            ("blob-get", .GET, { "\($0.base)/blobs/\(blob)" }),
+            ("blob-head", .HEAD, { "\($0.base)/blobs/\(blob)" }),
+        ]
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        _ = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, path: url.path, connections: connections,
-                                         duration: .seconds(1), group: group)
-        let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, path: url.path,
-                                                  connections: connections, duration: .seconds(seconds), group: group)
+        var results: [String: [ClosedLoopLoad.Result]] = [:]
+        for round in 0..<rounds {
+            say("# small requests, round \(round + 1) of \(rounds)")
+            for index in targets.indices {
+                let target = targets[(index + round) % targets.count]
+                for request in requests {
+                    let url = URL(string: request.url(target))!
+                    _ = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
+                                                     connections: connections, duration: .seconds(1), group: group)
+                    results["\(target.name) \(request.label)", default: []].append(
+                        try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
+                                                     connections: connections, duration: .seconds(seconds), group: group))
+                }
+            }
+        }
         try await group.shutdownGracefully()
-        report.add(target.name, "\(label)-rps", result.requestsPerSecond, "req/s")
-        report.add(target.name, "\(label)-p50", result.percentile(0.50), "ms")
-        report.add(target.name, "\(label)-p99", result.percentile(0.99), "ms")
-        if result.errors > 0 { report.add(target.name, "\(label)-errors", Double(result.errors), "count") }
+        for target in targets {
+            for request in requests {
+                let measured = results["\(target.name) \(request.label)", default: []]
+                report.add(target.name, "\(request.label)-rps", median(measured.map(\.requestsPerSecond)), "req/s")
+                report.add(target.name, "\(request.label)-p50", median(measured.map { $0.percentile(0.50) }), "ms")
+                report.add(target.name, "\(request.label)-p99", median(measured.map { $0.percentile(0.99) }), "ms")
+                let errors = measured.reduce(0) { $0 + $1.errors }
+                if errors > 0 { report.add(target.name, "\(request.label)-errors", Double(errors), "count") }
+            }
+        }
     }
 
     /// One client on a cold blob, then `herd` clients at once on another cold blob of the same size.

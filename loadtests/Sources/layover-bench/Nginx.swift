@@ -2,19 +2,26 @@ import Foundation
 import LayoverTestSupport
 
 /// nginx serving blob and manifest files straight from a store directory with `sendfile`: the
-/// near-physical limit for serving a cached blob.
+/// near-physical limit for serving a cached blob. With `tls`, over TLS 1.2/1.3 with ALPN `h2`
+/// and `http/1.1` instead (its defaults otherwise, as a deployment would have them).
 final class Nginx {
     let port: Int
     let process: TestProcess
     let directory: TemporaryDirectory
 
-    /// - Parameter blobRoot: a `blobs/sha256` directory laid out as `<2 hex>/<hex>`.
-    init(blobRoot: String) async throws {
+    /// - Parameters:
+    ///   - blobRoot: a `blobs/sha256` directory laid out as `<2 hex>/<hex>`.
+    ///   - tls: a certificate chain and key (PEM) to serve TLS and HTTP/2 with.
+    init(blobRoot: String, tls: (certificate: String, key: String)? = nil) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else {
             throw TestFailure("nginx is not installed: apt-get install nginx-light")
         }
         directory = try TemporaryDirectory()
-        port = try freePort()
+        let port = try freePort()
+        self.port = port
+        let listen = tls.map {
+            "listen 127.0.0.1:\(port) ssl http2; ssl_certificate \($0.certificate); ssl_certificate_key \($0.key); ssl_protocols TLSv1.2 TLSv1.3;"
+        } ?? "listen 127.0.0.1:\(port);"
         let config = """
             daemon off;
             master_process off;
@@ -33,7 +40,7 @@ final class Nginx {
               uwsgi_temp_path \(directory.path)/uwsgi;
               scgi_temp_path \(directory.path)/scgi;
               server {
-                listen 127.0.0.1:\(port);
+                \(listen)
                 location ~ "^/v2/.+/blobs/sha256:(?<p>[0-9a-f]{2})(?<rest>[0-9a-f]{62})$" {
                   default_type application/octet-stream;
                   alias \(blobRoot)/$p/$p$rest;
@@ -49,7 +56,12 @@ final class Nginx {
         try config.write(toFile: path, atomically: true, encoding: .utf8)
         process = try TestProcess(executable: "/usr/sbin/nginx", arguments: ["-e", "stderr", "-p", directory.path, "-c", path])
         for _ in 0..<100 {
-            if (try? await TestHTTP.shared.get("http://127.0.0.1:\(port)/").status) != nil { return }
+            if tls == nil {
+                if (try? await TestHTTP.shared.get("http://127.0.0.1:\(port)/").status) != nil { return }
+            } else if try await TestProcess(executable: "/usr/bin/curl", arguments: ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(port)/"])
+                .waitForExit() == 0 {
+                return
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestFailure("nginx did not start: \(process.output)")

@@ -39,6 +39,7 @@ final class Report {
 
     func printBars() {
         say("# bars")
+        printFrontBars()
         if measured("warm-large-get") {
             let fasterPeer = max(value("registry-proxy", "warm-large-get"), value("nginx", "warm-large-get"))
             let leanerPeer = min(value("registry-proxy", "warm-large-cpu"), value("nginx", "warm-large-cpu"))
@@ -84,7 +85,8 @@ final class Report {
     }
 
     /// Issue 18's goals: every store's request and push rates within 20 % of the smallest
-    /// store's; at the largest store, startup under 5 s and RSS (peak included) under 256 MiB.
+    /// store's (the wide loads: of the smallest store that has them); at the largest store,
+    /// startup under 5 s and RSS (peak included) under 256 MiB.
     private func printScaleBars() {
         let stores = targets(with: "scale-startup")
         guard let reference = stores.first, let largest = stores.last(where: { !$0.hasSuffix("-protected") }) else { return }
@@ -93,6 +95,14 @@ final class Report {
                 let ratio = value(store, figure) / value(reference, figure)
                 check("\(store) \(figure) within 20 % of \(reference)", ratio >= 0.8,
                       "\(format(value(store, figure))) vs \(format(value(reference, figure))) \(unit) (\(format(ratio))x)")
+            }
+        }
+        let wide = targets(with: "scale-wide-blob-head-rps")
+        for store in wide.dropFirst() {
+            for figure in ["scale-wide-manifest-get-rps", "scale-wide-blob-head-rps"] {
+                let ratio = value(store, figure) / value(wide[0], figure)
+                check("\(store) \(figure) within 20 % of \(wide[0])", ratio >= 0.8,
+                      "\(format(value(store, figure))) vs \(format(value(wide[0], figure))) req/s (\(format(ratio))x)")
             }
         }
         for store in stores where store.hasPrefix(largest) {
@@ -107,6 +117,36 @@ final class Report {
 
     /// Targets with `figure`, in the order they were first reported.
     private func targets(with figure: String) -> [String] { ordered.filter { $0.figure == figure }.map(\.target) }
+
+    /// Issue 9's bars, against nginx serving the same bytes: cleartext small requests (at least
+    /// half of nginx's req/s, p99 within 1.5x nginx's); over TLS, the warm large GET (at least
+    /// 0.8x nginx's throughput, HTTP/1.1 and HTTP/2), small GETs over HTTP/2 (at least half of
+    /// nginx's req/s, authentication off and on; authenticated within 20 % of anonymous), and
+    /// the TLS servers' peak RSS under 64 MiB.
+    private func printFrontBars() {
+        for label in ["manifest-get", "manifest-head", "blob-get", "blob-head"] where !value("nginx", "\(label)-rps").isNaN {
+            atLeast("\(label) >= 0.5x nginx req/s", value("layover", "\(label)-rps"), 0.5, of: value("nginx", "\(label)-rps"), "req/s")
+            let p99 = (layover: value("layover", "\(label)-p99"), nginx: value("nginx", "\(label)-p99"))
+            check("\(label) p99 <= 1.5x nginx", p99.layover <= 1.5 * p99.nginx,
+                  "\(format(p99.layover)) vs \(format(p99.nginx)) ms (\(format(p99.layover / p99.nginx))x)")
+        }
+        guard !value("nginx", "tls-h1-large-get").isNaN else { return }
+        for figure in ["tls-h1-large-get", "tls-h2-large-get"] {
+            atLeast("\(figure) >= 0.8x nginx", value("layover", figure), 0.8, of: value("nginx", figure), "MB/s")
+        }
+        let nginxSmall = value("nginx", "tls-h2-manifest-get-rps")
+        atLeast("tls-h2-manifest-get >= 0.5x nginx req/s", value("layover", "tls-h2-manifest-get-rps"), 0.5, of: nginxSmall, "req/s")
+        atLeast("tls-h2-manifest-get with auth >= 0.5x nginx req/s", value("layover", "tls-h2-manifest-get-auth-rps"), 0.5, of: nginxSmall, "req/s")
+        atLeast("tls-h2-manifest-get with auth within 20 % of without", value("layover", "tls-h2-manifest-get-auth-rps"), 0.8,
+                of: value("layover", "tls-h2-manifest-get-rps"), "req/s")
+        let rss = max(value("layover", "tls-peak-rss"), value("layover", "tls-auth-peak-rss"))
+        check("TLS: peak RSS < 64 MiB", rss < 64, "\(format(rss)) MiB")
+    }
+
+    /// Checks `measured >= share * reference`, showing both and their ratio.
+    private func atLeast(_ bar: String, _ measured: Double, _ share: Double, of reference: Double, _ unit: String) {
+        check(bar, measured >= share * reference, "\(format(measured)) vs \(format(reference)) \(unit) (\(format(measured / reference))x)")
+    }
 
     private func check(_ bar: String, _ passed: Bool, _ detail: String) {
         bars.append(Bar(bar: bar, passed: passed, detail: detail))
