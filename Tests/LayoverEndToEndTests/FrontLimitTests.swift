@@ -22,7 +22,7 @@ struct FrontLimitTests {
         defer { fixture.shutdown(); directory.remove() }
         let port = Self.port(fixture)
         let started = ContinuousClock.now
-        let cut = Task.detached { () -> Duration in
+        async let cut = onThread { () -> Duration in
             let slow = try RawHTTP(port: port)
             slow.write("GET /v2/ HTTP/1.1\r\n")
             // One header line a second, never the blank line that ends the head.
@@ -33,7 +33,7 @@ struct FrontLimitTests {
             #expect(try await TestHTTP.shared.get(fixture.layover.url + "/v2/").status == 200)
             try await Task.sleep(for: .milliseconds(200))
         }
-        let elapsed = try await cut.value
+        let elapsed = try await cut
         // The cut shows at the write after the next one; a loaded machine adds its share.
         #expect(elapsed >= .seconds(1.5) && elapsed < .seconds(12), "cut after \(elapsed)")
     }
@@ -43,14 +43,14 @@ struct FrontLimitTests {
         let (fixture, directory) = try await Self.fixture("limits:\n  idleTimeoutSeconds: 2\n  headerTimeoutSeconds: 30\n")
         defer { fixture.shutdown(); directory.remove() }
         let port = Self.port(fixture)
-        let elapsed = try await Task.detached { () -> Duration in
+        let elapsed = try await onThread { () -> Duration in
             let connection = try RawHTTP(port: port)
             connection.write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
             _ = connection.readAll()
             let started = ContinuousClock.now
             while connection.readSome() != nil {}
             return ContinuousClock.now - started
-        }.value
+        }
         #expect(elapsed >= .seconds(1.5) && elapsed < .seconds(5), "closed after \(elapsed)")
     }
 
@@ -59,13 +59,13 @@ struct FrontLimitTests {
         let (fixture, directory) = try await Self.fixture("limits:\n  maxHeaderBytes: 8KiB\n")
         defer { fixture.shutdown(); directory.remove() }
         let port = Self.port(fixture)
-        let (large, garbage) = try await Task.detached { () -> (String, String) in
+        let (large, garbage) = try await onThread { () -> (String, String) in
             let large = try RawHTTP(port: port)
             large.write("GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 10_000))\r\n\r\n")
             let garbage = try RawHTTP(port: port)
             garbage.write("\u{1}\u{2} nonsense \r\n\r\n")
             return (large.readAll(), garbage.readAll())
-        }.value
+        }
         #expect(RawHTTP.status(of: large) == 431 && large.contains("\"UNSUPPORTED\""), "\(large)")
         #expect(RawHTTP.status(of: garbage) == 400 && garbage.contains("\"errors\""), "\(garbage)")
         let fine = try await TestHTTP.shared.get(fixture.layover.url + "/v2/", headers: [("X-Small", String(repeating: "a", count: 4000))])
@@ -100,7 +100,7 @@ struct FrontLimitTests {
             "limits:\n  headerTimeoutSeconds: 2\n", arguments: ["--tls-cert", certificate.certificate, "--tls-key", certificate.key])
         defer { fixture.shutdown(); directory.remove() }
         let port = Int(fixture.layover.url.split(separator: ":").last!)!
-        let (garbageClosed, silentFor) = try await Task.detached { () -> (Bool, Duration) in
+        let (garbageClosed, silentFor) = try await onThread { () -> (Bool, Duration) in
             let garbage = try RawHTTP(port: port)
             garbage.write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
             var garbageClosed = false
@@ -111,7 +111,7 @@ struct FrontLimitTests {
             let started = ContinuousClock.now
             while silent.readSome() != nil {}
             return (garbageClosed, ContinuousClock.now - started)
-        }.value
+        }
         #expect(garbageClosed)
         #expect(silentFor >= .seconds(1.5) && silentFor < .seconds(6), "closed after \(silentFor)")
         let answer = try await Curl.fetch(fixture.layover.url + "/v2/", ["--cacert", certificates.caPath], in: workspace.path)
@@ -123,7 +123,7 @@ struct FrontLimitTests {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
         let port = Self.port(fixture)
-        let (codes, hugeRefused) = try await Task.detached { () -> ([UInt32?], Bool) in
+        let (codes, hugeRefused) = try await onThread { () -> ([UInt32?], Bool) in
             // A WINDOW_UPDATE of 0 on the connection is a PROTOCOL_ERROR (RFC 9113 §6.9); a SETTINGS
             // frame whose length is not a multiple of 6 a FRAME_SIZE_ERROR (§6.5). The first GOAWAY
             // counts (frames the test still sends after it may draw another).
@@ -158,7 +158,7 @@ struct FrontLimitTests {
                 #expect(!(frame.type == RawHTTP2.FrameType.headers && frame.stream == 1), "a 1 MiB header block was answered")
             }
             return (codes, refused)
-        }.value
+        }
         #expect(codes == [1, 6], "GOAWAY error codes \(codes)")
         #expect(hugeRefused)
         #expect(try await TestHTTP.shared.get(fixture.layover.url + "/v2/").status == 200)

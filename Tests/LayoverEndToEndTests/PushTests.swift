@@ -271,6 +271,11 @@ struct PushTests {
         fixture.registry.stop()
         #expect(try await Self.push(Self.image(layerSizes: [20]), to: OCIPusher(base: fixture.url("team/app")), tag: "a-local").status == 201)
         try await fixture.registry.start()
+        // Replication attempts while the upstream was stopped may have marked it down: its tags
+        // are merged again once the breaker's probe finds it back (within 5 s).
+        try await eventually(timeout: .seconds(20)) {
+            try await !TestHTTP.shared.get("\(fixture.layover.url)/_layover/status").text.contains("\"state\" : \"down\"")
+        }
         let all = try await TestHTTP.shared.get("\(fixture.url("team/app"))/tags/list")
         #expect(all.text.contains("\"tags\":[\"a-local\",\"b-upstream\"]"), "\(all.text)")
         let first = try await TestHTTP.shared.get("\(fixture.url("team/app"))/tags/list?n=1")
