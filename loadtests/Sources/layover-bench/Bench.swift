@@ -83,7 +83,7 @@ struct Bench: AsyncParsableCommand {
     var pushClients = 4
 
     @Option(name: .customLong("scale-rounds"), help: "scale: rounds of load over the stores, in turn (medians reported).")
-    var scaleRounds = 3
+    var scaleRounds = 5
 
     @Option(name: .customLong("scale-seconds"), help: "scale: seconds of each load in a round.")
     var scaleSeconds = 2

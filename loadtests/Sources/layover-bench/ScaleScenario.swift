@@ -11,6 +11,9 @@ import NIOPosix
 /// blob HEADs spread over the store (closed loop) and 1 KiB monolithic pushes from several
 /// clients, the stores taken in turn and their order rotated each round (so that the machine's
 /// noise falls on all alike; medians reported), and RSS after the load.
+/// The GETs and HEADs go to as many distinct manifests and blobs as the smallest store holds
+/// (the same working set at every size: what differs is only the store around it); stores with
+/// room are also loaded over `wide` of each (`scale-wide-…`), compared among themselves.
 /// Then the stores larger than `protect` get `protect` blobs pinned by pending jobs and held for
 /// manifests to come, are served again and measured the same way beside the smallest store.
 /// Each configuration is a column: `scale-1k`, `scale-1M`, `scale-1M-protected`, …
@@ -22,8 +25,8 @@ struct ScaleScenario {
     let seconds: Int
     let pushClients: Int
     let rounds: Int
-    /// Paths of each kind the load goes through.
-    let sample = 20_000
+    /// Distinct manifests and blobs of the wide loads.
+    let wide = 10_000
 
     /// A seeded store served by a running `layover`.
     final class Served {
@@ -42,24 +45,40 @@ struct ScaleScenario {
     }
 
     func run(report: Report) async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+        let volume = try await ScaleVolume(files: sizes.reduce(0, +), bytes: Int64(sizes.reduce(0, +)) * 6144)
+        var servers: [Served] = []
+        do {
+            try await run(in: volume.path, servers: &servers, report: report)
+        } catch {
+            for server in servers { server.process.stop(signal: SIGKILL) }
+            await volume.remove()
+            throw error
+        }
+        for server in servers { server.process.stop(signal: SIGTERM) }
+        await volume.remove()
+    }
+
+    /// Every server started goes into `servers`, for the caller to stop before the stores go.
+    private func run(in directory: String, servers all: inout [Served], report: Report) async throws {
         var stores: [ScaleStore] = []
         for size in sizes.sorted() {
-            var store = ScaleStore(root: "\(directory.path)/\(size)", count: size)
+            var store = ScaleStore(root: "\(directory)/\(size)", count: size)
             say("# scale: seeding \(size) blobs (every tenth a manifest) into \(store.root)")
-            try await store.seed(sample: sample, protect: size > protect ? protect : 0)
+            try await store.seed(narrow: sizes.min()!, wide: wide, protect: size > protect ? protect : 0)
             let name = "scale-\(Self.label(size))"
             report.add(name, "scale-seed-rate", Double(size) / store.seedSeconds, "blobs/s")
             report.add(name, "scale-index-bytes-per-blob", Double(store.indexBytes) / Double(size), "B")
             stores.append(store)
         }
         guard let smallest = stores.first else { return }
-        let config = directory.path + "/layover.yaml"
+        let config = directory + "/layover.yaml"
         try "upstreams:\n  up:\n    url: http://127.0.0.1:9\n    push: local\n".write(toFile: config, atomically: true, encoding: .utf8)
 
         var served: [Served] = []
-        for store in stores { served.append(try await serve(store, as: "scale-\(Self.label(store.count))", config: config, report: report)) }
+        for store in stores {
+            served.append(try await serve(store, as: "scale-\(Self.label(store.count))", config: config, report: report))
+            all.append(served.last!)
+        }
         try await measure(served, report: report)
         let reference = served[0]
         for server in served.dropFirst() { server.process.stop(signal: SIGTERM) }
@@ -70,9 +89,9 @@ struct ScaleScenario {
         for store in protectable {
             try await store.protect()
             protected.append(try await serve(store, as: "scale-\(Self.label(store.count))-protected", config: config, report: report))
+            all.append(protected.last!)
         }
         try await measure(protected, report: report)
-        for server in protected { server.process.stop(signal: SIGTERM) }
 
         // What memory each blob costs: RSS at start over the smallest store's, per blob more.
         let base = report.value(reference.name, "scale-rss-at-start")
@@ -97,10 +116,12 @@ struct ScaleScenario {
         }
         report.add(name, "scale-startup", ScaleStore.seconds(clock.now - start), "s")
         let server = Served(name: name, store: store, process: process)
+        report.add(name, "scale-startup-cpu", ProcessReading.cpuSeconds(server.pid), "CPU-s")
         report.add(name, "scale-rss-at-start", ProcessReading.rssMiB(server.pid), "MiB")
         let url = URL(string: process.url)!
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        for (method, paths) in [(HTTPMethod.GET, store.manifestPaths), (.HEAD, store.blobPaths)] {
+        for (method, paths) in [(HTTPMethod.GET, store.manifestPaths), (.HEAD, store.blobPaths),
+                                (.GET, store.wideManifestPaths), (.HEAD, store.wideBlobPaths)] where !paths.isEmpty {
             let pass = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths, connections: connections,
                                                     duration: .seconds(600), once: true, group: group)
             if pass.errors > 0 { throw TestFailure("\(name): \(pass.errors) of \(paths.count) \(method) answers were errors") }
@@ -118,14 +139,22 @@ struct ScaleScenario {
                 let server = servers[(index + round) % servers.count]
                 let url = URL(string: server.process.url)!
                 for (label, method, paths) in [("manifest-get", HTTPMethod.GET, server.store.manifestPaths),
-                                               ("blob-head", .HEAD, server.store.blobPaths)] {
+                                               ("blob-head", .HEAD, server.store.blobPaths),
+                                               ("wide-manifest-get", .GET, server.store.wideManifestPaths),
+                                               ("wide-blob-head", .HEAD, server.store.wideBlobPaths)] where !paths.isEmpty {
+                    let cpu = ProcessReading.cpuSeconds(server.pid)
                     let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths,
                                                               connections: connections, duration: .seconds(seconds), group: group)
+                    server.samples["scale-\(label)-cpu", default: []].append(
+                        (ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / Double(max(1, result.requests)))
                     server.samples["scale-\(label)-rps", default: []].append(result.requestsPerSecond)
                     server.samples["scale-\(label)-p99", default: []].append(result.percentile(0.99))
                     server.samples["scale-\(label)-errors", default: []].append(Double(result.errors))
                 }
+                let cpu = ProcessReading.cpuSeconds(server.pid)
                 let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: seconds)
+                server.samples["scale-push-cpu", default: []].append(
+                    (ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / max(1, pushes.perSecond * Double(seconds)))
                 server.samples["scale-push-rate", default: []].append(pushes.perSecond)
                 server.samples["scale-push-p99", default: []].append(pushes.p99)
                 server.samples["scale-push-errors", default: []].append(Double(pushes.errors))
@@ -133,13 +162,19 @@ struct ScaleScenario {
         }
         try await group.shutdownGracefully()
         for server in servers {
-            for figure in ["scale-manifest-get-rps", "scale-manifest-get-p99", "scale-blob-head-rps", "scale-blob-head-p99",
-                           "scale-push-rate", "scale-push-p99"] {
+            for figure in ["scale-manifest-get-rps", "scale-manifest-get-p99", "scale-manifest-get-cpu",
+                           "scale-blob-head-rps", "scale-blob-head-p99", "scale-blob-head-cpu",
+                           "scale-wide-manifest-get-rps", "scale-wide-manifest-get-p99", "scale-wide-manifest-get-cpu",
+                           "scale-wide-blob-head-rps", "scale-wide-blob-head-p99", "scale-wide-blob-head-cpu",
+                           "scale-push-rate", "scale-push-p99", "scale-push-cpu"] {
                 let values = server.samples[figure, default: []].sorted()
-                let unit = figure.hasSuffix("-p99") ? "ms" : figure == "scale-push-rate" ? "pushes/s" : "req/s"
+                guard !values.isEmpty else { continue }
+                let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") ? "CPU-µs/req"
+                    : figure == "scale-push-rate" ? "pushes/s" : "req/s"
                 report.add(server.name, figure, values[values.count / 2], unit)
             }
-            for figure in ["scale-manifest-get-errors", "scale-blob-head-errors", "scale-push-errors"] {
+            for figure in ["scale-manifest-get-errors", "scale-blob-head-errors", "scale-wide-manifest-get-errors",
+                           "scale-wide-blob-head-errors", "scale-push-errors"] {
                 let errors = server.samples[figure, default: []].reduce(0, +)
                 if errors > 0 { report.add(server.name, figure, errors, "count") }
             }

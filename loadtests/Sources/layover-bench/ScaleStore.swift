@@ -16,9 +16,12 @@ struct ScaleStore {
 
     let root: String
     let count: Int
-    /// `/v2/...` paths of stored blobs and manifests, spread evenly over the store.
+    /// `/v2/...` paths of stored blobs and manifests, spread evenly over the store: as many as
+    /// every store has (the same working set at every size), and a wider set where there is room.
     private(set) var blobPaths: [String] = []
     private(set) var manifestPaths: [String] = []
+    private(set) var wideBlobPaths: [String] = []
+    private(set) var wideManifestPaths: [String] = []
     /// Plain blobs to hold, and (manifest, the blobs it names) for pinned jobs.
     private(set) var protectable: [Digest] = []
     private(set) var jobManifests: [(manifest: Digest, needs: [Digest])] = []
@@ -33,15 +36,19 @@ struct ScaleStore {
         RepositoryKey(upstream: upstream, repository: try! RepositoryName(String(format: "scale/r%02d", index % repositories)))
     }
 
-    /// Seeds the store in batches of 10,000; about `sample` paths of each kind are kept for the
-    /// load, spread evenly over the store, and `protect` blobs are set aside for `protect()`.
-    mutating func seed(sample: Int, protect: Int) async throws {
+    /// Seeds the store in batches of 10,000. For the load, paths spread evenly over the store
+    /// are kept: as many blobs and manifests as a store of `narrow` items has, and, when there
+    /// are that many, `wide` of each. `protect` blobs are set aside for `protect()`.
+    mutating func seed(narrow: Int, wide: Int, protect: Int) async throws {
         let store = try BlobStore(layout: StoreLayout(root: root), budget: StoreBudget(maxBytes: 1 << 40), synchronous: .normal)
         defer { store.close() }
         let clock = ContinuousClock()
         let start = clock.now
-        let blobStride = max(1, count * 9 / 10 / sample)
-        let manifestStride = max(1, count / 10 / sample)
+        let (narrowBlobs, narrowManifests) = (narrow - narrow / 10, narrow / 10)
+        func stride(_ total: Int, _ wanted: Int) -> Int { max(1, total / max(1, wanted)) }
+        let strides = (blob: stride(count - count / 10, narrowBlobs), manifest: stride(count / 10, narrowManifests),
+                       wideBlob: stride(count - count / 10, wide), wideManifest: stride(count / 10, wide))
+        let hasWide = count / 10 >= wide
         var recent: [(digest: Digest, size: Int)] = []
         var blobs = 0
         var manifests = 0
@@ -72,11 +79,15 @@ struct ScaleStore {
                 let number = index + offset
                 let repository = Self.repository(number).repository
                 if items[offset].mediaType != nil {
-                    if manifests % manifestStride == 0 { manifestPaths.append("/v2/up/\(repository)/manifests/\(record.digest)") }
+                    let path = "/v2/up/\(repository)/manifests/\(record.digest)"
+                    if manifests % strides.manifest == 0, manifestPaths.count < narrowManifests { manifestPaths.append(path) }
+                    if hasWide, manifests % strides.wideManifest == 0, wideManifestPaths.count < wide { wideManifestPaths.append(path) }
                     manifests += 1
                     if number < jobBlobs { jobManifests.append((record.digest, named[offset].map(\.digest))) }
                 } else {
-                    if blobs % blobStride == 0 { blobPaths.append("/v2/up/\(repository)/blobs/\(record.digest)") }
+                    let path = "/v2/up/\(repository)/blobs/\(record.digest)"
+                    if blobs % strides.blob == 0, blobPaths.count < narrowBlobs { blobPaths.append(path) }
+                    if hasWide, blobs % strides.wideBlob == 0, wideBlobPaths.count < wide { wideBlobPaths.append(path) }
                     blobs += 1
                     if number >= jobBlobs, protectable.count < protect - jobBlobs { protectable.append(record.digest) }
                 }
