@@ -108,16 +108,12 @@ extension BlobStore {
     /// Writes one item in place unless it is stored; claims its digest as `adopt` does, so that
     /// no other copy and no eviction of it interleave with this one.
     private func writeFile(_ item: BulkItem, digest: Digest, lastAccess: Double, made: inout Set<String>) throws(StoreError) -> (record: BlobRecord, fresh: Bool) {
-        while true {
-            let (claimed, existing) = state.withLock { state -> (Bool, BlobRecord?) in
-                guard !state.evicting.contains(digest), !state.adopting.contains(digest) else { return (false, nil) }
-                if let existing = state.records[digest] { return (false, existing) }
-                state.adopting.insert(digest)
-                return (true, nil)
+        claiming: while true {
+            switch state.withLock({ $0.claim(digest) }) {
+            case .claimed: break claiming
+            case .stored(let existing): return (existing, false)
+            case .busy: usleep(2000)
             }
-            if claimed { break }
-            if let existing { return (existing, false) }
-            usleep(2000)
         }
         let directory = layout.blobDirectory(for: digest)
         let path = layout.blobPath(for: digest)

@@ -11,20 +11,17 @@ extension BlobStore {
     /// arriving meanwhile waits and then finds the first, so no eviction of the first can remove
     /// the second's file or row.
     func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64) async throws(StoreError) -> BlobRecord {
-        while true {
-            let (claimed, existing) = state.withLock { state -> (Bool, BlobRecord?) in
-                guard !state.evicting.contains(digest), !state.adopting.contains(digest) else { return (false, nil) }
-                if let existing = state.records[digest] { return (false, existing) }
-                state.adopting.insert(digest)
-                return (true, nil)
-            }
-            if claimed { break }
-            if let existing {
+        claiming: while true {
+            switch state.withLock({ $0.claim(digest) }) {
+            case .claimed:
+                break claiming
+            case .stored(let existing):
                 FileSystem.remove(ingestPath)
                 release(reservation: reservation)
                 return existing
+            case .busy:
+                try? await Task.sleep(for: .milliseconds(2))
             }
-            try? await Task.sleep(for: .milliseconds(2))
         }
         let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
         let directory = layout.blobDirectory(for: digest)

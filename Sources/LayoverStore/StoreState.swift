@@ -67,6 +67,27 @@ struct StoreState: Sendable {
         self.totalBytes = totalBytes
     }
 
+    // MARK: Copies being put in place
+
+    /// What `claim` found.
+    enum Claim {
+        /// The digest is now claimed for the caller's copy.
+        case claimed
+        /// Already stored: the caller's copy is not needed.
+        case stored(BlobRecord)
+        /// Being evicted, or another copy is being put in place: try again shortly.
+        case busy
+    }
+
+    /// Claims `digest` for one copy being put in place (file, row, then record, which ends the
+    /// claim), in the step that finds it neither stored, nor being evicted, nor claimed.
+    mutating func claim(_ digest: Digest) -> Claim {
+        guard !evicting.contains(digest), !adopting.contains(digest) else { return .busy }
+        if let existing = records[digest] { return .stored(existing) }
+        adopting.insert(digest)
+        return .claimed
+    }
+
     // MARK: Links
 
     mutating func rememberLink(_ key: LinkKey) {
