@@ -4,7 +4,9 @@ import NIOHTTP1
 
 /// Answers a request the HTTP/1.1 parser refused, then lets the connection close: `431` with an
 /// OCI error when its head is over `maxHeaderBytes`, `400` for any other malformed input. Only
-/// when no answer is under way on the connection (the parser's error closes it right after).
+/// when no request is being answered on the connection: a request whose head was parsed gets its
+/// answer from its own handler (a body that breaks off midway must not draw a second response).
+/// The parser's error closes the connection right after.
 final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -13,13 +15,15 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
 
     private let maxHeaderBytes: Int
     private var answering = false
+    /// A request head was passed on and its answer's end not yet written.
+    private var requestOpen = false
 
     init(maxHeaderBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? HTTPParserError, !answering {
+        if let error = error as? HTTPParserError, !answering, !requestOpen {
             let refusal = Self.refusal(for: error, maxHeaderBytes: maxHeaderBytes)
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "application/json")
@@ -43,10 +47,17 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { requestOpen = true }
+        context.fireChannelRead(data)
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where head.status.code >= 200: answering = true
-        case .end: answering = false
+        case .end:
+            answering = false
+            requestOpen = false
         case .head, .body: break
         }
         context.write(data, promise: promise)
