@@ -166,7 +166,9 @@ struct ReplicationDefectTests {
 
     @Test("a stalled upstream fails the upload after the stall timeout; the queue shows the attempt running with its bytes")
     func stalledUpload() async throws {
-        // 40 Mbit/s: the 64 MiB upload lasts about 13 s, long enough to catch it running even on a loaded machine.
+        // 40 Mbit/s: the upload runs for about 5 s before the link stalls at 24 MiB of its 64 MiB;
+        // the link stalls at that point however loaded the machine is (a pause sent by the test
+        // after seeing the job run could come after the last byte was out, and no stall follows).
         let setup = try await SlowUpstream(megabits: 40, upstreamOptions: "stallTimeoutSeconds: 2")
         defer { setup.shutdown() }
         let (registry, link, layover) = (setup.registry, setup.link, setup.layover)
@@ -174,15 +176,19 @@ struct ReplicationDefectTests {
         let content = PushTests.image(layerSizes: [64 << 20])
         let pusher = OCIPusher(base: "\(layover.url)/v2/up/team/big")
         for blob in content.blobs + [content.config] { try await pusher.pushBlobMonolithic(blob) }
+        link.pause(afterBytesToUpstream: 24 << 20)
         #expect(try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest).status == 201)
         try await eventually(timeout: .seconds(20)) {
             let job = try await queue()
             return job?["state"] as? String == "running" && (job?["bytesSent"] as? Int ?? 0) > 0
         }
-        // The upstream stops taking bytes: nothing is read from Layover's connection any more.
-        link.pause()
-        try await eventually(timeout: .seconds(60)) {
-            (try await queue()?["lastError"] as? String)?.contains("stalled") == true
+        do {
+            try await eventually(timeout: .seconds(60)) {
+                (try await queue()?["lastError"] as? String)?.contains("stalled") == true
+            }
+        } catch {
+            Issue.record("no stall seen: \(String(describing: try? await queue())), \(link.bytesToUpstream) bytes relayed; \(layover.log.suffix(3000))")
+            throw error
         }
         let job = try #require(try await queue())
         #expect(job["state"] as? String != "dead", "a stall is transient: \(job)")

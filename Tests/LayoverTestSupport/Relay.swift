@@ -41,7 +41,9 @@ public final class Relay: Sendable {
         func departure(of bytes: Int, downstream: Bool) -> NIODeadline {
             let now = NIODeadline.now().uptimeNanoseconds
             let oneWay = shape.latency.components.attoseconds / 2_000_000_000 + shape.latency.components.seconds * 500_000_000
-            guard let rate = shape.bytesPerSecond else { return .uptimeNanoseconds(now + UInt64(oneWay)) }
+            guard let rate = shape.bytesPerSecond else {
+                return .uptimeNanoseconds(now + UInt64(oneWay))
+            }
             let transmit = Int64(bytes) * 1_000_000_000 / Int64(rate)
             let done = linkFreeAt.withLock { freeAt in
                 if downstream {
@@ -61,6 +63,8 @@ public final class Relay: Sendable {
         let cutAfter = Atomic<Int>(-1)
         /// While true, nothing is read from clients: their writes back up as toward a stalled upstream.
         let paused = Atomic<Bool>(false)
+        /// When at or above zero: the relay pauses itself once clients have sent this many bytes.
+        let pauseAt = Atomic<Int>(-1)
     }
 
     public var url: String { "http://127.0.0.1:\(port)" }
@@ -73,7 +77,14 @@ public final class Relay: Sendable {
     /// upstream) until `resume`.
     public func pause() { counters.paused.store(true, ordering: .relaxed) }
 
-    public func resume() { counters.paused.store(false, ordering: .relaxed) }
+    public func resume() {
+        counters.pauseAt.store(-1, ordering: .relaxed)
+        counters.paused.store(false, ordering: .relaxed)
+    }
+
+    /// Pauses as `pause` does once clients have sent `bytes` bytes toward the upstream in all:
+    /// a stall at a known point of an upload, however fast or loaded the machine is.
+    public func pause(afterBytesToUpstream bytes: Int) { counters.pauseAt.store(bytes, ordering: .relaxed) }
 
     /// Cuts every connection after `bytes` upstream bytes (nil: never).
     public func cut(after bytes: Int?) { counters.cutAfter.store(bytes ?? -1, ordering: .relaxed) }
@@ -116,7 +127,11 @@ public final class Relay: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data)
-            if !counts { counters.bytesToUpstream.add(buffer.readableBytes, ordering: .relaxed) }
+            if !counts {
+                let total = counters.bytesToUpstream.add(buffer.readableBytes, ordering: .relaxed).newValue
+                let pauseAt = counters.pauseAt.load(ordering: .relaxed)
+                if pauseAt >= 0, total >= pauseAt { counters.paused.store(true, ordering: .relaxed) }
+            }
             if counts {
                 relayed += buffer.readableBytes
                 counters.bytesFromUpstream.add(buffer.readableBytes, ordering: .relaxed)
@@ -127,36 +142,51 @@ public final class Relay: Sendable {
                     return
                 }
             }
-            if !counts, counters.paused.load(ordering: .relaxed) {
-                context.channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess {}
-                holdWhilePaused(buffer, channel: context.channel, eventLoop: context.eventLoop)
-                return
-            }
-            guard counters.isShaped else {
+            guard counters.isShaped || !pending.isEmpty || (!counts && counters.paused.load(ordering: .relaxed)) else {
                 partner.writeAndFlush(buffer, promise: nil)
                 return
             }
-            // Hold the bytes until the link would have delivered them; stop reading meanwhile so
-            // that the sender feels the slow link.
-            let departure = counters.departure(of: buffer.readableBytes, downstream: counts)
-            let channel = context.channel
-            let partner = self.partner
-            channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess {}
-            context.eventLoop.scheduleTask(deadline: departure) {
-                partner.writeAndFlush(buffer, promise: nil)
-                channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess {}
-            }
+            // Hold the bytes until the link would have delivered them (or the relay is resumed),
+            // in order; stop reading meanwhile so that the sender feels the slow or stalled link.
+            pending.append(buffer)
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenSuccess {}
+            pump(channel: context.channel, eventLoop: context.eventLoop)
         }
 
-        /// Keeps `buffer` (and reads no more) until the relay is resumed.
-        private func holdWhilePaused(_ buffer: ByteBuffer, channel: any Channel, eventLoop: any EventLoop) {
-            eventLoop.scheduleTask(in: .milliseconds(50)) { [self] in
-                if counters.paused.load(ordering: .relaxed) {
-                    holdWhilePaused(buffer, channel: channel, eventLoop: eventLoop)
-                } else {
+        /// Bytes read and not yet passed on, oldest first.
+        private var pending: [ByteBuffer] = []
+        /// Whether a timer will call `pump` again.
+        private var waiting = false
+
+        /// Passes on what the link would have delivered by now; reads again once nothing is held.
+        private func pump(channel: any Channel, eventLoop: any EventLoop) {
+            guard !waiting else { return }
+            if !counts, counters.paused.load(ordering: .relaxed) {
+                wait(until: .now() + .milliseconds(50), channel: channel, eventLoop: eventLoop)
+                return
+            }
+            guard !pending.isEmpty else {
+                channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess {}
+                return
+            }
+            // Every held buffer goes on the link now; reading resumes when the first has arrived.
+            var firstArrival: NIODeadline?
+            for buffer in pending {
+                let arrival = counters.departure(of: buffer.readableBytes, downstream: counts)
+                firstArrival = firstArrival ?? arrival
+                eventLoop.scheduleTask(deadline: arrival) { [partner] in
                     partner.writeAndFlush(buffer, promise: nil)
-                    channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess {}
                 }
+            }
+            pending.removeAll()
+            wait(until: firstArrival!, channel: channel, eventLoop: eventLoop)
+        }
+
+        private func wait(until deadline: NIODeadline, channel: any Channel, eventLoop: any EventLoop) {
+            waiting = true
+            eventLoop.scheduleTask(deadline: deadline) { [self] in
+                waiting = false
+                pump(channel: channel, eventLoop: eventLoop)
             }
         }
 
