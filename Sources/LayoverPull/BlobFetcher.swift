@@ -102,18 +102,24 @@ final class BlobFetcher: Sendable {
         }
     }
 
-    /// Resumes after a broken or stalled upstream connection, at most this many times per download.
+    /// Resumes after a broken or stalled upstream connection, at most this many times in a row
+    /// without `progressThatCounts` between two breaks.
     static let maximumResumes = 5
+
+    /// Bytes a connection must deliver before it breaks for its break not to count toward
+    /// `maximumResumes`: an upstream that keeps breaking but delivers is slow, not dead.
+    static let progressThatCounts: Int64 = 512 << 10
 
     /// Writes the download's body into `writer`. When the connection breaks (or stalls past the
     /// client's read timeout) before the announced length, asks again from the byte reached
-    /// (`Range`), after a short backoff; readers see a pause. An upstream that ignores the range
-    /// sends the blob again from byte 0, and what is already written is skipped. The digest is
-    /// checked at the commit, whatever path the bytes took.
+    /// (`Range`), after a short backoff that grows with breaks in a row; readers see a pause. An
+    /// upstream that ignores the range sends the blob again from byte 0, and what is already
+    /// written is skipped. The digest is checked at the commit, whatever path the bytes took.
     private func receive(_ first: BlobDownload, into writer: IngestWriter, fetch: InflightFetch,
                          client: RegistryClient, logger: Logger) async throws {
         var download = first
         var resumes = 0
+        var reachedAtBreak: Int64 = 0
         while true {
             do {
                 var skip = writer.written - download.offset
@@ -135,7 +141,10 @@ final class BlobFetcher: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch {
-                resumes += 1
+                // A connection that delivered a good part before it broke shows a working
+                // upstream: the count starts again. Only breaks in a row without it add up.
+                resumes = writer.written - reachedAtBreak >= Self.progressThatCounts ? 1 : resumes + 1
+                reachedAtBreak = writer.written
                 guard resumes <= Self.maximumResumes, !Task.isCancelled else { throw error }
                 logger.notice("upstream download broke; resuming", metadata: [
                     "error": "\(error)", "offset": "\(writer.written)", "resume": "\(resumes)"])
