@@ -23,7 +23,7 @@ enum ConfigurationKeys {
         "scrubBytesPerSecond": .value,
         "upstreams": .named(.keys([
             "url": .value, "username": .value, "password": .value, "tagFreshnessSeconds": .value,
-            "push": .value, "allowDelete": .value, "stallTimeoutSeconds": .value,
+            "push": .value, "allowDelete": .value, "stallTimeoutSeconds": .value, "uploadChunkSize": .value,
         ])),
         "auth": .keys([
             "htpasswd": .value,

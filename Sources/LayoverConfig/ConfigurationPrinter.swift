@@ -1,3 +1,5 @@
+import LayoverUpstream
+
 /// Renders a configuration as the YAML a config file would hold; credentials are masked.
 public enum ConfigurationPrinter {
     public static func yaml(_ configuration: LayoverConfiguration) -> String {
@@ -28,6 +30,9 @@ public enum ConfigurationPrinter {
             }
             if upstream.tagFreshnessSeconds > 0 { lines.append("    tagFreshnessSeconds: \(upstream.tagFreshnessSeconds)") }
             if upstream.stallTimeoutSeconds != 60 { lines.append("    stallTimeoutSeconds: \(upstream.stallTimeoutSeconds)") }
+            if upstream.uploadChunkBytes != UpstreamConfiguration.defaultUploadChunkBytes {
+                lines.append("    uploadChunkSize: \(upstream.uploadChunkBytes)")
+            }
             lines.append("    push: \(configuration.pushModes[name] ?? "async")")
             if configuration.deletionAllowed.contains(name) { lines.append("    allowDelete: true") }
         }

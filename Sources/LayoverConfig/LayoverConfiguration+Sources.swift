@@ -36,6 +36,7 @@ extension LayoverConfiguration {
             var push: String?
             var allowDelete: Bool?
             var stallTimeoutSeconds: Double?
+            var uploadChunkSize: String?
         }
     }
 
@@ -75,6 +76,12 @@ extension LayoverConfiguration {
             if let stall = upstream.stallTimeoutSeconds {
                 guard stall > 0 else { throw ConfigurationError("upstreams.\(name).stallTimeoutSeconds: must be above zero") }
                 upstreams[name]?.stallTimeoutSeconds = stall
+            }
+            if let text = upstream.uploadChunkSize {
+                guard let bytes = ByteSize.parse(text), bytes >= 1 << 20 else {
+                    throw ConfigurationError("upstreams.\(name).uploadChunkSize: expected a size of at least 1MiB, got \(text)")
+                }
+                upstreams[name]?.uploadChunkBytes = bytes
             }
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }

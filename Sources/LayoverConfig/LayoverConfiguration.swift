@@ -101,6 +101,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
             upstream.credentials = existing.credentials
             upstream.tagFreshnessSeconds = existing.tagFreshnessSeconds
             upstream.stallTimeoutSeconds = existing.stallTimeoutSeconds
+            upstream.uploadChunkBytes = existing.uploadChunkBytes
         }
         upstreams[name] = upstream
     }

@@ -1,29 +1,29 @@
-import LayoverPull
+import LayoverPush
 import LayoverStore
-import LayoverUpstream
 import LayoverWire
 import NIOHTTP1
 
 extension RegistryResponder {
     /// `DELETE` of a manifest (by tag or digest) or a blob: refused with `405 UNSUPPORTED` unless
-    /// the operator enabled deletion for the upstream; then forwarded upstream, and on success
-    /// the repository's local tags and links to it are forgotten. Answers 202 as the spec says.
+    /// the operator enabled deletion for the upstream; then applied here at once and written back
+    /// upstream by the replication queue. Answers `202` as the spec says.
     func delete(_ request: Request, name: String, kind: String, reference: String) async throws -> Response {
         let (client, repository) = try resolve(request, name: name)
         guard deletionAllowed.contains(repository.upstream) else { throw Self.deletionDisabled }
+        let push = try pushService()
         let parsed: Reference
         do { parsed = try Reference(parsing: reference) } catch { throw OCIError(error) }
-        if kind == "blobs", case .tag = parsed { throw OCIError.digestInvalid(reference) }
-        do {
-            try await client.delete(repository.repository, kind: kind, reference: reference)
-        } catch .notFound {
-            throw kind == "blobs" ? OCIError.blobUnknown(reference) : OCIError.manifestUnknown(reference)
-        } catch {
-            throw OCIError(PullError.upstream(error))
+        let target: DeleteTarget
+        switch (kind, parsed) {
+        case ("blobs", .tag): throw OCIError.digestInvalid(reference)
+        case ("blobs", .digest(let digest)): target = .blob(digest)
+        case (_, .digest(let digest)): target = .manifest(digest)
+        case (_, .tag(let tag)): target = .tag(tag)
         }
-        switch parsed {
-        case .digest(let digest): try? await pull.store.forget(repository, digest: digest, tag: nil)
-        case .tag(let tag): try? await pull.store.forget(repository, digest: nil, tag: tag)
+        do {
+            try await push.delete(client, repository, target)
+        } catch {
+            throw OCIError(error)
         }
         return Response(status: .accepted, headers: ["Content-Length": "0"])
     }

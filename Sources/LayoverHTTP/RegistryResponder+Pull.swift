@@ -7,10 +7,14 @@ import NIOCore
 import NIOHTTP1
 
 extension RegistryResponder {
+    /// `GET`/`HEAD manifests/<reference>`. A reference that is neither a valid tag nor a valid
+    /// digest names nothing that can exist: `404 MANIFEST_UNKNOWN`, as registries answer a probe
+    /// (a `PUT` of one is refused with `400`). A reference deleted here is unknown at once.
     func manifest(_ request: Request, name: String, reference: String) async throws -> Response {
         let (client, repository) = try resolve(request, name: name)
-        let parsed: Reference
-        do { parsed = try Reference(parsing: reference) } catch { throw OCIError(error) }
+        guard let parsed = try? Reference(parsing: reference) else {
+            throw OCIError.manifestUnknown(Escaping.logValue(reference))
+        }
         let withBody = request.method == .GET
         let answer: ManifestAnswer
         do {
@@ -94,8 +98,8 @@ extension RegistryResponder {
         return range
     }
 
-    /// The upstream's tag list merged with tags pushed here and not yet replicated: sorted,
-    /// paged with `n` and `last`, with a `Link` to the next page.
+    /// The upstream's tag list merged with tags pushed here and not yet replicated, less tags
+    /// deleted here: sorted, paged with `n` and `last`, with a `Link` to the next page.
     func tags(_ request: Request, name: String) async throws -> Response {
         let (client, repository) = try resolve(request, name: name)
         let local = ((try? pull.store.localTags(repository)) ?? []).filter(\.pushPending).map(\.tag)
@@ -109,7 +113,8 @@ extension RegistryResponder {
         } catch {
             if local.isEmpty { throw OCIError(PullError.upstream(error)) }
         }
-        let page = TagList.page(Set(upstreamTags + local).sorted(), count: request.queryValue("n").flatMap(Int.init),
+        let merged = Set(upstreamTags + local).filter { !pull.store.isDeleted(repository, $0) }
+        let page = TagList.page(merged.sorted(), count: request.queryValue("n").flatMap(Int.init),
                                 last: request.queryValue("last"))
         let body = TagList.encode(name: repository.repository.value, tags: page.tags)
         var response = Response.json(body)

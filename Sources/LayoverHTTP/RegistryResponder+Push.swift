@@ -97,6 +97,8 @@ extension RegistryResponder {
         var headers = HTTPHeaders()
         headers.add(name: "Location", value: "/v2/\(name)/manifests/\(manifest.digest)")
         headers.add(name: "Docker-Content-Digest", value: manifest.digest.description)
+        // OCI 1.1: the subject was indexed for the referrers API (clients then skip the tag schema).
+        if let subject = manifest.subject { headers.add(name: "OCI-Subject", value: subject.digest.description) }
         headers.add(name: "Content-Length", value: "0")
         return Response(status: .created, headers: headers)
     }
@@ -191,6 +193,10 @@ extension OCIError {
             self = OCIError(status: 416, code: .blobUploadInvalid, message: "invalid Content-Range: \(range)")
         case .unsupported(let detail):
             self = .unsupported(detail)
+        case .manifestUnknown(let reference):
+            self = .manifestUnknown(reference)
+        case .upstreamUnavailable(let detail):
+            self = OCIError(status: 503, code: .unavailable, message: "upstream unavailable: \(detail)")
         }
     }
 }

@@ -16,6 +16,8 @@ extension PullService {
                      withBody: Bool, ranged: Bool = false) async throws(PullError) -> BlobAnswer {
         // A HEAD while the upstream cannot be asked: unknown, so a pushing client uploads it.
         let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.blobUnknownUpstreamDown(digest, reason: "\(error)") }
+        // Deleted here, its deletion not yet upstream: gone, whatever the upstream still says.
+        if store.isDeleted(repository, digest.description) { throw .blobUnknown(digest) }
         if store.record(for: digest) != nil {
             try await confirmLink(repository, digest, unknown: .blobUnknown(digest), unreachable: unreachable) { () async throws(UpstreamError) in
                 _ = try await client.headBlob(repository.repository, digest)

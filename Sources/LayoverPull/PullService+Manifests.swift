@@ -10,7 +10,8 @@ extension PullService {
     /// `HEAD` confirms it), fetched once otherwise. By tag: revalidated with an upstream `HEAD`
     /// (concurrent revalidations coalesced; skipped within the upstream's freshness window for a
     /// request with the same `Accept` types as the one that was revalidated);
-    /// when the upstream is down or rate limiting, the last known digest is served.
+    /// when the upstream is down or rate limiting, the last known digest is served. A tag or
+    /// digest deleted here is unknown until its deletion reached the upstream (and after).
     public func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ reference: Reference,
                          accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
         switch reference {
@@ -23,6 +24,8 @@ extension PullService {
 
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ tag: Tag,
                           accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
+        // Deleted here, its deletion not yet upstream: not revived by revalidation.
+        if store.isDeleted(repository, tag.value) { throw .manifestUnknown("\(repository):\(tag)") }
         let known = try? await store.tag(repository, tag)
         if let known, known.pushPending, store.record(for: known.digest) != nil {
             // Pushed through Layover and not yet replicated: read-your-writes.
@@ -72,6 +75,7 @@ extension PullService {
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
                           accept: [String], withBody: Bool, stale: Bool) async throws(PullError) -> ManifestAnswer {
         let reference = "\(repository)@\(digest)"
+        if store.isDeleted(repository, digest.description) { throw .manifestUnknown(reference) }
         let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.manifestUnknownUpstreamDown(reference, reason: "\(error)") }
         if let record = store.record(for: digest), record.mediaType != nil {
             if !stale { try await confirmLink(repository, digest, unknown: .manifestUnknown(reference), unreachable: unreachable) { () async throws(UpstreamError) in

@@ -40,4 +40,8 @@ public enum PushError: Error, Equatable, Sendable {
         if case .uploadTooLarge = self { true } else { false }
     }
     case unsupported(String)
+    /// A manifest (tag or digest) neither stored for the repository nor held upstream.
+    case manifestUnknown(String)
+    /// The upstream could not be asked (down, rate limiting, refusing our credentials).
+    case upstreamUnavailable(String)
 }

@@ -8,6 +8,9 @@ public struct QueueStatus: Codable, Sendable, Equatable {
         public var upstream: String
         public var repository: String
         public var tag: String?
+        /// `push`, `deleteManifest`, `deleteTag` or `deleteBlob` (absent from older servers: push).
+        public var operation: String?
+        /// The manifest pushed or deleted (a deleted tag's manifest; a deleted blob).
         public var manifest: String
         /// `pending` (not yet tried), `retrying` (failed transiently, will retry), `running`
         /// (an attempt in progress) or `dead`.
@@ -28,7 +31,7 @@ public struct QueueStatus: Codable, Sendable, Equatable {
             let sent = running[job.id]
             let state = job.state == .dead ? "dead" : sent != nil ? "running" : (job.attempts > 0 ? "retrying" : "pending")
             return Job(id: job.id, upstream: job.repository.upstream, repository: job.repository.repository.value, tag: job.tag?.value,
-                       manifest: job.manifestDigest.description, state: state, bytesSent: sent,
+                       operation: job.operation.rawValue, manifest: job.manifestDigest.description, state: state, bytesSent: sent,
                        attempts: job.attempts, nextAttemptAt: job.nextAttemptAt, lastError: job.lastError, createdAt: job.createdAt)
         }
     }

@@ -32,6 +32,7 @@ struct ReplicationExecutor: Sendable {
     }
 
     func run(_ job: ReplicationJob) async throws(Failure) -> Outcome {
+        if job.operation.isDeletion { return try await delete(job) }
         guard let bytes = store.read(job.manifestDigest) else {
             throw .permanent("manifest \(job.manifestDigest) is no longer stored")
         }
@@ -112,6 +113,21 @@ struct ReplicationExecutor: Sendable {
             }
         }
         sent.total = base + lease.record.size
+    }
+
+    /// A deletion: the one reference the client deleted, nothing else. A refusal (a registry
+    /// that does not delete tags, say) fails the job with the upstream's reason; deleting the
+    /// manifest behind a tag instead would delete every other tag pointing to it.
+    private func delete(_ job: ReplicationJob) async throws(Failure) -> Outcome {
+        let (kind, reference) = switch job.operation {
+        case .deleteTag: ("manifests", job.tag?.value ?? job.manifestDigest.description)
+        case .deleteBlob: ("blobs", job.manifestDigest.description)
+        case .push, .deleteManifest: ("manifests", job.manifestDigest.description)
+        }
+        try await attempt { () async throws(UpstreamError) in
+            try await client.delete(job.repository.repository, kind: kind, reference: reference)
+        }
+        return .replicated
     }
 
     private func attempt<T>(_ body: () async throws(UpstreamError) -> T) async throws(Failure) -> T {

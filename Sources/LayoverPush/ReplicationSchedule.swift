@@ -5,6 +5,9 @@ import LayoverStore
 /// hands out. Jobs run oldest first, at most `concurrencyPerUpstream` at once per upstream, each
 /// not before its `nextAttemptAt`; dead jobs never run. Jobs for one tag never run at the same
 /// time, and a job superseded while it runs is not retried (its tag must not go back in time).
+/// A deletion is a barrier in its repository: it starts only after every older job there ended
+/// (a push acknowledged before it reaches the upstream first), and no newer job there starts
+/// before it ended (a push after it is not deleted by it).
 public struct ReplicationSchedule: Sendable {
     public private(set) var waiting: [Int64: ReplicationJob] = [:]
     public private(set) var running: [Int64: ReplicationJob] = [:]
@@ -17,6 +20,9 @@ public struct ReplicationSchedule: Sendable {
     private var due: [String: Heap<Int64>] = [:]
     private var runningPerUpstream: [String: Int] = [:]
     private var runningTags: Set<String> = []
+    /// Waiting and running jobs of each repository, and the deletions among them.
+    private var live: [String: Set<Int64>] = [:]
+    private var deletions: [String: Set<Int64>] = [:]
 
     private struct Entry: Comparable {
         var at: Double
@@ -32,6 +38,8 @@ public struct ReplicationSchedule: Sendable {
     public mutating func add(_ job: ReplicationJob) {
         guard job.state == .pending, running[job.id] == nil else { return }
         waiting[job.id] = job
+        live[Self.repositoryKey(job), default: []].insert(job.id)
+        if job.operation.isDeletion { deletions[Self.repositoryKey(job), default: []].insert(job.id) }
         delayed.insert(Entry(at: job.nextAttemptAt, id: job.id))
     }
 
@@ -42,7 +50,10 @@ public struct ReplicationSchedule: Sendable {
     public mutating func remove(_ ids: [Int64]) -> [Int64] {
         var dropped: [Int64] = []
         for id in ids {
-            if waiting.removeValue(forKey: id) != nil { dropped.append(id) }
+            if let job = waiting.removeValue(forKey: id) {
+                dropped.append(id)
+                end(job)
+            }
             if running[id] != nil { superseded.insert(id) }
         }
         return dropped
@@ -64,6 +75,10 @@ public struct ReplicationSchedule: Sendable {
             var blocked: [Int64] = []
             while runningPerUpstream[upstream, default: 0] < concurrencyPerUpstream, let id = due[upstream]?.popMin() {
                 guard let job = waiting[id], job.nextAttemptAt <= now else { continue }
+                guard !isHeldBack(job) else {
+                    blocked.append(id)
+                    continue
+                }
                 if let key = Self.tagKey(job) {
                     // One job per tag at a time; at most one other job of a tag waits, so few are set aside.
                     guard !runningTags.contains(key) else {
@@ -85,13 +100,36 @@ public struct ReplicationSchedule: Sendable {
 
     /// A job finished; `retry` is the job rescheduled after a transient failure, nil otherwise.
     public mutating func finished(_ id: Int64, retry: ReplicationJob?) {
-        if let job = running.removeValue(forKey: id) {
+        let job = running.removeValue(forKey: id)
+        if let job {
             runningPerUpstream[job.repository.upstream, default: 1] -= 1
             if let key = Self.tagKey(job) { runningTags.remove(key) }
         }
-        if superseded.remove(id) != nil { return }
-        if let retry, retry.state == .pending { add(retry) }
+        if superseded.remove(id) == nil, let retry, retry.state == .pending {
+            add(retry)
+        } else if let job {
+            end(job)
+        }
     }
+
+    /// Whether the repository's order holds `job` back: an older job there still to end before
+    /// a deletion, or an older deletion there still to end before any job.
+    private func isHeldBack(_ job: ReplicationJob) -> Bool {
+        let key = Self.repositoryKey(job)
+        let older = job.operation.isDeletion ? live[key] : deletions[key]
+        return older?.contains { $0 < job.id } ?? false
+    }
+
+    /// A job left the queue (done, dead or superseded): it no longer orders its repository.
+    private mutating func end(_ job: ReplicationJob) {
+        let key = Self.repositoryKey(job)
+        live[key]?.remove(job.id)
+        if live[key]?.isEmpty == true { live[key] = nil }
+        deletions[key]?.remove(job.id)
+        if deletions[key]?.isEmpty == true { deletions[key] = nil }
+    }
+
+    private static func repositoryKey(_ job: ReplicationJob) -> String { job.repository.description }
 
     private static func tagKey(_ job: ReplicationJob) -> String? {
         job.tag.map { "\(job.repository)|\($0)" }

@@ -30,7 +30,8 @@ extension BlobIndex {
         }
     }
 
-    /// Records (or extends) push holds, and links each repository to its blob, in one transaction.
+    /// Records (or extends) push holds, and links each repository to its blob (ending a deletion's
+    /// tombstone there), in one transaction.
     func hold(_ keys: [HoldKey], until: Double) async throws(StoreError) {
         guard !keys.isEmpty else { return }
         try await guarded {
@@ -42,6 +43,7 @@ extension BlobIndex {
                         """, arguments: [key.repository.upstream, key.repository.repository.value, key.digest.description, until])
                     try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
                                    arguments: [key.repository.upstream, key.repository.repository.value, key.digest.description])
+                    try Self.clearTombstones(db, [key.repository.upstream, key.repository.repository.value], [key.digest.description])
                 }
             }
         }

@@ -77,35 +77,3 @@ extension BlobStore {
         (try? index.referrers(repository, subject: subject)) ?? []
     }
 }
-
-extension BlobIndex {
-    /// Forgets that `repository` holds `digest`, and its tags that point to it (or only `tag`).
-    func forget(_ repository: RepositoryKey, digest: Digest?, tag: Tag?) async throws(StoreError) {
-        try await guarded {
-            try await pool.write { db in
-                let arguments: StatementArguments = [repository.upstream, repository.repository.value]
-                if let tag {
-                    try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND tag = ?",
-                                   arguments: arguments + [tag.value])
-                }
-                if let digest {
-                    try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND digest = ?",
-                                   arguments: arguments + [digest.description])
-                    try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
-                                   arguments: arguments + [digest.description])
-                }
-            }
-        }
-    }
-}
-
-extension BlobStore {
-    /// After an upstream deletion: `repository` no longer holds `digest` (its tags to it go too),
-    /// or no longer has `tag`. The stored file stays for other repositories that hold it.
-    public func forget(_ repository: RepositoryKey, digest: Digest?, tag: Tag?) async throws(StoreError) {
-        try await index.forget(repository, digest: digest, tag: tag)
-        if let digest {
-            state.withLock { $0.forgetLink(.init(repository: repository, digest: digest)) }
-        }
-    }
-}

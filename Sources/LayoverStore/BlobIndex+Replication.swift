@@ -40,6 +40,7 @@ extension BlobIndex {
         return try await guarded {
             try await pool.write { db in
                 let names: StatementArguments = [repository.upstream, repository.repository.value]
+                try Self.clearTombstones(db, names, closure.map(\.description) + (tag.map { [$0.value] } ?? []))
                 for digest in closure {
                     try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
                                    arguments: names + [digest.description])
@@ -105,14 +106,16 @@ extension BlobIndex {
         }
     }
 
-    /// Removes a job whose manifest reached the upstream. Its tag stops being marked as pending
+    /// Removes a job whose write reached the upstream. Its tag stops being marked as pending
     /// only if it still points to the job's manifest and no other job of that tag remains (a tag
-    /// with a push still to replicate is never revalidated from the upstream).
-    func completeJob(_ job: ReplicationJob) async throws(StoreError) {
+    /// with a push still to replicate is never revalidated from the upstream). A deletion's
+    /// tombstone goes with it. Returns whether one did.
+    func completeJob(_ job: ReplicationJob) async throws(StoreError) -> Bool {
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM jobBlob WHERE jobId = ?", arguments: [job.id])
                 try db.execute(sql: "DELETE FROM replicationJob WHERE id = ?", arguments: [job.id])
+                if job.operation.isDeletion { return try Self.completeDeletion(db, job) }
                 if let tag = job.tag {
                     let names: StatementArguments = [job.repository.upstream, job.repository.repository.value, tag.value]
                     try db.execute(sql: """
@@ -121,6 +124,7 @@ extension BlobIndex {
                         AND NOT EXISTS (SELECT 1 FROM replicationJob j WHERE j.upstream = ? AND j.repository = ? AND j.tag = ?)
                         """, arguments: names + [job.manifestDigest.description] + names)
                 }
+                return false
             }
         }
     }
@@ -185,7 +189,8 @@ extension BlobIndex {
                               tag: (row["tag"] as String?).flatMap { try? Tag($0) }, manifestDigest: digest,
                               mediaType: row["mediaType"], state: state, attempts: row["attempts"],
                               nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"], createdAt: row["createdAt"],
-                              inProgress: (row["inProgress"] as Int? ?? 0) != 0, interruptions: row["interruptions"] as Int? ?? 0)
+                              inProgress: (row["inProgress"] as Int? ?? 0) != 0, interruptions: row["interruptions"] as Int? ?? 0,
+                              operation: ReplicationJob.Operation(rawValue: row["operation"] as String? ?? "push") ?? .push)
     }
 }
 

@@ -63,6 +63,7 @@ final class BlobIndex: Sendable {
         registerReplicationMigration(&migrator)
         registerReferrersMigration(&migrator)
         registerHoldsMigration(&migrator)
+        registerDeletesMigration(&migrator)
         return migrator
     }
 

@@ -12,6 +12,7 @@ extension BlobStore {
         let (id, superseded) = try await index.recordPush(repository: repository, tag: tag, manifest: manifest, mediaType: mediaType,
                                                           needs: needs, replicate: replicate, now: now)
         let closure = Array(Set(needs + [manifest]))
+        clearTombstones(repository, closure.map(\.description) + (tag.map { [$0.value] } ?? []))
         state.withLock { state in
             for old in superseded { state.unpin(.job(old)) }
             if let id {
@@ -40,9 +41,15 @@ extension BlobStore {
         try index.jobCounts()
     }
 
-    /// A job reached its upstream: it is removed and its blobs unpinned.
+    /// A job reached its upstream: it is removed and its blobs unpinned; a deletion's tombstone
+    /// goes with it.
     public func completeJob(_ job: ReplicationJob) async throws(StoreError) {
-        try await index.completeJob(job)
+        if try await index.completeJob(job) {
+            clearTombstones(job.repository, [job.tag?.value ?? job.manifestDigest.description])
+            if job.operation != .deleteTag {
+                state.withLock { $0.forgetLink(.init(repository: job.repository, digest: job.manifestDigest)) }
+            }
+        }
         state.withLock { $0.unpin(.job(job.id)) }
     }
 
@@ -91,6 +98,7 @@ extension BlobStore {
         // In memory first: from here on eviction leaves them alone.
         state.withLock { state in for key in keys { state.hold(key, until: until) } }
         try await index.hold(keys, until: until)
+        clearTombstones(repository, digests.map(\.description))
         state.withLock { state in for key in keys { state.rememberLink(.init(repository: key.repository, digest: key.digest)) } }
     }
 

@@ -19,6 +19,9 @@ public final class BlobStore: Sendable {
     /// Keeps other processes out while this store is open.
     private let lock: StoreLock
     let state: Mutex<StoreState>
+    /// References deleted here whose deletion has not reached the upstream, in memory (the pull
+    /// path asks on every request); loaded from the index when the store opens.
+    let tombstones = Mutex<Set<Tombstone>>([])
     let clock: @Sendable () -> Double
     let availableBytes: @Sendable (String) -> Int64?
     let logger: Logger
@@ -50,6 +53,8 @@ public final class BlobStore: Sendable {
         index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
         state = Mutex(try Self.reconcile(layout: layout, index: index, now: clock(), logger: logger))
         try loadProtection()
+        let deleted = try index.tombstones()
+        tombstones.withLock { $0 = Set(deleted) }
     }
 
     /// Gives up the store's lock, as a process exit would: another instance (in this process or

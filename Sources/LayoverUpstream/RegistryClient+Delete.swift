@@ -4,17 +4,16 @@ import NIOHTTP1
 
 extension RegistryClient {
     /// `DELETE manifests/<reference>` or `blobs/<digest>` upstream (only where the operator
-    /// enabled deletion). Returns normally when the upstream accepted it (202).
+    /// enabled deletion). Returns normally when the upstream accepted it, or when it no longer
+    /// has what was deleted (a retry after an attempt whose answer was lost). A refusal carries
+    /// the upstream's own words (distribution answers a tag deletion `400 DIGEST_INVALID`).
     public func delete(_ repository: RepositoryName, kind: String, reference: String) async throws(UpstreamError) {
         let response = try await send(Call(method: .DELETE, path: "/v2/\(repository.value)/\(kind)/\(reference)",
                                            scope: "repository:\(repository.value):delete", deadline: .seconds(60)))
-        await Self.drain(response)
+        let detail = await Self.errorDetail(response)
         switch response.status.code {
-        case 200..<300: return
-        case 404: throw .notFound
-        case 401, 403: throw .unauthorized("upstream refused the deletion (\(response.status.code))")
-        case 405: throw .protocolViolation("upstream does not allow deletion")
-        default: throw .unavailable("deletion answered \(response.status.code)")
+        case 200..<300, 404: return
+        default: throw Self.pushRefusal("deletion of \(kind)/\(reference)", response, detail: detail)
         }
     }
 }

@@ -57,41 +57,26 @@ extension RegistryClient {
         }
     }
 
-    /// Uploads a blob from a local file: `POST`, then a monolithic `PUT ?digest=` streaming the file.
-    public func uploadBlob(_ repository: RepositoryName, _ digest: Digest, size: Int64, path: String,
-                           progress: (@Sendable (Int64) -> Void)? = nil) async throws(UpstreamError) {
-        let scope = Self.pushScope(repository)
-        let start = try await send(Call(method: .POST, path: "/v2/\(repository.value)/blobs/uploads/", scope: scope, deadline: .seconds(60)))
-        let detail = await Self.errorDetail(start)
-        guard start.status == .accepted, let location = start.headers.first(name: "location") else {
-            if start.status == .accepted || start.status == .created {
-                throw .protocolViolation("upload start answered \(start.status.code) without Location")
-            }
-            throw Self.pushRefusal("upload start", start, detail: detail)
-        }
-        let target = uploadPath(location)
-        let separator = target.contains("?") ? "&" : "?"
-        let url = (target.hasPrefix("http://") || target.hasPrefix("https://") ? target : upstream.url + target) + "\(separator)digest=\(digest)"
-        try await streamUpload(to: url, size: size, path: path, authorization: tokens.token(for: authorizationKey(scope: scope)),
-                               progress: progress)
-    }
-
-    /// The monolithic `PUT` of a file, one 64 KiB chunk in flight at a time: each write is awaited
+    /// The bytes `offset..<offset + length` of a file as the body of one request (a monolithic
+    /// `PUT` or one chunk's `PATCH`), one 64 KiB piece in flight at a time: each write is awaited
     /// until it reached the socket, so a slow upstream link costs time, never memory. A link on
-    /// which no chunk is accepted for `stallTimeout` fails the upload (transient), however long
+    /// which no piece is accepted for `stallTimeout` fails the request (transient), however long
     /// the whole upload may take (the wait for the answer after the last byte is not a stall).
-    private func streamUpload(to url: String, size: Int64, path: String, authorization: String?,
-                              progress: (@Sendable (Int64) -> Void)?) async throws(UpstreamError) {
+    /// `progress` is told the bytes of this request sent so far.
+    func streamFile(_ method: HTTPMethod, to url: String, path: String, offset: Int64, length: Int64,
+                    headers extra: [(String, String)], authorization: String?,
+                    progress: (@Sendable (Int64) -> Void)?) async throws(UpstreamError) -> HTTPClient.Response {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/octet-stream")
+        for (name, value) in extra { headers.add(name: name, value: value) }
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         let eventLoop = http.eventLoopGroup.next()
         let watchdog = StallWatchdog(timeout: stallTimeout, eventLoop: eventLoop)
-        let body = HTTPClient.Body.stream(contentLength: size) { writer in
+        let body = HTTPClient.Body.stream(contentLength: length) { writer in
             let done = eventLoop.makePromise(of: Void.self)
             done.completeWithTask {
                 var sent: Int64 = 0
-                for try await chunk in FileChunks(path: path) {
+                for try await chunk in FileChunks(path: path, offset: offset, length: length) {
                     try await writer.write(.byteBuffer(chunk)).get()
                     sent += Int64(chunk.readableBytes)
                     watchdog.progressed()
@@ -103,31 +88,27 @@ extension RegistryClient {
             }
             return done.futureResult
         }
-        let response: HTTPClient.Response
         do {
-            let request = try HTTPClient.Request(url: url, method: .PUT, headers: headers, body: body)
+            let request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body)
             let task = http.execute(request: request, delegate: ResponseAccumulator(request: request),
                                     deadline: .now() + .hours(6), logger: logger)
             watchdog.start { task.cancel() }
             defer { watchdog.stop() }
-            response = try await task.futureResult.get()
+            return try await task.futureResult.get()
         } catch {
             if watchdog.fired {
                 throw .unavailable("blob upload stalled: no bytes accepted for \(Int(stallTimeout.nanoseconds / 1_000_000_000)) s")
             }
             throw .unavailable("blob upload failed: \(error)")
         }
-        switch response.status.code {
-        case 200, 201, 204:
-            return
-        // A token that expired mid-push: the job retries and fetches a new one.
-        case 401:
-            throw .unavailable("blob upload answered 401 (token expired?)")
-        default:
-            let detail = response.body.map { Self.printable(String(buffer: $0)) } ?? ""
-            throw Self.pushRefusal("blob upload", status: Int(response.status.code),
-                                   retryAfter: response.headers.first(name: "retry-after"), detail: detail)
-        }
+    }
+
+    /// An upload `Location` as a URL, with `?digest=` added for the closing `PUT` when given.
+    func uploadURL(_ location: String, digest: Digest? = nil) -> String {
+        let target = uploadPath(location)
+        let absolute = target.hasPrefix("http://") || target.hasPrefix("https://") ? target : upstream.url + target
+        guard let digest else { return absolute }
+        return absolute + (absolute.contains("?") ? "&" : "?") + "digest=\(digest)"
     }
 
     /// `PUT manifests/<reference>` with the manifest's bytes and media type.

@@ -22,6 +22,12 @@ final class TokenCache: Sendable {
         }
     }
 
+    /// Forgets the token of `key` (the upstream refused it before its time): the next request
+    /// answers the challenge afresh.
+    func remove(_ key: String) {
+        _ = tokens.withLock { $0.removeValue(forKey: key) }
+    }
+
     /// Stores a token valid for `lifetime` seconds; it is dropped 10 seconds early (or at half its
     /// life when that is shorter) so that a request never leaves with an expiring token.
     func store(_ token: String, for key: String, lifetime: Double) {

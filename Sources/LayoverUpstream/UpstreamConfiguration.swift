@@ -11,6 +11,12 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     /// How long a push upload may go without the upstream accepting a byte before it counts as
     /// a (transient) failure, in seconds.
     public var stallTimeoutSeconds: Double = 60
+    /// Blobs larger than this replicate in chunks of this many bytes (`PATCH` with
+    /// `Content-Range`), each sent with a token fresh enough for it, when the upstream accepts
+    /// chunks; smaller ones in one `PUT`.
+    public var uploadChunkBytes: Int64 = defaultUploadChunkBytes
+    /// 64 MiB: a chunk takes seconds on a fast link, well within any token's life.
+    public static let defaultUploadChunkBytes: Int64 = 64 << 20
 
     public struct Credentials: Sendable, Equatable {
         public var username: String

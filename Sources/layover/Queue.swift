@@ -44,9 +44,9 @@ struct Queue: AsyncParsableCommand {
 enum QueueTable {
     static func render(_ status: QueueStatus) -> String {
         guard !status.jobs.isEmpty else { return "replication queue is empty" }
-        let header = ["ID", "STATE", "ATTEMPTS", "SENT", "REPOSITORY", "TAG", "MANIFEST", "LAST ERROR"]
+        let header = ["ID", "OPERATION", "STATE", "ATTEMPTS", "SENT", "REPOSITORY", "TAG", "DIGEST", "LAST ERROR"]
         let rows = status.jobs.map { job in
-            ["\(job.id)", job.state, "\(job.attempts)", job.bytesSent.map { "\($0)" } ?? "-", "\(job.upstream)/\(job.repository)",
+            ["\(job.id)", job.operation ?? "push", job.state, "\(job.attempts)", job.bytesSent.map { "\($0)" } ?? "-", "\(job.upstream)/\(job.repository)",
              job.tag ?? "-", String(job.manifest.prefix(19)), job.lastError ?? ""]
         }
         return Columns.render([header] + rows).joined(separator: "\n")

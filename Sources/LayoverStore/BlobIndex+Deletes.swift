@@ -1,0 +1,145 @@
+import GRDB
+import LayoverWire
+
+/// What a client deleted in a repository.
+public enum DeleteTarget: Sendable, Equatable {
+    /// A manifest by digest: its tags here go with it.
+    case manifest(Digest)
+    /// A tag only; the manifest it points to stays.
+    case tag(Tag)
+    case blob(Digest)
+
+    /// The tombstone's reference: the tag, or the digest (the two never look alike).
+    public var reference: String {
+        switch self {
+        case .manifest(let digest), .blob(let digest): digest.description
+        case .tag(let tag): tag.value
+        }
+    }
+
+    /// The replication job's operation for this deletion.
+    public var operation: ReplicationJob.Operation {
+        switch self {
+        case .manifest: .deleteManifest
+        case .tag: .deleteTag
+        case .blob: .deleteBlob
+        }
+    }
+}
+
+extension BlobIndex {
+    /// Deletion jobs and tombstones: a reference deleted here stays deleted (revalidation does
+    /// not bring it back from the upstream) until its job has deleted it upstream too.
+    static func registerDeletesMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v5-deletes") { db in
+            try db.execute(sql: """
+                ALTER TABLE replicationJob ADD COLUMN operation TEXT NOT NULL DEFAULT 'push';
+                CREATE TABLE tombstone (
+                    upstream TEXT NOT NULL,
+                    repository TEXT NOT NULL,
+                    reference TEXT NOT NULL,
+                    jobId INTEGER,
+                    PRIMARY KEY (upstream, repository, reference)
+                ) WITHOUT ROWID;
+                """)
+        }
+    }
+
+    /// In one transaction: forgets `target` in `repository` (a tag, or a digest with its tags,
+    /// links and referrer entries), leaves a tombstone, and, when `replicate`, records the job
+    /// that deletes it upstream. Returns the job's id and the tags that went.
+    func recordDelete(_ repository: RepositoryKey, _ target: DeleteTarget, digest: Digest, replicate: Bool,
+                      now: Double) async throws(StoreError) -> (job: Int64?, tags: [String]) {
+        try await guarded {
+            try await pool.write { db in
+                let names: StatementArguments = [repository.upstream, repository.repository.value]
+                let tags = try Self.forget(db, names, target)
+                var id: Int64?
+                if replicate {
+                    let tag: String? = if case .tag(let tag) = target { tag.value } else { nil }
+                    try db.execute(sql: """
+                        INSERT INTO replicationJob (upstream, repository, tag, manifestDigest, mediaType, state, attempts,
+                        nextAttemptAt, createdAt, operation) VALUES (?, ?, ?, ?, '', 'pending', 0, ?, ?, ?)
+                        """, arguments: names + [tag, digest.description, now, now, target.operation.rawValue])
+                    id = db.lastInsertedRowID
+                }
+                try db.execute(sql: "INSERT OR REPLACE INTO tombstone (upstream, repository, reference, jobId) VALUES (?, ?, ?, ?)",
+                               arguments: names + [target.reference, id])
+                return (id, tags)
+            }
+        }
+    }
+
+    /// Removes what `target` names from the local view of a repository; returns the tags removed.
+    private static func forget(_ db: Database, _ names: StatementArguments, _ target: DeleteTarget) throws -> [String] {
+        var tags: [String] = []
+        switch target {
+        case .tag(let tag):
+            tags = [tag.value]
+        case .manifest(let digest):
+            tags = try String.fetchAll(db, sql: "SELECT tag FROM tag WHERE upstream = ? AND repository = ? AND digest = ?",
+                                       arguments: names + [digest.description])
+            try db.execute(sql: "DELETE FROM referrer WHERE upstream = ? AND repository = ? AND digest = ?",
+                           arguments: names + [digest.description])
+            try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
+                           arguments: names + [digest.description])
+        case .blob(let digest):
+            try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
+                           arguments: names + [digest.description])
+        }
+        for tag in tags {
+            try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND tag = ?", arguments: names + [tag])
+            try db.execute(sql: "DELETE FROM tagPin WHERE upstream = ? AND repository = ? AND tag = ?", arguments: names + [tag])
+        }
+        return tags
+    }
+
+    /// A deletion job reached its upstream: its tombstone (when no newer push removed it) goes,
+    /// and whatever a revalidation racing the deletion put back is forgotten again.
+    /// Returns whether a tombstone was removed.
+    static func completeDeletion(_ db: Database, _ job: ReplicationJob) throws -> Bool {
+        guard job.operation.isDeletion,
+              try Bool.fetchOne(db, sql: "SELECT 1 FROM tombstone WHERE jobId = ?", arguments: [job.id]) == true else { return false }
+        let names: StatementArguments = [job.repository.upstream, job.repository.repository.value]
+        if job.operation == .deleteTag, let tag = job.tag {
+            try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND tag = ? AND pushPending = 0",
+                           arguments: names + [tag.value])
+        } else {
+            try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
+                           arguments: names + [job.manifestDigest.description])
+        }
+        try db.execute(sql: "DELETE FROM tombstone WHERE jobId = ?", arguments: [job.id])
+        return true
+    }
+
+    /// A push or upload of `references` (tags or digests) in a repository ends their tombstones.
+    static func clearTombstones(_ db: Database, _ names: StatementArguments, _ references: [String]) throws {
+        for reference in references {
+            try db.execute(sql: "DELETE FROM tombstone WHERE upstream = ? AND repository = ? AND reference = ?",
+                           arguments: names + [reference])
+        }
+    }
+
+    func tombstones() throws(StoreError) -> [Tombstone] {
+        try guarded {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT upstream, repository, reference FROM tombstone").compactMap { row in
+                    guard let name = try? RepositoryName(row["repository"] as String) else { return nil }
+                    return Tombstone(repository: RepositoryKey(upstream: row["upstream"], repository: name), reference: row["reference"])
+                }
+            }
+        }
+    }
+}
+
+/// A reference deleted in a repository here whose deletion has not yet reached the upstream.
+public struct Tombstone: Hashable, Sendable {
+    public var repository: RepositoryKey
+    /// A tag, or a digest's text.
+    public var reference: String
+
+    public init(repository: RepositoryKey, reference: String) {
+        self.repository = repository
+        self.reference = reference
+    }
+}
