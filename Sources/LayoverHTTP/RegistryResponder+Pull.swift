@@ -98,16 +98,14 @@ extension RegistryResponder {
         return range
     }
 
-    /// The upstream's tag list merged with tags pushed here and not yet replicated, less tags
+    /// The upstream's whole tag list (every page) merged with tags pushed here and not yet replicated, less tags
     /// deleted here: sorted, paged with `n` and `last`, with a `Link` to the next page.
     func tags(_ request: Request, name: String) async throws -> Response {
         let (client, repository) = try resolve(request, name: name)
         let local = ((try? pull.store.localTags(repository)) ?? []).filter(\.pushPending).map(\.tag)
         var upstreamTags: [String] = []
         do throws(UpstreamError) {
-            let answer = try await client.listTags(repository.repository)
-            guard (200..<300).contains(answer.status) else { throw .protocolViolation("tags/list answered \(answer.status)") }
-            upstreamTags = TagList.decode(answer.body) ?? []
+            upstreamTags = try await client.allTags(repository.repository)
         } catch .notFound {
             if local.isEmpty { throw OCIError.nameUnknown("repository \(repository) is not known upstream") }
         } catch {

@@ -46,7 +46,7 @@ extension BlobIndex {
     }
 
     /// In one transaction: forgets `target` in `repository` (a tag, or a digest with its tags,
-    /// links and referrer entries), leaves a tombstone, and, when `replicate`, records the job
+    /// links and referrer entries), leaves tombstones (its own and its tags'), and, when `replicate`, records the job
     /// that deletes it upstream. Returns the job's id and the tags that went.
     func recordDelete(_ repository: RepositoryKey, _ target: DeleteTarget, digest: Digest, replicate: Bool,
                       now: Double) async throws(StoreError) -> (job: Int64?, tags: [String]) {
@@ -63,8 +63,12 @@ extension BlobIndex {
                         """, arguments: names + [tag, digest.description, now, now, target.operation.rawValue])
                     id = db.lastInsertedRowID
                 }
-                try db.execute(sql: "INSERT OR REPLACE INTO tombstone (upstream, repository, reference, jobId) VALUES (?, ?, ?, ?)",
-                               arguments: names + [target.reference, id])
+                // A deleted manifest's tags are gone here too, though the upstream lists them
+                // until the deletion reaches it.
+                for reference in Set([target.reference] + tags) {
+                    try db.execute(sql: "INSERT OR REPLACE INTO tombstone (upstream, repository, reference, jobId) VALUES (?, ?, ?, ?)",
+                                   arguments: names + [reference, id])
+                }
                 return (id, tags)
             }
         }
@@ -94,12 +98,15 @@ extension BlobIndex {
         return tags
     }
 
-    /// A deletion job reached its upstream: its tombstone (when no newer push removed it) goes,
-    /// and whatever a revalidation racing the deletion put back is forgotten again.
-    /// Returns whether a tombstone was removed.
-    static func completeDeletion(_ db: Database, _ job: ReplicationJob) throws -> Bool {
-        guard job.operation.isDeletion,
-              try Bool.fetchOne(db, sql: "SELECT 1 FROM tombstone WHERE jobId = ?", arguments: [job.id]) == true else { return false }
+    /// A deletion job reached its upstream: its tombstones (those no newer push removed) go, and
+    /// whatever a revalidation racing the deletion put back is forgotten again.
+    /// Returns the references whose tombstones went.
+    static func completeDeletion(_ db: Database, _ job: ReplicationJob) throws -> [String] {
+        let references = try String.fetchAll(db, sql: "SELECT reference FROM tombstone WHERE jobId = ?", arguments: [job.id])
+        guard job.operation.isDeletion, references.contains(job.tag?.value ?? job.manifestDigest.description) else {
+            try db.execute(sql: "DELETE FROM tombstone WHERE jobId = ?", arguments: [job.id])
+            return references
+        }
         let names: StatementArguments = [job.repository.upstream, job.repository.repository.value]
         if job.operation == .deleteTag, let tag = job.tag {
             try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND tag = ? AND pushPending = 0",
@@ -109,7 +116,7 @@ extension BlobIndex {
                            arguments: names + [job.manifestDigest.description])
         }
         try db.execute(sql: "DELETE FROM tombstone WHERE jobId = ?", arguments: [job.id])
-        return true
+        return references
     }
 
     /// A push or upload of `references` (tags or digests) in a repository ends their tombstones.

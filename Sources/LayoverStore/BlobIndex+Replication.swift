@@ -109,8 +109,8 @@ extension BlobIndex {
     /// Removes a job whose write reached the upstream. Its tag stops being marked as pending
     /// only if it still points to the job's manifest and no other job of that tag remains (a tag
     /// with a push still to replicate is never revalidated from the upstream). A deletion's
-    /// tombstone goes with it. Returns whether one did.
-    func completeJob(_ job: ReplicationJob) async throws(StoreError) -> Bool {
+    /// tombstones go with it. Returns the references whose tombstones went.
+    func completeJob(_ job: ReplicationJob) async throws(StoreError) -> [String] {
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM jobBlob WHERE jobId = ?", arguments: [job.id])
@@ -124,7 +124,7 @@ extension BlobIndex {
                         AND NOT EXISTS (SELECT 1 FROM replicationJob j WHERE j.upstream = ? AND j.repository = ? AND j.tag = ?)
                         """, arguments: names + [job.manifestDigest.description] + names)
                 }
-                return false
+                return []
             }
         }
     }

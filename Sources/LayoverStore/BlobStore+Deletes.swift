@@ -11,7 +11,9 @@ extension BlobStore {
                              replicate: Bool) async throws(StoreError) -> ReplicationJob? {
         let now = clock()
         let (id, tags) = try await index.recordDelete(repository, target, digest: digest, replicate: replicate, now: now)
-        tombstones.withLock { _ = $0.insert(Tombstone(repository: repository, reference: target.reference)) }
+        tombstones.withLock { tombstones in
+            for reference in [target.reference] + tags { tombstones.insert(Tombstone(repository: repository, reference: reference)) }
+        }
         state.withLock { state in
             if case .tag = target {} else { state.forgetLink(.init(repository: repository, digest: digest)) }
             for tag in tags {

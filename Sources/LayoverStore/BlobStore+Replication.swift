@@ -44,8 +44,9 @@ extension BlobStore {
     /// A job reached its upstream: it is removed and its blobs unpinned; a deletion's tombstone
     /// goes with it.
     public func completeJob(_ job: ReplicationJob) async throws(StoreError) {
-        if try await index.completeJob(job) {
-            clearTombstones(job.repository, [job.tag?.value ?? job.manifestDigest.description])
+        let ended = try await index.completeJob(job)
+        if !ended.isEmpty {
+            clearTombstones(job.repository, ended)
             if job.operation != .deleteTag {
                 state.withLock { $0.forgetLink(.init(repository: job.repository, digest: job.manifestDigest)) }
             }

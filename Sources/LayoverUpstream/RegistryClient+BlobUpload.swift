@@ -15,7 +15,14 @@ extension RegistryClient {
         let scope = Self.pushScope(repository)
         var plan = UploadPlan(size: size, chunkBytes: upstream.uploadChunkBytes)
         var location = try await startBlobUpload(repository, scope: scope)
+        // An upstream that asked for no credentials is never asked for a token.
+        let authenticated = tokens.token(for: authorizationKey(scope: scope)) != nil
         while true {
+            if authenticated, tokens.token(for: authorizationKey(scope: scope)) == nil {
+                // The token ran out between chunks: the status request answers the challenge
+                // afresh (a chunk is not sent only to be refused), and says where to go on.
+                try await resync(&plan, &location, repository, scope: scope)
+            }
             let (offset, length, closing) = plan.request
             var next = UploadPlan.Next.send
             let headers: [(String, String)] = closing ? [] : [("Content-Range", "\(offset)-\(offset + length - 1)")]
@@ -59,13 +66,7 @@ extension RegistryClient {
                 continue
             case .resync:
                 logger.debug("blob upload resyncing", metadata: ["digest": "\(digest)", "offset": "\(plan.offset)"])
-                if let status = try await uploadStatus(location, scope: scope) {
-                    location = status.location ?? location
-                    plan.resumed(range: status.range)
-                } else {
-                    location = try await startBlobUpload(repository, scope: scope)
-                    plan.restarted()
-                }
+                try await resync(&plan, &location, repository, scope: scope)
             case .restart:
                 await cancelUpload(location, scope: scope)
                 location = try await startBlobUpload(repository, scope: scope)
@@ -73,6 +74,19 @@ extension RegistryClient {
             case .fail(let reason, let unauthorized):
                 throw unauthorized ? .unauthorized(reason) : .unavailable(reason)
             }
+        }
+    }
+
+    /// Goes on from where the upstream says the upload stands, or with a new upload when it has
+    /// forgotten this one.
+    private func resync(_ plan: inout UploadPlan, _ location: inout String, _ repository: RepositoryName,
+                        scope: String) async throws(UpstreamError) {
+        if let status = try await uploadStatus(location, scope: scope) {
+            location = status.location ?? location
+            plan.resumed(range: status.range)
+        } else {
+            location = try await startBlobUpload(repository, scope: scope)
+            plan.restarted()
         }
     }
 

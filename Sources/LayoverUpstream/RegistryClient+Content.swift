@@ -27,12 +27,6 @@ public struct BlobDownload: Sendable {
     public var body: HTTPClientResponse.Body
 }
 
-/// A tag list as the upstream answered it: status and JSON body.
-public struct TagListAnswer: Sendable {
-    public var status: Int
-    public var body: [UInt8]
-}
-
 extension RegistryClient {
     static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository.value):pull" }
 
@@ -112,23 +106,6 @@ extension RegistryClient {
             return BlobDownload(size: range.total, offset: offset, body: response.body)
         }
         return BlobDownload(size: Self.contentLength(response), body: response.body)
-    }
-
-    /// `GET tags/list` (the first page the upstream answers).
-    public func listTags(_ repository: RepositoryName) async throws(UpstreamError) -> TagListAnswer {
-        let response = try await send(Call(method: .GET, path: "/v2/\(repository.value)/tags/list",
-                                           scope: Self.pullScope(repository)))
-        if response.status == .notFound {
-            await Self.drain(response)
-            throw UpstreamError.notFound
-        }
-        let body: ByteBuffer
-        do {
-            body = try await response.body.collect(upTo: 16 << 20)
-        } catch {
-            throw UpstreamError.unavailable("tag list body: \(error)")
-        }
-        return TagListAnswer(status: Int(response.status.code), body: Array(body.readableBytesView))
     }
 
     /// The client's `Accept` list as separate header lines; when it is empty or has a wildcard,

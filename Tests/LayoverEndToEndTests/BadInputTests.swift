@@ -18,8 +18,9 @@ struct BadInputTests {
         Case(path: "/v2/up/team//app/manifests/v1", status: 400, code: "NAME_INVALID"),
         Case(path: "/v2/up/team/app/blobs/sha256:totallywrong", status: 400, code: "DIGEST_INVALID"),
         Case(path: "/v2/up/team/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e", status: 400, code: "DIGEST_INVALID"),
-        Case(path: "/v2/up/team/app/manifests/sha256:totallywrong", status: 400, code: "DIGEST_INVALID"),
-        Case(path: "/v2/up/team/app/manifests/-notatag", status: 400, code: "MANIFEST_INVALID"),
+        // A reference that can name nothing is not found (as registries answer a probe), not malformed.
+        Case(path: "/v2/up/team/app/manifests/sha256:totallywrong", status: 404, code: "MANIFEST_UNKNOWN"),
+        Case(path: "/v2/up/team/app/manifests/-notatag", status: 404, code: "MANIFEST_UNKNOWN"),
         Case(path: "/v2/evil.example.com/team/app/manifests/v1", status: 404, code: "NAME_UNKNOWN"),
         Case(path: "/v2/team/app/manifests/v1?ns=evil.example.com", status: 404, code: "NAME_UNKNOWN"),
         Case(path: "/v2/team/app/manifests/v1?ns=evil.example.com/x", status: 400, code: "NAME_INVALID"),

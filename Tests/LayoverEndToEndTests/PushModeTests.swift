@@ -164,28 +164,3 @@ struct PushModeTests {
         #expect(filtered.header("oci-filters-applied") == "artifactType")
     }
 }
-
-@Suite("Deletion")
-struct DeletionTests {
-    @Test("deletion is refused unless enabled; when enabled it reaches the upstream and the local tag goes")
-    func deletion() async throws {
-        let refusing = try await Fixture()
-        defer { refusing.shutdown() }
-        let image = try await refusing.seeder.pushImage("team/app", tag: "v1", layerSizes: [100])
-        let refused = try await TestHTTP.shared.send(.DELETE, "\(refusing.url("team/app"))/manifests/\(image.manifestDigest)")
-        #expect(refused.status == 405)
-        #expect(refused.text.contains("UNSUPPORTED"))
-
-        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: http://unused\n    allowDelete: true\n")
-        defer { directory.remove() }
-        let fixture = try await Fixture(layoverArguments: arguments)
-        defer { fixture.shutdown() }
-        let other = try await fixture.seeder.pushImage("team/app", tag: "v1", layerSizes: [100])
-        let accept = [("Accept", PushTests.ociManifest)]
-        #expect(try await TestHTTP.shared.get("\(fixture.url("team/app"))/manifests/v1", headers: accept).status == 200)
-        let deleted = try await TestHTTP.shared.send(.DELETE, "\(fixture.url("team/app"))/manifests/\(other.manifestDigest)")
-        #expect(deleted.status == 202)
-        #expect(try await TestHTTP.shared.get("\(fixture.registry.url)/v2/team/app/manifests/\(other.manifestDigest)", headers: accept).status == 404)
-        #expect(try await TestHTTP.shared.get("\(fixture.url("team/app"))/manifests/v1", headers: accept).status == 404)
-    }
-}

@@ -128,58 +128,7 @@ final class AuthGateway: Sendable {
 
     func close() { for channel in channels { channel.close(promise: nil) } }
 
-    struct Incoming: Sendable { var head: HTTPRequestHead }
-    typealias Handler = @Sendable (Incoming, Int) async throws -> (HTTPResponseStatus, [(String, String)], [UInt8])
-
-    private static func serve(_ handler: @escaping Handler) async throws -> any Channel {
-        let port = Shared(0)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Responder(handler: handler, port: port.withLock { $0 }))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port.withLock { $0 = channel.localAddress!.port! }
-        return channel
-    }
-
-    private final class Responder: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias OutboundOut = HTTPServerResponsePart
-        let handler: Handler
-        let port: Int
-        var head: HTTPRequestHead?
-
-        init(handler: @escaping Handler, port: Int) {
-            self.handler = handler
-            self.port = port
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let head): self.head = head
-            case .body: break
-            case .end:
-                guard let head else { return }
-                let channel = context.channel
-                let handler = self.handler
-                let port = self.port
-                Task {
-                    let (status, headers, body) = (try? await handler(Incoming(head: head), port)) ?? (.badGateway, [], [])
-                    var responseHead = HTTPResponseHead(version: .http1_1, status: status)
-                    for (name, value) in headers { responseHead.headers.replaceOrAdd(name: name, value: value) }
-                    if responseHead.headers["content-length"].isEmpty, responseHead.headers["transfer-encoding"].isEmpty {
-                        responseHead.headers.add(name: "Content-Length", value: String(body.count))
-                    }
-                    channel.write(HTTPServerResponsePart.head(responseHead), promise: nil)
-                    if !body.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-                    channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
-                }
-            }
-        }
+    private static func serve(_ handler: @escaping HTTPStub.Handler) async throws -> any Channel {
+        try await HTTPStub.serve(handler)
     }
 }
-

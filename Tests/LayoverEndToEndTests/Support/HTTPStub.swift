@@ -1,0 +1,82 @@
+import LayoverTestSupport
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A tiny in-process HTTP/1.1 server for test doubles (gateways in front of the real registry):
+/// each request's head and body (collected, at most `maximumBody` bytes; a larger body closes
+/// the connection) go to a handler that returns the whole answer.
+enum HTTPStub {
+    struct Incoming: Sendable {
+        var head: HTTPRequestHead
+        var body: [UInt8] = []
+    }
+
+    /// Status, headers and body; the connection stays open unless a `Connection: close` header is given.
+    typealias Handler = @Sendable (Incoming, Int) async throws -> (HTTPResponseStatus, [(String, String)], [UInt8])
+
+    /// Listens on 127.0.0.1 and a free port; the handler is told that port.
+    static func serve(maximumBody: Int = 0, _ handler: @escaping Handler) async throws -> any Channel {
+        let port = Shared(0)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Responder(handler: handler, port: port.withLock { $0 },
+                                                                             maximumBody: maximumBody))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port.withLock { $0 = channel.localAddress!.port! }
+        return channel
+    }
+
+    private final class Responder: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let handler: Handler
+        let port: Int
+        let maximumBody: Int
+        var incoming: Incoming?
+
+        init(handler: @escaping Handler, port: Int, maximumBody: Int) {
+            self.handler = handler
+            self.port = port
+            self.maximumBody = maximumBody
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head): incoming = Incoming(head: head)
+            case .body(let buffer):
+                guard maximumBody > 0 else { return }
+                incoming?.body += buffer.readableBytesView
+                if (incoming?.body.count ?? 0) > maximumBody {
+                    incoming = nil
+                    context.close(promise: nil)
+                }
+            case .end:
+                guard let incoming else { return }
+                self.incoming = nil
+                let channel = context.channel
+                let handler = self.handler
+                let port = self.port
+                Task {
+                    let (status, headers, body) = (try? await handler(incoming, port)) ?? (.badGateway, [], [])
+                    var responseHead = HTTPResponseHead(version: .http1_1, status: status)
+                    for (name, value) in headers { responseHead.headers.replaceOrAdd(name: name, value: value) }
+                    if responseHead.headers["content-length"].isEmpty, responseHead.headers["transfer-encoding"].isEmpty {
+                        responseHead.headers.add(name: "Content-Length", value: String(incoming.head.method == .HEAD ? 0 : body.count))
+                    }
+                    let close = responseHead.headers["connection"].contains { $0.lowercased() == "close" }
+                    channel.write(HTTPServerResponsePart.head(responseHead), promise: nil)
+                    if !body.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+                    channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+                        if close { channel.close(promise: nil) }
+                    }
+                }
+            }
+        }
+    }
+}
