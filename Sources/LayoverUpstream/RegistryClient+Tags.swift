@@ -18,11 +18,11 @@ extension RegistryClient {
     /// repository.
     public func allTags(_ repository: RepositoryName) async throws(UpstreamError) -> [String] {
         var tags: [String] = []
-        var path = "/v2/\(repository.value)/tags/list"
+        var page = upstream.url + "/v2/\(repository.value)/tags/list"
         var seen: Set<String> = []
         for _ in 0..<Self.maximumTagPages {
-            seen.insert(path.hasPrefix("/") ? upstream.url + path : path)
-            let response = try await send(Call(method: .GET, path: path, scope: Self.pullScope(repository)))
+            seen.insert(page)
+            let response = try await send(Call(method: .GET, path: page, scope: Self.pullScope(repository)))
             if response.status == .notFound {
                 await Self.drain(response)
                 throw .notFound
@@ -37,15 +37,14 @@ extension RegistryClient {
             } catch {
                 throw .unavailable("tag list body: \(error)")
             }
-            guard let page = try? JSONDecoder().decode(TagPage.self, from: Data(body.readableBytesView)) else {
+            guard let list = try? JSONDecoder().decode(TagPage.self, from: Data(body.readableBytesView)) else {
                 throw .protocolViolation("tags/list answered a body that is not a tag list")
             }
-            tags += page.tags ?? []
+            tags += list.tags ?? []
             guard let link = response.headers.first(name: "link"), let next = LinkHeader.next(link),
-                  let url = URLResolver.resolve(next, against: upstream.url + path),
-                  URLOrigin(url) == URLOrigin(upstream.url) else { return tags }
-            guard !seen.contains(url) else { return tags }
-            path = url
+                  let url = URLResolver.resolve(next, against: page), URLOrigin(url) == URLOrigin(upstream.url),
+                  !seen.contains(url) else { return tags }
+            page = url
         }
         logger.notice("tag list cut short", metadata: ["repository": "\(repository)", "pages": "\(Self.maximumTagPages)"])
         return tags

@@ -24,6 +24,8 @@ final class TokenGateway: Sendable {
         var revokeAfterPatches: Int?
         /// When set, every `PATCH` is answered `401`, whatever the token.
         var refuseChunks = false
+        /// Seconds each forwarded `PATCH` is held before it is answered (a slow link).
+        var chunkDelay: Double = 0
         /// When set, `tags/list` answers pages of this many tags with a `Link` to the next.
         var tagPageSize: Int?
         /// `PATCH`es forwarded (with their `Content-Range`), and requests answered `401`.
@@ -75,6 +77,9 @@ final class TokenGateway: Sendable {
             }
             let answer = try await TestHTTP.shared.send(head.method, registry + head.uri, headers: headers,
                                                         body: request.body.isEmpty && head.method != .PUT && head.method != .PATCH ? nil : request.body)
+            if head.method == .PATCH, case let delay = state.withLock({ $0.chunkDelay }), delay > 0 {
+                try await Task.sleep(for: .seconds(delay))
+            }
             if head.method == .PATCH, answer.status == 202 {
                 state.withLock { state in
                     state.patches.append(head.headers["content-range"].first ?? "")

@@ -1,0 +1,115 @@
+import Foundation
+import LayoverTestSupport
+import Testing
+
+/// Large blobs replicate in chunks through an upstream whose tokens expire every few seconds.
+@Suite("Chunked replication")
+struct ChunkedReplicationTests {
+    /// Layover with one upstream, `up`, behind `gateway`, replicating in chunks of `chunk`.
+    static func layover(_ gateway: TokenGateway, chunk: String, storage: TemporaryDirectory) async throws -> (LayoverProcess, TemporaryDirectory) {
+        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: \(gateway.url)\n    uploadChunkSize: \(chunk)\n")
+        let layover = try await LayoverProcess(upstreamURL: gateway.url, storage: storage.path + "/store", extraArguments: arguments)
+        return (layover, directory)
+    }
+
+    @Test("a 200 MiB blob goes up in 16 MiB chunks through tokens that expire every 6 s and one revoked mid-upload")
+    func largeBlobThroughExpiringTokens() async throws {
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        let gateway = try await TokenGateway(registry: registry.url, lifetime: 6)
+        defer { gateway.close() }
+        // The token in use is revoked after the third chunk (within its life: Layover keeps a
+        // 6 s token for 3 s): the fourth chunk is answered 401. Chunks take over 0.3 s each, so
+        // the upload also outlives the tokens that follow.
+        gateway.state.withLock { state in
+            state.revokeAfterPatches = 3
+            state.chunkDelay = 0.3
+        }
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let (layover, directory) = try await Self.layover(gateway, chunk: "16MiB", storage: storage)
+        defer { layover.stop(signal: SIGKILL); directory.remove() }
+
+        var image = PushTests.image(layerSizes: [1000])
+        image.blobs.append(randomBytes(200 << 20))
+        image = PushTests.Content(blobs: image.blobs, config: image.config, manifest: Self.manifest(config: image.config, layers: image.blobs))
+        let pusher = OCIPusher(base: "\(layover.url)/v2/up/team/big")
+        #expect(try await PushTests.push(image, to: pusher, tag: "v1").status == 201)
+
+        try await eventually(timeout: .seconds(180)) { try await PushRefusalTests.jobs(layover.url).isEmpty }
+        let upstream = "\(registry.url)/v2/team/big"
+        let big = TestHTTP.digest(of: image.blobs[1])
+        let head = try await TestHTTP.shared.head("\(upstream)/blobs/\(big)")
+        #expect(head.status == 200)
+        #expect(head.header("content-length") == String(200 << 20))
+        // distribution checked the digest when the upload closed; read it back to be sure.
+        let read = try await TestHTTP.shared.streamedDigest("\(upstream)/blobs/\(big)")
+        #expect(read.digest == big && read.count == 200 << 20)
+        #expect(try await TestHTTP.shared.get("\(upstream)/manifests/v1", headers: DeleteTests.accept).body == image.manifest)
+
+        let state = gateway.state.withLock { $0 }
+        #expect(state.patches.count >= 13, "chunks: \(state.patches)")
+        #expect(state.patches.allSatisfy { !$0.isEmpty }, "every chunk carries Content-Range")
+        #expect(state.largestBody <= 16 << 20, "no request carried more than a chunk")
+        #expect(state.unauthorized.contains { $0.hasPrefix("PATCH") }, "a chunk met the revoked token: \(state.unauthorized)")
+        #expect(state.tokenRequests >= 3, "tokens fetched again after the revocation and as they expired: \(state.tokenRequests)")
+    }
+
+    @Test("a chunk refused with 401 even with a fresh token dead-letters the job with the reason")
+    func uncuredUnauthorized() async throws {
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        let gateway = try await TokenGateway(registry: registry.url, lifetime: 300)
+        defer { gateway.close() }
+        gateway.state.withLock { $0.refuseChunks = true }
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let (layover, directory) = try await Self.layover(gateway, chunk: "1MiB", storage: storage)
+        defer { layover.stop(signal: SIGKILL); directory.remove() }
+        let image = PushTests.image(layerSizes: [3 << 20])
+        #expect(try await PushTests.push(image, to: OCIPusher(base: "\(layover.url)/v2/up/team/app"), tag: "v1").status == 201)
+
+        var job: [String: Any] = [:]
+        try await eventually(timeout: .seconds(60)) {
+            job = try await PushRefusalTests.jobs(layover.url).first ?? [:]
+            return job["state"] as? String == "dead"
+        }
+        let reason = job["lastError"] as? String ?? ""
+        #expect(reason.contains("401") && reason.contains("fetched after an earlier 401"), "\(job)")
+        #expect(job["attempts"] as? Int == 1, "not retried: \(job)")
+    }
+
+    @Test("the merged tag list reads every page of the upstream's, following Link")
+    func pagedUpstreamTags() async throws {
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        let gateway = try await TokenGateway(registry: registry.url, lifetime: 300)
+        defer { gateway.close() }
+        gateway.state.withLock { $0.tagPageSize = 10 }
+        let seeder = Seeder(registry: registry.url)
+        let image = try await seeder.pushImage("team/app", tag: "tag-00", layerSizes: [10])
+        let names = (0..<35).map { String(format: "tag-%02d", $0) }
+        for name in names.dropFirst() {
+            _ = try await seeder.pushManifest("team/app", name, image.manifest, mediaType: PushTests.ociManifest)
+        }
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let (layover, directory) = try await Self.layover(gateway, chunk: "64MiB", storage: storage)
+        defer { layover.stop(signal: SIGKILL); directory.remove() }
+
+        #expect(try await DeleteTests.tags("\(layover.url)/v2/up/team/app") == names)
+        #expect(gateway.state.withLock { $0.tagPagesServed } == 4)
+        // Layover's own paging over the merged list still works.
+        let page = try await TestHTTP.shared.get("\(layover.url)/v2/up/team/app/tags/list?n=20&last=tag-09")
+        #expect((try JSONSerialization.jsonObject(with: Data(page.body)) as? [String: Any])?["tags"] as? [String] == Array(names[10..<30]))
+        #expect(page.header("link")?.contains("last=tag-29") == true)
+    }
+
+    /// An OCI image manifest over `config` and `layers`.
+    static func manifest(config: [UInt8], layers: [[UInt8]]) -> [UInt8] {
+        let entries = layers.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
+        return Array("""
+            {"schemaVersion":2,"mediaType":"\(PushTests.ociManifest)","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(TestHTTP.digest(of: config))","size":\(config.count)},"layers":[\(entries.joined(separator: ","))]}
+            """.utf8)
+    }
+}
