@@ -24,6 +24,8 @@ extension BlobStore {
     /// sizes taken relative to it, on every core. A million blobs start in seconds and leave no
     /// transient memory behind.
     static func reconcile(layout: StoreLayout, index: BlobIndex, now: Double, logger: Logger) throws(StoreError) -> StoreState {
+        let clock = ContinuousClock()
+        let started = clock.now
         for name in FileSystem.list(layout.ingestDirectory) {
             FileSystem.remove(layout.ingestPath(id: name))
         }
@@ -40,7 +42,9 @@ extension BlobStore {
             }
             totalBytes += size
         }
+        let rowsRead = clock.now
         let scan = scanFiles(layout: layout, table: table)
+        let scanned = clock.now
         // Rows whose file is missing or has another size; the latter's files are recovered below.
         var dropped = scan.mismatched
         if scan.matched + scan.mismatched.count < table.count {
@@ -74,6 +78,10 @@ extension BlobStore {
                 "rowsDropped": "\(dropped.count)", "filesAdopted": "\(adopted.count)", "filesQuarantined": "\(quarantined)"])
         }
         table.listAllByLastAccess()
+        func seconds(_ duration: Duration) -> String { String(format: "%.3f", duration / .seconds(1)) }
+        logger.info("store opened", metadata: [
+            "blobs": "\(table.count)", "bytes": "\(totalBytes)", "seconds": "\(seconds(clock.now - started))",
+            "readingRows": "\(seconds(rowsRead - started))", "scanningFiles": "\(seconds(scanned - rowsRead))"])
         return StoreState(records: table, totalBytes: totalBytes)
     }
 
