@@ -64,6 +64,23 @@ struct LayoverConfigurationTests {
         #expect(try configuration.validated() == configuration)
     }
 
+    @Test func uploadChunkSizePerUpstream() throws {
+        var configuration = defaults
+        #expect(configuration.upstreams["ghcr.io"]?.uploadChunkBytes == 64 << 20)
+        try configuration.apply(yaml: "upstreams:\n  ghcr.io:\n    url: https://ghcr.io\n    uploadChunkSize: 16MiB\n")
+        #expect(configuration.upstreams["ghcr.io"]?.uploadChunkBytes == 16 << 20)
+        #expect(ConfigurationPrinter.yaml(configuration).contains("uploadChunkSize: \(16 << 20)"))
+        // --upstream after the file keeps what the file set for that upstream.
+        try configuration.addUpstream(name: "ghcr.io", url: "https://mirror.example")
+        #expect(configuration.upstreams["ghcr.io"]?.uploadChunkBytes == 16 << 20)
+        for bad in ["100KiB", "lots"] {
+            var refused = defaults
+            #expect(throws: ConfigurationError.self) {
+                try refused.apply(yaml: "upstreams:\n  ghcr.io:\n    url: https://ghcr.io\n    uploadChunkSize: \(bad)\n")
+            }
+        }
+    }
+
     @Test func indexSynchronousIsFullUnlessTheFileSaysNormal() throws {
         var configuration = defaults
         #expect(configuration.indexSynchronous == "full")

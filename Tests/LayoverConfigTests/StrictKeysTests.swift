@@ -51,6 +51,7 @@ struct StrictKeysTests {
                 tagFreshnessSeconds: 30
                 push: async
                 stallTimeoutSeconds: 60
+                uploadChunkSize: 64MiB
                 allowDelete: false
             auth:
               htpasswd: /etc/layover/htpasswd
