@@ -31,7 +31,7 @@ extension PushService {
                           _ target: DeleteTarget) async throws(PushError) -> Digest {
         switch target {
         case .tag(let tag):
-            if let known = try? await store.tag(repository, tag), known.pushPending { return known.digest }
+            if let known = try? await store.tag(repository, tag) { return known.digest }
         case .manifest(let digest), .blob(let digest):
             if store.record(for: digest) != nil, (try? await store.isLinked(repository, digest)) == true { return digest }
         }

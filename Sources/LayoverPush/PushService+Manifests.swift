@@ -61,7 +61,7 @@ extension PushService {
     }
 
     /// Every reference must be stored here and known to belong to this repository, or be held
-    /// upstream by it; otherwise `MANIFEST_BLOB_UNKNOWN` names what is missing. Returns leases on
+    /// upstream by it (and not deleted here); otherwise `MANIFEST_BLOB_UNKNOWN` names what is missing. Returns leases on
     /// everything a replication of `manifest` reads from the store: its stored references and,
     /// for index children stored here, theirs.
     private func checkReferences(_ manifest: Manifest, client: RegistryClient,
@@ -72,6 +72,11 @@ extension PushService {
             if let lease = store.lease(descriptor.digest) {
                 leases[descriptor.digest] = lease
                 if (try? await store.isLinked(repository, descriptor.digest)) == true { continue }
+            }
+            // Deleted here and not stored: the upstream's copy is about to go.
+            if store.isDeleted(repository, descriptor.digest.description), leases[descriptor.digest] == nil {
+                missing.append(descriptor.digest)
+                continue
             }
             let upstreamHas = MediaType.isManifest(descriptor.mediaType)
                 ? (try? await client.manifestExists(repository.repository, descriptor.digest, mediaType: descriptor.mediaType ?? MediaType.ociManifest)) == true

@@ -25,6 +25,7 @@ extension RegistryClient {
             }
             let (offset, length, closing) = plan.request
             var next = UploadPlan.Next.send
+            var reason = ""
             let headers: [(String, String)] = closing ? [] : [("Content-Range", "\(offset)-\(offset + length - 1)")]
             let report: (@Sendable (Int64) -> Void)? = progress.map { report in { @Sendable sent in report(offset + sent) } }
             do throws(UpstreamError) {
@@ -43,11 +44,14 @@ extension RegistryClient {
                 case (401, _):
                     // The token expired or was revoked mid-upload: the next request fetches another.
                     tokens.remove(authorizationKey(scope: scope))
-                    next = plan.unauthorized("blob \(closing ? "upload" : "chunk") answered 401")
+                    reason = "blob \(closing ? "upload" : "chunk") answered 401"
+                    next = plan.unauthorized(reason)
                 case (400, false), (405, false), (415, false), (416, false), (501, false):
-                    next = plan.chunkRefused("blob chunk answered \(status): \(detail)")
+                    reason = "blob chunk answered \(status): \(detail)"
+                    next = plan.chunkRefused(reason)
                 case (408, _), (425, _), (429, _), (500...599, _):
-                    next = plan.failed("blob upload answered \(status)")
+                    reason = "blob upload answered \(status)"
+                    next = plan.failed(reason)
                     if case .fail = next {
                         throw Self.pushRefusal("blob upload", status: status, retryAfter: response.headers.first(name: "retry-after"),
                                                detail: detail)
@@ -56,8 +60,9 @@ extension RegistryClient {
                     throw Self.pushRefusal(closing ? "blob upload" : "blob chunk", status: status,
                                            retryAfter: response.headers.first(name: "retry-after"), detail: detail)
                 }
-            } catch .unavailable(let reason) {
-                next = plan.failed(reason)
+            } catch .unavailable(let failure) {
+                reason = failure
+                next = plan.failed(failure)
             }
             switch next {
             case .done:
@@ -65,8 +70,12 @@ extension RegistryClient {
             case .send:
                 continue
             case .resync:
-                logger.debug("blob upload resyncing", metadata: ["digest": "\(digest)", "offset": "\(plan.offset)"])
-                try await resync(&plan, &location, repository, scope: scope)
+                logger.debug("blob upload resyncing", metadata: ["digest": "\(digest)", "offset": "\(plan.offset)", "after": "\(reason)"])
+                do {
+                    try await resync(&plan, &location, repository, scope: scope)
+                } catch .unavailable(let detail) {
+                    throw .unavailable("\(reason); then the upload status failed: \(detail)")
+                }
             case .restart:
                 await cancelUpload(location, scope: scope)
                 location = try await startBlobUpload(repository, scope: scope)

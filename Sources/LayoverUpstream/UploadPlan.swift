@@ -54,15 +54,23 @@ struct UploadPlan: Equatable {
     /// The closing `PUT` was accepted.
     mutating func finished() -> Next { .done }
 
-    /// A request was answered `401`.
+    /// A request was answered `401`: once, the upload goes on with a fresh token from where the
+    /// upstream says it stands; again before any progress, the upstream refuses us.
     mutating func unauthorized(_ reason: String) -> Next {
         if refreshedToken { return .fail("\(reason), with a token fetched after an earlier 401", unauthorized: true) }
         refreshedToken = true
-        return failed(reason)
+        return bounded(reason)
     }
 
-    /// A request failed in a way another try may cure.
+    /// A request failed in a way another try may cure. A chunked upload resumes from where the
+    /// upstream says it stands (a few times in a row at most); a monolithic one ends the attempt
+    /// (its bytes cannot be resumed, and the job's next attempt starts it afresh).
     mutating func failed(_ reason: String) -> Next {
+        guard chunkBytes != nil else { return .fail(reason, unauthorized: false) }
+        return bounded(reason)
+    }
+
+    private mutating func bounded(_ reason: String) -> Next {
         failures += 1
         return failures >= Self.maximumFailures ? .fail("\(reason) (\(failures) failures in a row)", unauthorized: false) : .resync
     }
@@ -70,7 +78,7 @@ struct UploadPlan: Equatable {
     /// The upstream refused a chunk: on the first one, it does not take chunks, and the blob
     /// goes up whole in a new upload; later, the chunk is out of line and the upload resyncs.
     mutating func chunkRefused(_ reason: String) -> Next {
-        guard chunkBytes != nil, offset == 0, failures == 0 else { return failed(reason) }
+        guard chunkBytes != nil, offset == 0, failures == 0 else { return bounded(reason) }
         chunkBytes = nil
         return .restart
     }

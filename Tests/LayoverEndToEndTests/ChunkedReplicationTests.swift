@@ -5,30 +5,45 @@ import Testing
 /// Large blobs replicate in chunks through an upstream whose tokens expire every few seconds.
 @Suite("Chunked replication")
 struct ChunkedReplicationTests {
-    /// Layover with one upstream, `up`, behind `gateway`, replicating in chunks of `chunk`.
-    static func layover(_ gateway: TokenGateway, chunk: String, storage: TemporaryDirectory) async throws -> (LayoverProcess, TemporaryDirectory) {
-        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: \(gateway.url)\n    uploadChunkSize: \(chunk)\n")
-        let layover = try await LayoverProcess(upstreamURL: gateway.url, storage: storage.path + "/store", extraArguments: arguments)
-        return (layover, directory)
+    /// distribution's registry behind a `TokenGateway`, and Layover replicating to it (upstream
+    /// `up`) in chunks of `chunk`.
+    final class Rig: @unchecked Sendable {
+        let registry: UpstreamRegistry
+        let gateway: TokenGateway
+        let storage: TemporaryDirectory
+        let directory: TemporaryDirectory
+        let layover: LayoverProcess
+
+        init(lifetime: Double, chunk: String, _ configure: @Sendable (inout TokenGateway.State) -> Void = { _ in }) async throws {
+            registry = try await UpstreamRegistry()
+            gateway = try await TokenGateway(registry: registry.url, lifetime: lifetime)
+            gateway.state.withLock(configure)
+            storage = try TemporaryDirectory()
+            let arguments: [String]
+            (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: \(gateway.url)\n    uploadChunkSize: \(chunk)\n")
+            layover = try await LayoverProcess(upstreamURL: gateway.url, storage: storage.path + "/store", extraArguments: arguments)
+        }
+
+        func shutdown() {
+            layover.stop(signal: SIGKILL)
+            gateway.close()
+            registry.stop()
+            storage.remove()
+            directory.remove()
+        }
     }
 
     @Test("a 200 MiB blob goes up in 16 MiB chunks through tokens that expire every 6 s and one revoked mid-upload")
     func largeBlobThroughExpiringTokens() async throws {
-        let registry = try await UpstreamRegistry()
-        defer { registry.stop() }
-        let gateway = try await TokenGateway(registry: registry.url, lifetime: 6)
-        defer { gateway.close() }
         // The token in use is revoked after the third chunk (within its life: Layover keeps a
         // 6 s token for 3 s): the fourth chunk is answered 401. Chunks take over 0.3 s each, so
         // the upload also outlives the tokens that follow.
-        gateway.state.withLock { state in
+        let rig = try await Rig(lifetime: 6, chunk: "16MiB") { state in
             state.revokeAfterPatches = 3
             state.chunkDelay = 0.3
         }
-        let storage = try TemporaryDirectory()
-        defer { storage.remove() }
-        let (layover, directory) = try await Self.layover(gateway, chunk: "16MiB", storage: storage)
-        defer { layover.stop(signal: SIGKILL); directory.remove() }
+        defer { rig.shutdown() }
+        let (registry, gateway, layover) = (rig.registry, rig.gateway, rig.layover)
 
         var image = PushTests.image(layerSizes: [1000])
         image.blobs.append(randomBytes(200 << 20))
@@ -57,15 +72,9 @@ struct ChunkedReplicationTests {
 
     @Test("a chunk refused with 401 even with a fresh token dead-letters the job with the reason")
     func uncuredUnauthorized() async throws {
-        let registry = try await UpstreamRegistry()
-        defer { registry.stop() }
-        let gateway = try await TokenGateway(registry: registry.url, lifetime: 300)
-        defer { gateway.close() }
-        gateway.state.withLock { $0.refuseChunks = true }
-        let storage = try TemporaryDirectory()
-        defer { storage.remove() }
-        let (layover, directory) = try await Self.layover(gateway, chunk: "1MiB", storage: storage)
-        defer { layover.stop(signal: SIGKILL); directory.remove() }
+        let rig = try await Rig(lifetime: 300, chunk: "1MiB") { $0.refuseChunks = true }
+        defer { rig.shutdown() }
+        let layover = rig.layover
         let image = PushTests.image(layerSizes: [3 << 20])
         #expect(try await PushTests.push(image, to: OCIPusher(base: "\(layover.url)/v2/up/team/app"), tag: "v1").status == 201)
 
@@ -81,21 +90,15 @@ struct ChunkedReplicationTests {
 
     @Test("the merged tag list reads every page of the upstream's, following Link")
     func pagedUpstreamTags() async throws {
-        let registry = try await UpstreamRegistry()
-        defer { registry.stop() }
-        let gateway = try await TokenGateway(registry: registry.url, lifetime: 300)
-        defer { gateway.close() }
-        gateway.state.withLock { $0.tagPageSize = 10 }
-        let seeder = Seeder(registry: registry.url)
+        let rig = try await Rig(lifetime: 300, chunk: "64MiB") { $0.tagPageSize = 10 }
+        defer { rig.shutdown() }
+        let (gateway, layover) = (rig.gateway, rig.layover)
+        let seeder = Seeder(registry: rig.registry.url)
         let image = try await seeder.pushImage("team/app", tag: "tag-00", layerSizes: [10])
         let names = (0..<35).map { String(format: "tag-%02d", $0) }
         for name in names.dropFirst() {
             _ = try await seeder.pushManifest("team/app", name, image.manifest, mediaType: PushTests.ociManifest)
         }
-        let storage = try TemporaryDirectory()
-        defer { storage.remove() }
-        let (layover, directory) = try await Self.layover(gateway, chunk: "64MiB", storage: storage)
-        defer { layover.stop(signal: SIGKILL); directory.remove() }
 
         #expect(try await DeleteTests.tags("\(layover.url)/v2/up/team/app") == names)
         #expect(gateway.state.withLock { $0.tagPagesServed } == 4)

@@ -50,6 +50,18 @@ struct UploadPlanTests {
         #expect(plan.failed("reset") == .fail("reset (3 failures in a row)", unauthorized: false))
     }
 
+    @Test("a monolithic upload that fails ends the attempt; a 401 still gets one fresh token")
+    func monolithicFailure() {
+        var plan = UploadPlan(size: 100, chunkBytes: 100)
+        #expect(plan.failed("stalled") == .fail("stalled", unauthorized: false))
+        var refused = UploadPlan(size: 100, chunkBytes: 100)
+        #expect(refused.unauthorized("upload answered 401") == .resync)
+        guard case .fail(_, unauthorized: true) = refused.unauthorized("upload answered 401") else {
+            Issue.record("a second 401 must be final")
+            return
+        }
+    }
+
     @Test("a refused first chunk means no chunks: the blob goes up whole; a later refusal resyncs")
     func chunksRefused() {
         var plan = UploadPlan(size: 300, chunkBytes: 100)

@@ -7,16 +7,18 @@ import NIOPosix
 /// each request's head and body (collected, at most `maximumBody` bytes; a larger body closes
 /// the connection) go to a handler that returns the whole answer.
 enum HTTPStub {
+    typealias Answer = (HTTPResponseStatus, [(String, String)], [UInt8])
+
     struct Incoming: Sendable {
         var head: HTTPRequestHead
         var body: [UInt8] = []
     }
 
     /// Status, headers and body; the connection stays open unless a `Connection: close` header is given.
-    typealias Handler = @Sendable (Incoming, Int) async throws -> (HTTPResponseStatus, [(String, String)], [UInt8])
+    typealias Handler = @Sendable (Incoming, Int) async throws -> Answer
 
     /// Listens on 127.0.0.1 and a free port; the handler is told that port.
-    static func serve(maximumBody: Int = 0, _ handler: @escaping Handler) async throws -> any Channel {
+    static func serve(maximumBody: Int = .max, _ handler: @escaping Handler) async throws -> any Channel {
         let port = Shared(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -30,6 +32,27 @@ enum HTTPStub {
             .bind(host: "127.0.0.1", port: 0).get()
         port.withLock { $0 = channel.localAddress!.port! }
         return channel
+    }
+
+    /// Passes a request on to the registry at `registry` (its body, and the headers an upload
+    /// needs) and returns the registry's answer with upload `Location`s pointing back at `gate`,
+    /// so that every step of a push meets the gate.
+    static func forward(_ request: Incoming, to registry: String, as gate: String) async throws -> Answer {
+        let head = request.head
+        var forwarded: [(String, String)] = []
+        for name in ["content-type", "accept", "content-range"] {
+            for value in head.headers[name] { forwarded.append((name, value)) }
+        }
+        let answer = try await TestHTTP.shared.send(head.method, registry + head.uri, headers: forwarded,
+                                                    body: head.method == .GET || head.method == .HEAD ? nil : request.body)
+        var headers: [(String, String)] = []
+        for name in ["content-type", "docker-content-digest", "range", "docker-upload-uuid", "content-length"] {
+            if let value = answer.header(name) { headers.append((name, value)) }
+        }
+        if let location = answer.header("location") {
+            headers.append(("Location", location.replacingOccurrences(of: registry, with: gate)))
+        }
+        return (HTTPResponseStatus(statusCode: answer.status), headers, head.method == .HEAD ? [] : answer.body)
     }
 
     private final class Responder: ChannelInboundHandler, @unchecked Sendable {
@@ -50,7 +73,6 @@ enum HTTPStub {
             switch unwrapInboundIn(data) {
             case .head(let head): incoming = Incoming(head: head)
             case .body(let buffer):
-                guard maximumBody > 0 else { return }
                 incoming?.body += buffer.readableBytesView
                 if (incoming?.body.count ?? 0) > maximumBody {
                     incoming = nil

@@ -71,16 +71,11 @@ final class TokenGateway: Sendable {
             if head.method == .GET, head.uri.contains("/tags/list"), let size = state.withLock({ $0.tagPageSize }) {
                 return try await Self.tagPage(registry: registry, uri: head.uri, size: size, state: state)
             }
-            var headers: [(String, String)] = []
-            for name in ["accept", "content-type", "content-range"] {
-                headers += head.headers[name].map { (name, $0) }
-            }
-            let answer = try await TestHTTP.shared.send(head.method, registry + head.uri, headers: headers,
-                                                        body: request.body.isEmpty && head.method != .PUT && head.method != .PATCH ? nil : request.body)
+            let answer = try await HTTPStub.forward(request, to: registry, as: "http://127.0.0.1:\(port)")
             if head.method == .PATCH, case let delay = state.withLock({ $0.chunkDelay }), delay > 0 {
                 try await Task.sleep(for: .seconds(delay))
             }
-            if head.method == .PATCH, answer.status == 202 {
+            if head.method == .PATCH, answer.0 == .accepted {
                 state.withLock { state in
                     state.patches.append(head.headers["content-range"].first ?? "")
                     if let after = state.revokeAfterPatches, state.patches.count >= after {
@@ -89,9 +84,7 @@ final class TokenGateway: Sendable {
                     }
                 }
             }
-            let passed = ["content-type", "docker-content-digest", "content-length", "range", "docker-upload-uuid", "location"]
-                .compactMap { name in answer.header(name).map { (name, $0.replacingOccurrences(of: registry, with: "http://127.0.0.1:\(port)")) } }
-            return (HTTPResponseStatus(statusCode: answer.status), passed, head.method == .HEAD ? [] : answer.body)
+            return answer
         }
         port = channel.localAddress!.port!
     }
