@@ -88,6 +88,24 @@ struct ChunkedReplicationTests {
         #expect(job["attempts"] as? Int == 1, "not retried: \(job)")
     }
 
+    @Test("an upstream that refuses chunks gets the blob whole, in a new upload")
+    func chunksRefused() async throws {
+        let registry = try await UpstreamRegistry()
+        defer { registry.stop() }
+        let gate = try await PushGate(registry: registry.url) { method, _ in method == .PATCH ? PushGate.Refusal(status: 405) : nil }
+        defer { gate.close() }
+        let storage = try TemporaryDirectory()
+        defer { storage.remove() }
+        let (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: \(gate.url)\n    uploadChunkSize: 1MiB\n")
+        defer { directory.remove() }
+        let layover = try await LayoverProcess(upstreamURL: gate.url, storage: storage.path + "/store", extraArguments: arguments)
+        defer { layover.stop(signal: SIGKILL) }
+        let image = PushTests.image(layerSizes: [3 << 20])
+        #expect(try await PushTests.push(image, to: OCIPusher(base: "\(layover.url)/v2/up/team/app"), tag: "v1").status == 201)
+        try await eventually(timeout: .seconds(60)) { try await PushTests.upstreamHolds(registry, "team/app", tag: "v1", image) }
+        #expect(gate.refusals.count == 1, "one chunk tried, then the whole blob: \(gate.refusals)")
+    }
+
     @Test("the merged tag list reads every page of the upstream's, following Link")
     func pagedUpstreamTags() async throws {
         let rig = try await Rig(lifetime: 300, chunk: "64MiB") { $0.tagPageSize = 10 }
