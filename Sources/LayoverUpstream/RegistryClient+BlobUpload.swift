@@ -24,45 +24,26 @@ extension RegistryClient {
                 try await resync(&plan, &location, repository, scope: scope)
             }
             let (offset, length, closing) = plan.request
-            var next = UploadPlan.Next.send
-            var reason = ""
             let headers: [(String, String)] = closing ? [] : [("Content-Range", "\(offset)-\(offset + length - 1)")]
             let report: (@Sendable (Int64) -> Void)? = progress.map { report in { @Sendable sent in report(offset + sent) } }
+            let next: UploadPlan.Next
+            let reason: String
+            let sent: Result<HTTPClient.Response, UpstreamError>
             do throws(UpstreamError) {
-                let response = try await streamFile(closing ? .PUT : .PATCH, to: uploadURL(location, digest: closing ? digest : nil),
-                                                    path: path, offset: offset, length: length, headers: headers,
-                                                    authorization: tokens.token(for: authorizationKey(scope: scope)),
-                                                    progress: report)
-                let status = Int(response.status.code)
-                let detail = response.body.map { Self.printable(String(buffer: $0)) } ?? ""
-                switch (status, closing) {
-                case (200, true), (201, true), (204, true):
-                    return
-                case (202, false), (204, false):
-                    if let moved = response.headers.first(name: "location") { location = moved }
-                    next = plan.accepted(range: response.headers.first(name: "range"))
-                case (401, _):
-                    // The token expired or was revoked mid-upload: the next request fetches another.
-                    tokens.remove(authorizationKey(scope: scope))
-                    reason = "blob \(closing ? "upload" : "chunk") answered 401"
-                    next = plan.unauthorized(reason)
-                case (400, false), (405, false), (415, false), (416, false), (501, false):
-                    reason = "blob chunk answered \(status): \(detail)"
-                    next = plan.chunkRefused(reason)
-                case (408, _), (425, _), (429, _), (500...599, _):
-                    reason = "blob upload answered \(status)"
-                    next = plan.failed(reason)
-                    if case .fail = next {
-                        throw Self.pushRefusal("blob upload", status: status, retryAfter: response.headers.first(name: "retry-after"),
-                                               detail: detail)
-                    }
-                default:
-                    throw Self.pushRefusal(closing ? "blob upload" : "blob chunk", status: status,
-                                           retryAfter: response.headers.first(name: "retry-after"), detail: detail)
-                }
-            } catch .unavailable(let failure) {
-                reason = failure
-                next = plan.failed(failure)
+                sent = .success(try await streamFile(closing ? .PUT : .PATCH, to: uploadURL(location, digest: closing ? digest : nil),
+                                                     path: path, offset: offset, length: length, headers: headers,
+                                                     authorization: tokens.token(for: authorizationKey(scope: scope)), progress: report))
+            } catch {
+                sent = .failure(error)
+            }
+            switch sent {
+            case .success(let response):
+                (next, reason) = try judge(response, closing: closing, plan: &plan, location: &location, scope: scope)
+            case .failure(.unavailable(let failure)):
+                // The connection broke or stalled mid-request.
+                (next, reason) = (plan.failed(failure), failure)
+            case .failure(let error):
+                throw error
             }
             switch next {
             case .done:
@@ -83,6 +64,37 @@ extension RegistryClient {
             case .fail(let reason, let unauthorized):
                 throw unauthorized ? .unauthorized(reason) : .unavailable(reason)
             }
+        }
+    }
+
+    /// What an upload request's answer means for the plan (and the upload's next `Location`),
+    /// with the reason of a failure. A refusal no retry cures is thrown.
+    private func judge(_ response: HTTPClient.Response, closing: Bool, plan: inout UploadPlan, location: inout String,
+                       scope: String) throws(UpstreamError) -> (UploadPlan.Next, String) {
+        let status = Int(response.status.code)
+        let detail = response.body.map { Self.printable(String(buffer: $0)) } ?? ""
+        let retryAfter = response.headers.first(name: "retry-after")
+        switch (status, closing) {
+        case (200, true), (201, true), (204, true):
+            return (plan.finished(), "")
+        case (202, false), (204, false):
+            if let moved = response.headers.first(name: "location") { location = moved }
+            return (plan.accepted(range: response.headers.first(name: "range")), "")
+        case (401, _):
+            // The token expired or was revoked mid-upload: the next request fetches another.
+            tokens.remove(authorizationKey(scope: scope))
+            let reason = "blob \(closing ? "upload" : "chunk") answered 401"
+            return (plan.unauthorized(reason), reason)
+        case (400, false), (405, false), (415, false), (416, false), (501, false):
+            let reason = "blob chunk answered \(status): \(detail)"
+            return (plan.chunkRefused(reason), reason)
+        case (408, _), (425, _), (429, _), (500...599, _):
+            let next = plan.failed("blob upload answered \(status)")
+            // Out of tries (or a monolithic upload): the job's schedule, Retry-After included, takes over.
+            if case .fail = next { throw Self.pushRefusal("blob upload", status: status, retryAfter: retryAfter, detail: detail) }
+            return (next, "blob upload answered \(status)")
+        default:
+            throw Self.pushRefusal(closing ? "blob upload" : "blob chunk", status: status, retryAfter: retryAfter, detail: detail)
         }
     }
 
