@@ -61,7 +61,9 @@ enum HTTPStub {
         let handler: Handler
         let port: Int
         let maximumBody: Int
-        var incoming: Incoming?
+        var head: HTTPRequestHead?
+        /// The body so far, appended to in place.
+        var body: [UInt8] = []
 
         init(handler: @escaping Handler, port: Int, maximumBody: Int) {
             self.handler = handler
@@ -71,16 +73,22 @@ enum HTTPStub {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
-            case .head(let head): incoming = Incoming(head: head)
+            case .head(let head):
+                self.head = head
+                body = []
             case .body(let buffer):
-                incoming?.body += buffer.readableBytesView
-                if (incoming?.body.count ?? 0) > maximumBody {
-                    incoming = nil
+                guard head != nil else { return }
+                body += buffer.readableBytesView
+                if body.count > maximumBody {
+                    head = nil
+                    body = []
                     context.close(promise: nil)
                 }
             case .end:
-                guard let incoming else { return }
-                self.incoming = nil
+                guard let head else { return }
+                let incoming = Incoming(head: head, body: body)
+                self.head = nil
+                body = []
                 let channel = context.channel
                 let handler = self.handler
                 let port = self.port
