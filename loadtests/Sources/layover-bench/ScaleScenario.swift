@@ -115,6 +115,9 @@ struct ScaleScenario {
             try await Task.sleep(for: .milliseconds(5))
         }
         report.add(name, "scale-startup", ScaleStore.seconds(clock.now - start), "s")
+        if let opened = process.log.split(separator: "\n").first(where: { $0.contains("store opened") }) {
+            say("# \(name): \(opened)")
+        }
         let server = Served(name: name, store: store, process: process)
         report.add(name, "scale-startup-cpu", ProcessReading.cpuSeconds(server.pid), "CPU-s")
         report.add(name, "scale-rss-at-start", ProcessReading.rssMiB(server.pid), "MiB")
