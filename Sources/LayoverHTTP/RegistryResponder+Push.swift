@@ -197,6 +197,9 @@ extension OCIError {
             self = .manifestUnknown(reference)
         case .upstreamUnavailable(let detail):
             self = OCIError(status: 503, code: .unavailable, message: "upstream unavailable: \(detail)")
+        case .deletionRefused(let detail):
+            self = OCIError(status: 502, code: .unavailable,
+                            message: "deleted here; the upstream did not carry it out (see layover queue): \(detail)")
         }
     }
 }

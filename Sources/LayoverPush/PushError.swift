@@ -44,4 +44,6 @@ public enum PushError: Error, Equatable, Sendable {
     case manifestUnknown(String)
     /// The upstream could not be asked (down, rate limiting, refusing our credentials).
     case upstreamUnavailable(String)
+    /// `sync` mode: the upstream did not carry out a deletion (its job retries or is dead).
+    case deletionRefused(String)
 }

@@ -23,7 +23,7 @@ extension PushService {
             queue.enqueue(job)
             return
         }
-        if case .failed(let reason) = await queue.enqueueAndWait(job) { throw .upstreamRefused(reason) }
+        if case .failed(let reason) = await queue.enqueueAndWait(job) { throw .deletionRefused(reason) }
     }
 
     /// The manifest or blob `target` names, as held here for the repository or upstream.

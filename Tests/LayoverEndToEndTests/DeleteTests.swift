@@ -145,6 +145,22 @@ struct DeleteTests {
         #expect(cli.output.contains("deleteTag") && cli.output.contains("dead") && cli.output.contains("DIGEST_INVALID"), "\(cli.output)")
     }
 
+    @Test("sync mode: 202 once the upstream deleted it; a refusal is 502 with the upstream's reason")
+    func syncMode() async throws {
+        let (fixture, directory) = try await Self.fixture("    push: sync\n")
+        defer { fixture.shutdown(); directory.remove() }
+        let base = fixture.url("team/app")
+        let image = try await fixture.seeder.pushImage("team/app", tag: "v1", layerSizes: [1000])
+        #expect(try await TestHTTP.shared.send(.DELETE, "\(base)/manifests/\(image.manifestDigest)").status == 202)
+        #expect(try await Self.status("\(fixture.registry.url)/v2/team/app/manifests/\(image.manifestDigest)") == 404, "no waiting: sync")
+
+        let other = try await fixture.seeder.pushImage("team/app", tag: "v2", layerSizes: [1000])
+        let refused = try await TestHTTP.shared.send(.DELETE, "\(base)/manifests/v2")
+        #expect(refused.status == 502)
+        #expect(refused.text.contains("DIGEST_INVALID"), "\(refused.text)")
+        #expect(try await Self.status("\(fixture.registry.url)/v2/team/app/manifests/\(other.manifestDigest)") == 200)
+    }
+
     @Test("a deletion waits for the repository's pending push: the upstream ends without the manifest")
     func orderedAfterPushes() async throws {
         let (fixture, directory) = try await Self.fixture()
