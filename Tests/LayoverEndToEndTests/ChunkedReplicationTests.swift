@@ -5,40 +5,12 @@ import Testing
 /// Large blobs replicate in chunks through an upstream whose tokens expire every few seconds.
 @Suite("Chunked replication")
 struct ChunkedReplicationTests {
-    /// distribution's registry behind a `TokenGateway`, and Layover replicating to it (upstream
-    /// `up`) in chunks of `chunk`.
-    final class Rig: @unchecked Sendable {
-        let registry: UpstreamRegistry
-        let gateway: TokenGateway
-        let storage: TemporaryDirectory
-        let directory: TemporaryDirectory
-        let layover: LayoverProcess
-
-        init(lifetime: Double, chunk: String, _ configure: @Sendable (inout TokenGateway.State) -> Void = { _ in }) async throws {
-            registry = try await UpstreamRegistry()
-            gateway = try await TokenGateway(registry: registry.url, lifetime: lifetime)
-            gateway.state.withLock(configure)
-            storage = try TemporaryDirectory()
-            let arguments: [String]
-            (directory, arguments) = try PushModeTests.config("upstreams:\n  up:\n    url: \(gateway.url)\n    uploadChunkSize: \(chunk)\n")
-            layover = try await LayoverProcess(upstreamURL: gateway.url, storage: storage.path + "/store", extraArguments: arguments)
-        }
-
-        func shutdown() {
-            layover.stop(signal: SIGKILL)
-            gateway.close()
-            registry.stop()
-            storage.remove()
-            directory.remove()
-        }
-    }
-
     @Test("a 200 MiB blob goes up in 16 MiB chunks through tokens that expire every 6 s and one revoked mid-upload")
     func largeBlobThroughExpiringTokens() async throws {
         // The token in use is revoked after the third chunk (within its life: Layover keeps a
         // 6 s token for 3 s): the fourth chunk is answered 401. Chunks take over 0.3 s each, so
         // the upload also outlives the tokens that follow.
-        let rig = try await Rig(lifetime: 6, chunk: "16MiB") { state in
+        let rig = try await GatewayRig(lifetime: 6, chunk: "16MiB") { state in
             state.revokeAfterPatches = 3
             state.chunkDelay = 0.3
         }
@@ -72,7 +44,7 @@ struct ChunkedReplicationTests {
 
     @Test("a chunk refused with 401 even with a fresh token dead-letters the job with the reason")
     func uncuredUnauthorized() async throws {
-        let rig = try await Rig(lifetime: 300, chunk: "1MiB") { $0.refuseChunks = true }
+        let rig = try await GatewayRig(lifetime: 300, chunk: "1MiB") { $0.refuseChunks = true }
         defer { rig.shutdown() }
         let layover = rig.layover
         let image = PushTests.image(layerSizes: [3 << 20])
@@ -108,7 +80,7 @@ struct ChunkedReplicationTests {
 
     @Test("the merged tag list reads every page of the upstream's, following Link")
     func pagedUpstreamTags() async throws {
-        let rig = try await Rig(lifetime: 300, chunk: "64MiB") { $0.tagPageSize = 10 }
+        let rig = try await GatewayRig(lifetime: 300, chunk: "64MiB") { $0.tagPageSize = 10 }
         defer { rig.shutdown() }
         let (gateway, layover) = (rig.gateway, rig.layover)
         let seeder = Seeder(registry: rig.registry.url)

@@ -82,6 +82,37 @@ struct ReferrersTests {
         #expect(none.text.contains("\"schemaVersion\":2"))
     }
 
+    @Test("the upstream's referrers merge with those pushed here, without duplicates, filtered alike")
+    func mergedWithUpstream() async throws {
+        let rig = try await GatewayRig(lifetime: 300, chunk: "64MiB")
+        defer { rig.shutdown() }
+        let base = "\(rig.layover.url)/v2/up/team/app"
+        let pusher = OCIPusher(base: base)
+        let image = PushTests.image(layerSizes: [1000])
+        #expect(try await PushTests.push(image, to: pusher, tag: "v1").status == 201)
+        let empty = try await pusher.pushBlobMonolithic(Array("{}".utf8))
+        let local = Self.artifact(subject: image.digest, size: image.manifest.count, artifactType: "application/vnd.example.signature",
+                                  annotations: ["org.example.side": "here"], empty: empty)
+        #expect(try await pusher.putManifest(TestHTTP.digest(of: local), local, mediaType: PushTests.ociManifest).status == 201)
+        // The upstream lists the same referrer (as it would once replicated) and one of its own.
+        let upstreamOnly = "sha256:" + String(repeating: "cd", count: 32)
+        let descriptor = { (digest: String, type: String, side: String) in
+            "{\"mediaType\":\"\(PushTests.ociManifest)\",\"digest\":\"\(digest)\",\"size\":10,\"artifactType\":\"\(type)\",\"annotations\":{\"org.example.side\":\"\(side)\"}}"
+        }
+        let upstreamIndex = "{\"schemaVersion\":2,\"mediaType\":\"\(PushTests.ociIndex)\",\"manifests\":[" +
+            descriptor(TestHTTP.digest(of: local), "application/vnd.example.signature", "upstream") + "," +
+            descriptor(upstreamOnly, "application/vnd.example.sbom", "upstream") + "]}"
+        rig.gateway.state.withLock { $0.referrers[image.digest] = upstreamIndex }
+
+        let (answer, manifests) = try await Self.list("\(base)/referrers/\(image.digest)")
+        #expect(answer.status == 200)
+        #expect(manifests.compactMap { $0["digest"] as? String }.sorted() == [TestHTTP.digest(of: local), upstreamOnly].sorted())
+        let mine = manifests.first { $0["digest"] as? String == TestHTTP.digest(of: local) }
+        #expect((mine?["annotations"] as? [String: String])?["org.example.side"] == "here", "the entry pushed here wins")
+        let (_, sboms) = try await Self.list("\(base)/referrers/\(image.digest)?artifactType=application/vnd.example.sbom")
+        #expect(sboms.compactMap { $0["digest"] as? String } == [upstreamOnly])
+    }
+
     @Test("a referrer whose subject exists nowhere is accepted, listed, and replicated")
     func absentSubject() async throws {
         let fixture = try await Fixture()

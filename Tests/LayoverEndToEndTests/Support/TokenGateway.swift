@@ -28,6 +28,8 @@ final class TokenGateway: Sendable {
         var chunkDelay: Double = 0
         /// When set, `tags/list` answers pages of this many tags with a `Link` to the next.
         var tagPageSize: Int?
+        /// The referrers index answered for a subject digest (distribution 2.8 has no referrers API).
+        var referrers: [String: String] = [:]
         /// `PATCH`es forwarded (with their `Content-Range`), and requests answered `401`.
         var patches: [String] = []
         var unauthorized: [String] = []
@@ -67,6 +69,10 @@ final class TokenGateway: Sendable {
                 let challenge = "Bearer realm=\"http://127.0.0.1:\(port)/token\",service=\"gateway\",scope=\"repository:\(name):pull,push\""
                 return (.unauthorized, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
                         Array("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"token expired\"}]}".utf8))
+            }
+            if head.method == .GET, head.uri.contains("/referrers/"),
+               let index = state.withLock({ $0.referrers[String(head.uri.split(separator: "/").last ?? "")] }) {
+                return (.ok, [("Content-Type", "application/vnd.oci.image.index.v1+json")], Array(index.utf8))
             }
             if head.method == .GET, head.uri.contains("/tags/list"), let size = state.withLock({ $0.tagPageSize }) {
                 return try await Self.tagPage(registry: registry, uri: head.uri, size: size, state: state)
