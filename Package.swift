@@ -27,10 +27,13 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
+        /// A lock ThreadSanitizer can follow (a pthread mutex), for every module's shared state.
+        .target(name: "LayoverLocks"),
         /// The metrics Layover emits (swift-metrics API) and the in-process tally for the status page.
         .target(
             name: "LayoverMetrics",
             dependencies: [
+                "LayoverLocks",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
@@ -45,6 +48,7 @@ let package = Package(
         .target(
             name: "LayoverStore",
             dependencies: [
+                "LayoverLocks",
                 "LayoverMetrics",
                 "LayoverWire",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -57,6 +61,7 @@ let package = Package(
         .target(
             name: "LayoverUpstream",
             dependencies: [
+                "LayoverLocks",
                 "LayoverMetrics",
                 "LayoverWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -69,6 +74,7 @@ let package = Package(
         .target(
             name: "LayoverPull",
             dependencies: [
+                "LayoverLocks",
                 "LayoverMetrics",
                 "LayoverWire",
                 "LayoverStore",
@@ -81,6 +87,7 @@ let package = Package(
         .target(
             name: "LayoverPush",
             dependencies: [
+                "LayoverLocks",
                 "LayoverMetrics",
                 "LayoverWire",
                 "LayoverStore",
@@ -95,6 +102,7 @@ let package = Package(
         .target(
             name: "LayoverAuth",
             dependencies: [
+                "LayoverLocks",
                 "LayoverWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -106,6 +114,7 @@ let package = Package(
         .target(
             name: "LayoverHTTP",
             dependencies: [
+                "LayoverLocks",
                 "LayoverAuth",
                 "LayoverMetrics",
                 "LayoverWire",
@@ -135,6 +144,7 @@ let package = Package(
         .executableTarget(
             name: "layover",
             dependencies: [
+                "LayoverLocks",
                 "LayoverAuth",
                 "LayoverMetrics",
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,5 +1,5 @@
 import Crypto
-import Synchronization
+import LayoverLocks
 
 /// Who a request's `Authorization` header says the client is, checked against the htpasswd users
 /// and the tokens.
@@ -17,7 +17,7 @@ public final class Authenticator: Sendable {
     private let throttle: FailureThrottle
     private let bcrypt: BcryptVerifier
     private let sleep: @Sendable (Duration) async -> Void
-    private let inflight = Mutex([CredentialCache.Key: [CheckedContinuation<Authentication, Never>]]())
+    private let inflight = Locked([CredentialCache.Key: [CheckedContinuation<Authentication, Never>]]())
 
     /// A cost-5 bcrypt hash of a random text, checked when the user is unknown.
     static let decoyHash = "$2y$05$vQzyS.GxL1/xSVsNvDOv/u8V./7c3tALBpdULWr0LR7AFoc/bKBJi"

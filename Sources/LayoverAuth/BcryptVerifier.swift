@@ -1,13 +1,13 @@
 import Dispatch
 import HummingbirdBcrypt
-import Synchronization
+import LayoverLocks
 
 /// Checks passwords against bcrypt hashes on threads of its own: a check costs 50–100 ms of CPU
 /// at usual costs and must block neither a NIO event loop nor Swift's cooperative pool. At most
 /// `width` checks run at once (one serial queue each); more wait their turn.
 public final class BcryptVerifier: Sendable {
     private let queues: [DispatchQueue]
-    private let next = Mutex(0)
+    private let next = Locked(0)
 
     public init(width: Int = 2) {
         queues = (0..<max(1, width)).map { DispatchQueue(label: "layover.bcrypt.\($0)", qos: .userInitiated) }

@@ -1,6 +1,6 @@
 import Crypto
 import DequeModule
-import Synchronization
+import LayoverLocks
 
 /// Credentials verified recently, keyed by the SHA-256 of the whole `Authorization` header (the
 /// header itself is never kept), so that only a client's first request pays bcrypt. Bounded:
@@ -49,7 +49,7 @@ public final class CredentialCache: Sendable {
     public let capacity: Int
     public let lifetime: Duration
     private let now: @Sendable () -> ContinuousClock.Instant
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(capacity: Int = 10_000, lifetime: Duration = .seconds(300),
                 now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {

@@ -1,4 +1,5 @@
-import Synchronization
+import LayoverLocks
+
 
 /// Slows down guessing: once an address has failed `freeFailures` times with no more than
 /// `window` between failures, each further attempt from it waits `baseDelay`, doubling with
@@ -17,7 +18,7 @@ public final class FailureThrottle: Sendable {
     public let maxDelay: Duration
     public let capacity: Int
     private let now: @Sendable () -> ContinuousClock.Instant
-    private let records = Mutex([String: Record]())
+    private let records = Locked([String: Record]())
 
     public init(freeFailures: Int = 5, window: Duration = .seconds(60), baseDelay: Duration = .milliseconds(500),
                 maxDelay: Duration = .seconds(10), capacity: Int = 10_000,

@@ -1,20 +1,20 @@
 import Foundation
 import Logging
-import Synchronization
+import LayoverLocks
 
 /// The users of an htpasswd file, re-readable while serving (SIGHUP). A reload that fails keeps
 /// the table in force and logs why, so a half-written file never locks every client out.
 /// Thread-safe.
 public final class HtpasswdFile: Sendable {
     public let path: String
-    private let table: Mutex<[String: String]>
+    private let table: Locked<[String: String]>
     private let logger: Logger
 
     /// Reads the file; a file that cannot be read or parsed is an error (refused at startup).
     public init(path: String, logger: Logger = Logger(label: "layover.auth")) throws(AuthError) {
         self.path = path
         self.logger = logger
-        table = Mutex(try Self.read(path))
+        table = Locked(try Self.read(path))
     }
 
     /// Re-reads the file. Returns whether the new table is in force; on failure the old one is kept.

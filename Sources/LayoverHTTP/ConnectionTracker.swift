@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import LayoverLocks
 
 /// The server's open connections and how many requests each is answering, so a shutdown can
 /// stop accepting, let answers in progress finish, and close each connection once it is idle.
@@ -18,7 +18,7 @@ final class ConnectionTracker: Sendable {
         var draining = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Connections served in full at once; more are accepted only as overflow (see `opened`).
     let maximum: Int
 

@@ -1,6 +1,6 @@
 import LayoverWire
 import NIOCore
-import Synchronization
+import LayoverLocks
 
 /// The bytes of small stored blobs (manifests, small layers) kept in memory by digest, so that
 /// answering one costs no `open`, `pread` and `close` (a tenth of a cached manifest's CPU).
@@ -23,7 +23,7 @@ final class SmallBodyCache: Sendable {
     }
 
     let capacity: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(capacity: Int) {
         self.capacity = capacity

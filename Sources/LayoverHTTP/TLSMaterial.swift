@@ -1,5 +1,5 @@
 import NIOSSL
-import Synchronization
+import LayoverLocks
 
 /// The front's certificate chain and key (PEM files), as a TLS context for new connections.
 ///
@@ -9,13 +9,13 @@ import Synchronization
 public final class TLSMaterial: Sendable {
     public let certificatePath: String
     public let keyPath: String
-    private let current: Mutex<NIOSSLContext>
+    private let current: Locked<NIOSSLContext>
 
     /// Loads both files; throws with the file and the reason when either is unusable.
     public init(certificatePath: String, keyPath: String) throws(TLSMaterialError) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
-        current = Mutex(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
+        current = Locked(try Self.load(certificatePath: certificatePath, keyPath: keyPath))
     }
 
     /// The context a connection accepted now starts with.

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Synchronization
+import LayoverLocks
 
 extension Telemetry {
     enum HTTP {
@@ -21,7 +21,7 @@ extension Telemetry {
         /// Bounded: endpoints, parsed methods and statuses are few, but a key beyond the bound
         /// gets fresh handles instead of growing the table.
         static let limit = 1024
-        static let handles = Mutex<[Key: Handles]>([:])
+        static let handles = Locked<[Key: Handles]>([:])
 
         static func handles(_ key: Key) -> Handles {
             if let known = handles.withLock({ $0[key] }) { return known }

@@ -3,7 +3,7 @@ import LayoverStore
 import LayoverUpstream
 import LayoverWire
 import Logging
-import Synchronization
+import LayoverLocks
 
 /// Starts at most one upstream download per digest and hands every concurrent request the same
 /// `InflightFetch`.
@@ -11,7 +11,7 @@ import Synchronization
 /// The download runs in its own task, not the requester's: a client that goes away does not stop
 /// it for the others, and the fill completes (or fails) on its own terms.
 final class BlobFetcher: Sendable {
-    private let inflight = Mutex<[Digest: InflightFetch]>([:])
+    private let inflight = Locked<[Digest: InflightFetch]>([:])
     private let store: BlobStore
     private let logger: Logger
 

@@ -1,8 +1,8 @@
 import LayoverStore
 import LayoverWire
-import Synchronization
 #if canImport(Glibc)
 import Glibc
+import LayoverLocks
 #endif
 
 /// One upstream download shared by every request for its digest: drives a `FetchMachine` and
@@ -21,7 +21,7 @@ final class InflightFetch: Sendable {
         /// Waiting for the commit or the failure only (not woken by each append).
         var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(digest: Digest, repository: RepositoryKey) {
         self.digest = digest

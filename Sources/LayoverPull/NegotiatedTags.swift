@@ -1,6 +1,6 @@
 import LayoverStore
 import LayoverWire
-import Synchronization
+import LayoverLocks
 
 /// What a tag resolved to for one `Accept` list, and when the upstream said so. Registries
 /// negotiate: Docker Hub answers a client that accepts only single manifests with one platform's
@@ -16,7 +16,7 @@ final class NegotiatedTags: Sendable {
         var accept: [String]
     }
 
-    private let entries = Mutex<[Key: (digest: Digest, confirmedAt: Double)]>([:])
+    private let entries = Locked<[Key: (digest: Digest, confirmedAt: Double)]>([:])
     /// Past this many entries, expired ones are dropped on the next insertion.
     private let pruneThreshold: Int
 

@@ -1,11 +1,12 @@
-import Synchronization
+import LayoverLocks
+
 
 /// Runs at most one operation per key at a time; callers that arrive while it runs share its
 /// result. Once it finishes, the next call starts afresh (nothing is cached).
 ///
 /// The operation runs in its own task: a caller that is cancelled does not cancel it for the others.
 public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private let running = Mutex<[Key: Task<Value, any Error>]>([:])
+    private let running = Locked<[Key: Task<Value, any Error>]>([:])
 
     public init() {}
 

@@ -1,4 +1,5 @@
-import Synchronization
+import LayoverLocks
+
 
 /// Wakes one waiting task: `ring` before `wait` is remembered, so no wake-up is lost.
 final class Doorbell: Sendable {
@@ -6,7 +7,7 @@ final class Doorbell: Sendable {
         var rung = false
         var waiter: CheckedContinuation<Void, Never>?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Whether a task is waiting now.
     var hasWaiter: Bool { state.withLock { $0.waiter != nil } }

@@ -4,7 +4,7 @@ import LayoverStore
 import LayoverUpstream
 import LayoverWire
 import Logging
-import Synchronization
+import LayoverLocks
 
 /// The durable write-back queue: jobs are written to the index with the push that creates them,
 /// loaded again at startup, and run by workers (bounded per upstream) until they reach their
@@ -19,11 +19,11 @@ public final class ReplicationQueue: Sendable {
     let upstreams: UpstreamDirectory
     let clock: @Sendable () -> Double
     let logger: Logger
-    private let schedule: Mutex<ReplicationSchedule>
+    private let schedule: Locked<ReplicationSchedule>
     private let doorbell = Doorbell()
-    private let outcomes = Mutex<[Int64: [CheckedContinuation<SyncOutcome, Never>]]>([:])
+    private let outcomes = Locked<[Int64: [CheckedContinuation<SyncOutcome, Never>]]>([:])
     /// Bytes of blob uploads sent by each running job's current attempt.
-    private let progress = Mutex<[Int64: Int64]>([:])
+    private let progress = Locked<[Int64: Int64]>([:])
     /// Attempts after which even transient failures dead-letter a job.
     static let maximumAttempts = 1000
     /// Attempts in a row the process may die during before the job is dead-lettered.
@@ -46,7 +46,7 @@ public final class ReplicationQueue: Sendable {
         self.upstreams = upstreams
         self.clock = clock
         self.logger = logger
-        schedule = Mutex(ReplicationSchedule(concurrencyPerUpstream: concurrencyPerUpstream))
+        schedule = Locked(ReplicationSchedule(concurrencyPerUpstream: concurrencyPerUpstream))
     }
 
     /// Loads the recorded jobs (a restart or crash left them); call before the front accepts

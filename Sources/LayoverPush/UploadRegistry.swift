@@ -1,6 +1,6 @@
 import Foundation
 import LayoverStore
-import Synchronization
+import LayoverLocks
 
 /// The open upload sessions by id, and how many each client holds. Idle sessions are expired by
 /// `sweep` and their bytes freed.
@@ -19,7 +19,7 @@ final class UploadRegistry: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Adds `session` unless `maximum` sessions are open, or `perClient` of its client's.
     func admit(_ session: UploadSession, maximum: Int, perClient: Int) throws(PushError) {

@@ -1,7 +1,7 @@
 import LayoverStore
 import LayoverWire
 import NIOCore
-import Synchronization
+import LayoverLocks
 
 /// One upload in progress: an ingest file that chunks append to, driven by an `UploadMachine`.
 ///
@@ -16,7 +16,7 @@ public final class UploadSession: @unchecked Sendable {
     let client: String?
     /// The largest upload accepted, in bytes; nil: no limit but the budget.
     let maximumBytes: Int64?
-    let machine: Mutex<UploadMachine>
+    let machine: Locked<UploadMachine>
     private let writer: IngestWriter
 
     init(id: String, repository: RepositoryKey, client: String? = nil, maximumBytes: Int64? = nil,
@@ -26,7 +26,7 @@ public final class UploadSession: @unchecked Sendable {
         self.client = client
         self.maximumBytes = maximumBytes
         self.writer = writer
-        self.machine = Mutex(UploadMachine(now: now))
+        self.machine = Locked(UploadMachine(now: now))
     }
 
     /// The `Range` header value for what has been received.

@@ -113,6 +113,7 @@ extension BlobStore {
             case .claimed: break claiming
             case .stored(let existing): return (existing, false)
             case .busy: usleep(2000)
+            case .closing: throw .closed
             }
         }
         let directory = layout.blobDirectory(for: digest)

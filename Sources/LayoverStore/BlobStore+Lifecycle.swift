@@ -21,6 +21,10 @@ extension BlobStore {
                 return existing
             case .busy:
                 try? await Task.sleep(for: .milliseconds(2))
+            case .closing:
+                FileSystem.remove(ingestPath)
+                release(reservation: reservation)
+                throw .closed
             }
         }
         let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
@@ -67,6 +71,7 @@ extension BlobStore {
     public func evictIfNeeded(extra: Int64 = 0, sparing: Digest? = nil) async {
         let now = clock()
         let victims: [BlobRecord] = state.withLock { state in
+            guard !state.closing else { return [] }
             state.expireHolds(now: now)
             let used = state.totalBytes + state.reservedBytes + extra
             guard used > budget.highWatermark || extra > 0 else { return [] }

@@ -23,7 +23,11 @@ extension BlobStore {
     /// list of every record, no set of every name); each blob directory is read once, its files'
     /// sizes taken relative to it, on every core. A million blobs start in seconds and leave no
     /// transient memory behind.
-    static func reconcile(layout: StoreLayout, index: BlobIndex, now: Double, logger: Logger) throws(StoreError) -> StoreState {
+    ///
+    /// `trustingIndex` (the store was closed cleanly, see `closeCleanly`): the rows are the
+    /// files, and no blob directory is read.
+    static func reconcile(layout: StoreLayout, index: BlobIndex, trustingIndex: Bool, now: Double,
+                          logger: Logger) throws(StoreError) -> StoreState {
         let clock = ContinuousClock()
         let started = clock.now
         for name in FileSystem.list(layout.ingestDirectory) {
@@ -43,7 +47,7 @@ extension BlobStore {
             totalBytes += size
         }
         let rowsRead = clock.now
-        let scan = scanFiles(layout: layout, table: table)
+        let scan = trustingIndex ? FileScan(matched: table.count) : scanFiles(layout: layout, table: table)
         let scanned = clock.now
         // Rows whose file is missing or has another size; the latter's files are recovered below.
         var dropped = scan.mismatched
@@ -79,9 +83,10 @@ extension BlobStore {
         }
         table.listAllByLastAccess()
         func seconds(_ duration: Duration) -> String { String(format: "%.3f", duration / .seconds(1)) }
-        logger.info("store opened", metadata: [
+        logger.notice("store opened", metadata: [
             "blobs": "\(table.count)", "bytes": "\(totalBytes)", "seconds": "\(seconds(clock.now - started))",
-            "readingRows": "\(seconds(rowsRead - started))", "scanningFiles": "\(seconds(scanned - rowsRead))"])
+            "readingRows": "\(seconds(rowsRead - started))", "scanningFiles": "\(seconds(scanned - rowsRead))",
+            "afterCleanShutdown": "\(trustingIndex)"])
         return StoreState(records: table, totalBytes: totalBytes)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import LayoverWire
 import Logging
-import Synchronization
+import LayoverLocks
 
 /// The content-addressed store: one verified file per digest, whatever upstream or repository it
 /// came through, an SQLite index beside it, and LRU eviction under a byte budget.
@@ -18,10 +18,10 @@ public final class BlobStore: Sendable {
     let index: BlobIndex
     /// Keeps other processes out while this store is open.
     private let lock: StoreLock
-    let state: Mutex<StoreState>
+    let state: Locked<StoreState>
     /// References deleted here whose deletion has not reached the upstream, in memory (the pull
     /// path asks on every request); loaded from the index when the store opens.
-    let tombstones = Mutex<Set<Tombstone>>([])
+    let tombstones = Locked<Set<Tombstone>>([])
     let clock: @Sendable () -> Double
     let availableBytes: @Sendable (String) -> Int64?
     let logger: Logger
@@ -51,14 +51,16 @@ public final class BlobStore: Sendable {
         try FileSystem.makeDirectories(layout.ingestDirectory)
         lock = try StoreLock(path: layout.lockPath)
         index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
-        state = Mutex(try Self.reconcile(layout: layout, index: index, now: clock(), logger: logger))
+        let cleanlyClosed = Self.takeCleanShutdownMark(layout)
+        state = Locked(try Self.reconcile(layout: layout, index: index, trustingIndex: cleanlyClosed, now: clock(), logger: logger))
         try loadProtection()
         let deleted = try index.tombstones()
         tombstones.withLock { $0 = Set(deleted) }
     }
 
     /// Gives up the store's lock, as a process exit would: another instance (in this process or
-    /// another) may open the store. This instance must not be used afterwards.
+    /// another) may open the store, and reconciles it as after a crash. This instance must not be
+    /// used afterwards.
     public func close() {
         lock.release()
     }

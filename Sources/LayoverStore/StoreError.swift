@@ -14,4 +14,6 @@ public enum StoreError: Error, Equatable, Sendable {
     case index(String)
     /// Another process (a running server, a `verify`) has the store open.
     case locked(String)
+    /// The store is being closed (the process is stopping); nothing was kept.
+    case closed
 }

@@ -15,6 +15,8 @@ public struct StoreLayout: Sendable {
     public var indexPath: String { root + "/index.sqlite" }
     /// Held (`flock`) by the one process that has the store open.
     public var lockPath: String { root + "/lock" }
+    /// Present only while the store is closed after a clean shutdown (see `BlobStore.closeCleanly`).
+    var cleanShutdownPath: String { root + "/clean-shutdown" }
     /// Blobs found corrupt (by `verify`, the scrub, or at startup), kept for inspection, outside the store's budget and index.
     public var quarantineDirectory: String { root + "/quarantine" }
 

@@ -1,6 +1,6 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
+import LayoverLocks
 #endif
 
 /// An exclusive `flock` on the store's lock file, held while the store is open: a second server
@@ -12,7 +12,7 @@ import Glibc
 /// moment from letting go.
 final class StoreLock: Sendable {
     /// The locked file's descriptor; -1 once released.
-    private let descriptor: Mutex<Int32>
+    private let descriptor: Locked<Int32>
 
     init(path: String, patience: Duration = .seconds(2)) throws(StoreError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -25,7 +25,7 @@ final class StoreLock: Sendable {
             }
             usleep(20_000)
         }
-        descriptor = Mutex(fd)
+        descriptor = Locked(fd)
     }
 
     /// Gives the lock up (closing the file drops it).

@@ -2,7 +2,7 @@ import Foundation
 import LayoverMetrics
 import LayoverWire
 import Logging
-import Synchronization
+import LayoverLocks
 
 /// Re-hashes every stored blob while the store serves, one at a time, and quarantines those
 /// whose bytes are not their digest (see `BlobStore.scrub`): `layover verify` without the store
@@ -15,7 +15,7 @@ public final class StoreScrubber: Sendable {
     public let store: BlobStore
     /// The rate passes keep to; 0: as fast as the disk and one core go.
     public let bytesPerSecond: Int64
-    private let reports = Mutex<[ScrubReport]>([])
+    private let reports = Locked<[ScrubReport]>([])
     private let clock: @Sendable () -> Double
     /// Digests read from the index at a time.
     private let pageSize: Int

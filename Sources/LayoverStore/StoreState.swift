@@ -31,6 +31,8 @@ struct StoreState: Sendable {
     /// Digests a commit is putting in place (file, row, then record): another copy of one waits,
     /// so that the two never interleave with an eviction of the first.
     var adopting: Set<Digest> = []
+    /// Set by `closeCleanly`: no copy is put in place and nothing is evicted any more.
+    var closing = false
     /// Last accesses the index is to be told at the next flush.
     var dirtyRecency: [Digest: Double] = [:]
     /// A blob's last access goes to the index at most this often (seconds): each row written is a
@@ -77,11 +79,14 @@ struct StoreState: Sendable {
         case stored(BlobRecord)
         /// Being evicted, or another copy is being put in place: try again shortly.
         case busy
+        /// The store is closing: the copy is not put in place.
+        case closing
     }
 
     /// Claims `digest` for one copy being put in place (file, row, then record, which ends the
     /// claim), in the step that finds it neither stored, nor being evicted, nor claimed.
     mutating func claim(_ digest: Digest) -> Claim {
+        guard !closing else { return .closing }
         guard !evicting.contains(digest), !adopting.contains(digest) else { return .busy }
         if let existing = records[digest] { return .stored(existing) }
         adopting.insert(digest)

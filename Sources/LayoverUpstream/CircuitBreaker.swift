@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import LayoverLocks
 
 /// Whether an upstream is worth asking: after `threshold` consecutive failures to get an answer
 /// from it (no connection, no answer, or `502`/`503`/`504`), it is marked down and calls fail at once, so
@@ -30,7 +30,7 @@ public final class CircuitBreaker: Sendable {
     public let probeInterval: Duration
     private let upstream: String
     private let clock: @Sendable () -> Double
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(upstream: String, threshold: Int = 3, probeInterval: Duration = .seconds(5),
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {

@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import LayoverLocks
 
 /// Cancels a transfer that stops making progress: armed with `start`, fed with `progressed`,
 /// it fires once when no progress was seen for `timeout`, however long the transfer as a whole.
@@ -8,7 +8,7 @@ import Synchronization
 final class StallWatchdog: Sendable {
     private let timeout: TimeAmount
     private let eventLoop: any EventLoop
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
 
     private struct State {
         var lastProgress = NIODeadline.now()

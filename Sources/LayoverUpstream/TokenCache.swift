@@ -1,9 +1,10 @@
-import Synchronization
+import LayoverLocks
+
 
 /// Bearer tokens by (realm, service, scope), each kept until shortly before it expires.
 /// Safe to use from any task.
 final class TokenCache: Sendable {
-    private let tokens = Mutex<[String: (token: String, expiresAt: Double)]>([:])
+    private let tokens = Locked<[String: (token: String, expiresAt: Double)]>([:])
     private let clock: @Sendable () -> Double
 
     init(clock: @escaping @Sendable () -> Double) {

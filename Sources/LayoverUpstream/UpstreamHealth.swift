@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import LayoverLocks
 
 /// How an upstream has been answering lately, for the admin status: a `5xx`, a `429` or no
 /// answer at all counts as a failure; any other answer as a success.
@@ -16,7 +16,7 @@ public final class UpstreamHealth: Sendable {
         public var lastError: String?
     }
 
-    private let state = Mutex(Snapshot())
+    private let state = Locked(Snapshot())
 
     init() {}
 

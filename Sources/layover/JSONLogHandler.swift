@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Synchronization
+import LayoverLocks
 
 /// One JSON object per line on standard error: `ts`, `level`, `logger`, `msg` and the metadata
 /// (the request id among it), for log pipelines that parse JSON.
@@ -10,7 +10,7 @@ struct JSONLogHandler: LogHandler {
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
 
-    private static let output = Mutex(())
+    private static let output = Locked(())
 
     init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider?) {
         self.label = label

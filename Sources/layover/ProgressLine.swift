@@ -1,6 +1,6 @@
 import Foundation
 import LayoverConfig
-import Synchronization
+import LayoverLocks
 
 /// Bytes done out of a total, with rate and ETA, redrawn in place on a terminal (at most every
 /// 0.2 s) and silent otherwise, so logs and pipes get only the final summary.
@@ -12,13 +12,13 @@ final class ProgressLine: Sendable {
     }
 
     private let verb: String
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let started = ContinuousClock.now
     private let enabled = isatty(STDERR_FILENO) == 1
 
     init(verb: String, total: Int64) {
         self.verb = verb
-        self.state = Mutex(State(total: total))
+        self.state = Locked(State(total: total))
     }
 
     /// Adds `bytes` to the total expected (a manifest listed more blobs).

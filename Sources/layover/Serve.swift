@@ -100,6 +100,8 @@ struct Serve: AsyncParsableCommand {
             logger: logger)
         try await group.run()
         logger.info("shutting down", metadata: ["busyConnections": "\(server.busyConnections)"])
+        // Everything that wrote to the store has stopped: the next start may trust its index.
+        await store.closeCleanly()
     }
 
     /// Client authentication and rights from the `auth` section (the htpasswd file read now: an

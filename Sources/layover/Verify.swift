@@ -37,6 +37,7 @@ struct Verify: AsyncParsableCommand {
             corrupt.append((record.digest.description, problem, movedTo))
         }
         progress.finish()
+        await store.closeCleanly()
         for blob in corrupt {
             print("CORRUPT \(blob.digest): \(blob.problem); moved to \(blob.movedTo)")
         }

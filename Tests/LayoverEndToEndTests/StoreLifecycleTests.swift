@@ -25,7 +25,7 @@ struct StoreLifecycleTests {
         #expect(fixture.storedBlobs().isSuperset(of: [a, c]))
     }
 
-    @Test("a restart keeps the store and its recency")
+    @Test("a restart keeps the store and its recency; after SIGTERM the store opens without reading its blob directories")
     func restartKeepsStoreAndRecency() async throws {
         let fixture = try await Fixture(layoverArguments: ["--max-bytes", "10MiB"])
         defer { fixture.shutdown() }
@@ -38,7 +38,10 @@ struct StoreLifecycleTests {
         try await Task.sleep(for: .milliseconds(10))
         _ = try await TestHTTP.shared.streamedDigest("\(base())/blobs/\(a)")
         fixture.layover.stop(signal: SIGTERM)
+        #expect(FileManager.default.fileExists(atPath: fixture.storage.path + "/store/clean-shutdown"), "a clean stop leaves its mark")
         try await fixture.layover.start()
+        #expect(fixture.layover.log.contains("afterCleanShutdown=true"), "\(fixture.layover.log)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.storage.path + "/store/clean-shutdown"))
 
         let before = fixture.relay.bytesFromUpstream
         let head = try await TestHTTP.shared.head("\(base())/blobs/\(a)")
@@ -65,6 +68,7 @@ struct StoreLifecycleTests {
         try await RawClient.readThenVanish(port: port, path: "/v2/up/team/app/blobs/\(digest)", bytes: 1 << 20)
         fixture.layover.stop(signal: SIGKILL)
         try await fixture.layover.start()
+        #expect(fixture.layover.log.contains("afterCleanShutdown=false"), "a crash is reconciled in full")
         #expect(fixture.ingestFiles().isEmpty)
         let whole = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)")
         #expect(whole.count == size)
@@ -78,7 +82,8 @@ struct StoreLifecycleTests {
         let kept = try await fixture.seeder.pushBlob("team/app", randomBytes(3 << 20))
         let corrupt = try await fixture.seeder.pushBlob("team/app", randomBytes(1 << 20))
         for digest in [kept, corrupt] { _ = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(digest)") }
-        fixture.layover.stop(signal: SIGTERM)
+        // A crash: after a clean stop the next start would trust the index and not look for files.
+        fixture.layover.stop(signal: SIGKILL)
 
         // What a crash after the rename into blobs/ and before the index commit leaves: files
         // without rows (one of them damaged as well).

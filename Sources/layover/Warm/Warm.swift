@@ -46,12 +46,12 @@ struct Warm: AsyncParsableCommand {
         do {
             try await warm(images, through: StoreWarmSource(pull: pull))
         } catch {
-            await store.flushRecency()
             try? await http.shutdown()
+            await store.closeCleanly()
             throw error
         }
-        await store.flushRecency()
         try await http.shutdown()
+        await store.closeCleanly()
     }
 
     private func warm(_ images: [ImageReference], through source: any WarmSource) async throws {

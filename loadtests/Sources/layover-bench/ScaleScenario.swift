@@ -81,7 +81,16 @@ struct ScaleScenario {
         }
         try await measure(served, report: report)
         let reference = served[0]
-        for server in served.dropFirst() { server.process.stop(signal: SIGTERM) }
+        for server in served.dropFirst().dropLast() { server.process.stop(signal: SIGTERM) }
+        // The starts above follow a clean close (the index is trusted); after a crash every blob
+        // directory is read: the largest store, killed and started again.
+        if let largest = served.last, served.count > 1 {
+            largest.process.stop(signal: SIGKILL)
+            let (process, startup) = try await launch(largest.store, as: largest.name, config: config)
+            report.add(largest.name, "scale-startup-after-crash", startup, "s")
+            report.add(largest.name, "scale-startup-after-crash-cpu", ProcessReading.cpuSeconds(process.process!.process.processIdentifier), "CPU-s")
+            process.stop(signal: SIGTERM)
+        }
 
         let protectable = stores.filter { $0.count > protect }
         guard !protectable.isEmpty else { return }
@@ -104,20 +113,8 @@ struct ScaleScenario {
     /// Starts `layover` on `store`; reports its startup time and RSS at start, then reads every
     /// sampled path once (the load measures what is cached, and repository links are known).
     private func serve(_ store: ScaleStore, as name: String, config: String, report: Report) async throws -> Served {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let process = try await LayoverProcess(upstreamURL: "http://127.0.0.1:9", storage: store.root,
-                                               extraArguments: ["--config", config, "--max-bytes", "1TiB",
-                                                                "--upstream", "\(ScaleStore.outage)=http://127.0.0.1:9"],
-                                               binary: layover)
-        while try await TestHTTP.shared.get("\(process.url)/readyz").status != 200 {
-            guard clock.now - start < .seconds(120) else { throw TestFailure("\(name): /readyz not 200 after 120 s") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        report.add(name, "scale-startup", ScaleStore.seconds(clock.now - start), "s")
-        if let opened = process.log.split(separator: "\n").first(where: { $0.contains("store opened") }) {
-            say("# \(name): \(opened)")
-        }
+        let (process, startup) = try await launch(store, as: name, config: config)
+        report.add(name, "scale-startup", startup, "s")
         let server = Served(name: name, store: store, process: process)
         report.add(name, "scale-startup-cpu", ProcessReading.cpuSeconds(server.pid), "CPU-s")
         report.add(name, "scale-rss-at-start", ProcessReading.rssMiB(server.pid), "MiB")
@@ -131,6 +128,25 @@ struct ScaleScenario {
         }
         try await group.shutdownGracefully()
         return server
+    }
+
+    /// Starts `layover` on `store` and waits for `/readyz`; the seconds that took.
+    private func launch(_ store: ScaleStore, as name: String, config: String) async throws -> (LayoverProcess, Double) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let process = try await LayoverProcess(upstreamURL: "http://127.0.0.1:9", storage: store.root,
+                                               extraArguments: ["--config", config, "--max-bytes", "1TiB",
+                                                                "--upstream", "\(ScaleStore.outage)=http://127.0.0.1:9"],
+                                               binary: layover)
+        while try await TestHTTP.shared.get("\(process.url)/readyz").status != 200 {
+            guard clock.now - start < .seconds(120) else { throw TestFailure("\(name): /readyz not 200 after 120 s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let startup = ScaleStore.seconds(clock.now - start)
+        if let opened = process.log.split(separator: "\n").first(where: { $0.contains("store opened") }) {
+            say("# \(name): \(opened)")
+        }
+        return (process, startup)
     }
 
     /// `rounds` rounds over `servers` (order rotated each round): manifest GETs, blob HEADs,

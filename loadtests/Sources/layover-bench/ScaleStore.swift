@@ -95,6 +95,7 @@ struct ScaleStore {
             index += batch
         }
         seedSeconds = Self.seconds(clock.now - start)
+        await store.closeCleanly()
     }
 
     /// Protects the blobs set aside by `seed` as during an upstream outage: half pinned by pending
@@ -116,6 +117,7 @@ struct ScaleStore {
         }
         say("# scale: \(protectable.count) blobs held, \(jobManifests.count * 10) pinned by \(jobManifests.count) pending jobs; "
             + "\(store.pinnedBytes) bytes protected")
+        await store.closeCleanly()
     }
 
     /// Bytes of the index (database and write-ahead log).
