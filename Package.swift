@@ -171,11 +171,11 @@ let package = Package(
         .testTarget(name: "LayoverDeployTests", dependencies: ["LayoverConfig", "LayoverTestSupport", .product(name: "Yams", package: "Yams")]),
         /// The `layover` command's own parts: references, the status table, the warm walk.
         .testTarget(name: "layoverTests", dependencies: ["layover", "LayoverHTTP", "LayoverMetrics", "LayoverUpstream", "LayoverWire"]),
-        .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverStore", "LayoverWire"]),
-        .testTarget(name: "LayoverPullTests", dependencies: ["LayoverPull", "LayoverWire"]),
+        .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverLocks", "LayoverStore", "LayoverWire"]),
+        .testTarget(name: "LayoverPullTests", dependencies: ["LayoverLocks", "LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
-        .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverAuth", "LayoverWire"]),
-        .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverLocks", "LayoverAuth", "LayoverWire"]),
+        .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverLocks", "LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire", .product(name: "PropertyBased", package: "swift-property-based")]),
         /// Real parts for end-to-end tests and benchmarks: distribution's registry, the layover
@@ -183,6 +183,7 @@ let package = Package(
         .target(
             name: "LayoverTestSupport",
             dependencies: [
+                "LayoverLocks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

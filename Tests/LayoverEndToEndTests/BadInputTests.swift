@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Bad input gets the OCI error JSON with the right status and code.
-@Suite("Bad input")
+@Suite("Bad input", .endToEnd)
 struct BadInputTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var path: String

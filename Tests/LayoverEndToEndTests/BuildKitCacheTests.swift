@@ -4,7 +4,7 @@ import Testing
 
 /// BuildKit registry caches, imported the way BuildKit does: HEAD the tag, GET the manifest by
 /// digest, GET the cacheconfig, then layers.
-@Suite("BuildKit cache")
+@Suite("BuildKit cache", .endToEnd)
 struct BuildKitCacheTests {
     static let accept = [
         "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json",

@@ -4,7 +4,7 @@ import Testing
 
 /// A real build tool's cache round trip through Layover: buildah pushes a layer cache per step,
 /// then a wiped buildah rebuilds with every step taken from that cache.
-@Suite("buildah cache round trip", .enabled(if: getuid() == 0, "buildah with vfs storage and chroot isolation runs as root"))
+@Suite("buildah cache round trip", .endToEnd, .enabled(if: getuid() == 0, "buildah with vfs storage and chroot isolation runs as root"))
 struct BuildahTests {
     static func buildah(_ arguments: [String], storage: String) async throws -> String {
         let process = try TestProcess(executable: "/usr/bin/buildah", arguments: [

@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Large blobs replicate in chunks through an upstream whose tokens expire every few seconds.
-@Suite("Chunked replication")
+@Suite("Chunked replication", .endToEnd)
 struct ChunkedReplicationTests {
     @Test("a 200 MiB blob goes up in 16 MiB chunks through tokens that expire every 6 s and one revoked mid-upload")
     func largeBlobThroughExpiringTokens() async throws {

@@ -5,7 +5,7 @@ import Testing
 /// Client authentication and rights against the real executable, with skopeo and HTTP: alice may
 /// pull and push `up/team/*`, bob may only pull, the token `ci` may push `up/team/*` too;
 /// anonymous clients may do nothing.
-@Suite("Client authentication")
+@Suite("Client authentication", .endToEnd)
 struct ClientAuthTests {
     final class Setup: @unchecked Sendable {
         let files: TemporaryDirectory

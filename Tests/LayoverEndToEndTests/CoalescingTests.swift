@@ -5,7 +5,7 @@ import NIOPosix
 import Testing
 
 /// Concurrent misses for one blob share one upstream fetch and stream to every client.
-@Suite("Coalesced misses")
+@Suite("Coalesced misses", .endToEnd)
 struct CoalescingTests {
     @Test("32 concurrent cold GETs of one 64 MiB blob: one upstream fetch, 32 correct bodies")
     func herdOnOneBlob() async throws {

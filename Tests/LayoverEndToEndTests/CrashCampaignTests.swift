@@ -8,7 +8,7 @@ import Testing
 /// store clean, and no client ever received a body that failed its digest.
 ///
 /// CI runs 3 rounds; `loadtests/crash [ROUNDS]` runs the campaign (`LAYOVER_CRASH_ROUNDS`).
-@Suite("Crash campaign")
+@Suite("Crash campaign", .endToEnd)
 struct CrashCampaignTests {
     /// What the campaign saw, for its report.
     struct Tally {

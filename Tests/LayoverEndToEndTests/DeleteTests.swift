@@ -4,7 +4,7 @@ import Testing
 
 /// Deletion written back: applied here at once, replicated by the queue after the repository's
 /// pending pushes, refusals dead-lettered with the upstream's reason.
-@Suite("Deletion")
+@Suite("Deletion", .endToEnd)
 struct DeleteTests {
     static let accept = [("Accept", PushTests.ociManifest)]
 

@@ -4,7 +4,7 @@ import Testing
 
 /// A store on a small tmpfs: when the disk has no room, misses are streamed through uncached,
 /// verified, and the store stays consistent.
-@Suite("Disk full", .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+@Suite("Disk full", .endToEnd, .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
 struct DiskFullTests {
     @Test("a blob larger than the free disk is served through uncached; one that fits is stored")
     func servesThroughWhenFull() async throws {

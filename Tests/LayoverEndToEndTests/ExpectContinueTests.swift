@@ -4,7 +4,7 @@ import Testing
 
 /// `Expect: 100-continue` (RFC 9110 §10.1.1): a client that waits before sending its body gets
 /// `100 Continue` when the body will be read, or the final answer at once when it will not.
-@Suite("Expect: 100-continue")
+@Suite("Expect: 100-continue", .endToEnd)
 struct ExpectContinueTests {
     @Test("a PATCH that expects 100 Continue gets it before sending its body, then its 202")
     func continueBeforeBody() async throws {

@@ -7,7 +7,7 @@ import Testing
 /// gone. Whatever the fault, no reader gets a complete body that fails its digest, the tag is
 /// served (stale if need be), and Layover recovers alone. `loadtests/faults` runs this suite and
 /// prints what each fault did (`LAYOVER_FAULT_REPORT` names the file the outcomes go to).
-@Suite("Fault matrix")
+@Suite("Fault matrix", .endToEnd)
 struct FaultMatrixTests {
     @Test("truncated bodies (FIN every 3 MiB): resumed, every reader gets the verified blob")
     func truncated() async throws {

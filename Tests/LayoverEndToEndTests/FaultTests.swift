@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Upstream faults: corrupt bytes and connections that die mid-blob never leave a bad blob behind.
-@Suite("Upstream faults")
+@Suite("Upstream faults", .endToEnd)
 struct FaultTests {
     @Test("a corrupted upstream byte is never served complete nor stored")
     func corruptUpstreamByte() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// A process started with few descriptors (containers get a soft limit of 1024) keeps answering
 /// its liveness probe however many connections clients hold.
-@Suite("Open-file limit")
+@Suite("Open-file limit", .endToEnd)
 struct FileLimitTests {
     @Test("under `ulimit -n 256`, 300 held connections do not stop /healthz from answering")
     func healthUnderDescriptorPressure() async throws {

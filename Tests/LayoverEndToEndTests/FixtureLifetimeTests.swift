@@ -4,7 +4,7 @@ import Testing
 
 /// The processes tests start (registries, Layover servers, tools) die with the test process,
 /// however it ends, and only then (see `ProcessLauncher`).
-@Suite("Fixture lifetime")
+@Suite("Fixture lifetime", .endToEnd)
 struct FixtureLifetimeTests {
     /// Set (to a file's path) only in the helper run below.
     static let helperVariable = "LAYOVER_FIXTURE_LIFETIME_HELPER"

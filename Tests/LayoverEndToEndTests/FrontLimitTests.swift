@@ -4,7 +4,7 @@ import Testing
 
 /// What one client may cost the front: header and idle timeouts, head size, upload size and
 /// sessions, and bad input at the TLS and HTTP/2 layers; each costs only its own connection.
-@Suite("Front limits and bad input")
+@Suite("Front limits and bad input", .endToEnd)
 struct FrontLimitTests {
     /// A fixture whose config file holds `yaml` (e.g. a `limits:` section), with more flags.
     static func fixture(_ yaml: String, arguments: [String] = []) async throws -> (Fixture, TemporaryDirectory) {

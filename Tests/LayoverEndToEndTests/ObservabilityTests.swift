@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// `/metrics`, `/healthz`, `/readyz`, the access log and `layover status`, against a live server.
-@Suite("Observability")
+@Suite("Observability", .endToEnd)
 struct ObservabilityTests {
     private func scrape(_ fixture: Fixture) async throws -> PrometheusText {
         let answer = try await TestHTTP.shared.get("\(fixture.layover.url)/metrics")

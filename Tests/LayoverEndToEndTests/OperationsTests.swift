@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// `layover verify`, `layover warm` and the graceful stop, on real processes.
-@Suite("Operations")
+@Suite("Operations", .endToEnd)
 struct OperationsTests {
     @Test("verify finds a blob corrupted on disk, quarantines it, and the next pull fetches it again")
     func verifyQuarantinesCorruptBlob() async throws {

@@ -5,7 +5,7 @@ import Testing
 /// An upstream that cannot be reached: pushes still succeed (acknowledged on local disk and
 /// replicated once it is back), requests fail fast, cached tags are served stale, and the
 /// circuit breaker closes by itself when the upstream answers again.
-@Suite("Upstream outages")
+@Suite("Upstream outages", .endToEnd)
 struct OutageTests {
     @Test("skopeo pushes while the upstream is down (HEAD of a blob not stored here is 404, not 502); replicated once it is back")
     func pushDuringOutage() async throws {

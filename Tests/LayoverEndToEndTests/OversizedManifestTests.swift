@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// A manifest over the 4 MiB limit is refused with the limit named, however it is framed.
-@Suite("Oversized manifests")
+@Suite("Oversized manifests", .endToEnd)
 struct OversizedManifestTests {
     @Test("a chunked manifest PUT over 4 MiB is 413 naming the limit, on a connection that still answers")
     func chunkedPutTooLarge() async throws {

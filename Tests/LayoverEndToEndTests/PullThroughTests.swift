@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Pulls through Layover with skopeo and HTTP, against distribution's registry as upstream.
-@Suite("Pull-through")
+@Suite("Pull-through", .endToEnd)
 struct PullThroughTests {
     @Test("skopeo pulls an image byte-identical to the upstream; a second pull moves no blob bytes")
     func skopeoPullIsIdenticalAndSecondPullIsLocal() async throws {

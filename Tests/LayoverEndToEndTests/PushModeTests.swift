@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Per-upstream push modes, dead letters, upload expiry, pinning and referrers.
-@Suite("Push modes and the queue")
+@Suite("Push modes and the queue", .endToEnd)
 struct PushModeTests {
     /// A config file that sets options of upstream `up` (its URL comes from `--upstream`).
     static func config(_ yaml: String) throws -> (TemporaryDirectory, [String]) {

@@ -6,7 +6,7 @@ import Testing
 /// An upstream that refuses pushes, in every way registries do, never takes Layover down: each
 /// replication step's refusal ends as a retry or a dead letter with its reason, and a restart
 /// comes up cleanly with the dead jobs listed.
-@Suite("Refused pushes")
+@Suite("Refused pushes", .endToEnd)
 struct PushRefusalTests {
     static let steps = ["start", "blob", "manifest", "head"]
     static let statuses = ["401", "403", "404", "405", "413", "429", "500", "400-bare"]

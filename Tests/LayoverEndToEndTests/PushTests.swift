@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Write-back pushes: acknowledged once safe on local disk, replicated upstream by the durable queue.
-@Suite("Write-back pushes")
+@Suite("Write-back pushes", .endToEnd)
 struct PushTests {
     static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
     static let ociIndex = "application/vnd.oci.image.index.v1+json"

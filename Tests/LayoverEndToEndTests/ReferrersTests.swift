@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// The referrers API as OCI distribution-spec v1.1 defines it, for manifests pushed through Layover.
-@Suite("Referrers")
+@Suite("Referrers", .endToEnd)
 struct ReferrersTests {
     /// An artifact manifest naming `subject`, with an empty config and one empty layer.
     static func artifact(subject: String, size: Int, artifactType: String?, annotations: [String: String],

@@ -4,7 +4,7 @@ import NIOHTTP1
 import Testing
 
 /// Acknowledged pushes that were lost, hung or went wrong upstream.
-@Suite("Replication defects")
+@Suite("Replication defects", .endToEnd)
 struct ReplicationDefectTests {
     static func index(children: [(digest: String, size: Int)]) -> [UInt8] {
         let entries = children.map { "{\"mediaType\":\"\(PushTests.ociManifest)\",\"digest\":\"\($0.digest)\",\"size\":\($0.size)}" }

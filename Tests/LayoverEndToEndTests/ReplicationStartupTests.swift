@@ -6,7 +6,7 @@ import Testing
 /// supersede them (issue 15, found by reading): a push accepted earlier cannot drop the job it
 /// replaces from a queue that does not hold it yet, and that job, loaded afterwards, would
 /// overwrite the newer tag upstream.
-@Suite("Replication startup")
+@Suite("Replication startup", .endToEnd)
 struct ReplicationStartupTests {
     @Test("a push racing the restart supersedes the job left from before it: that job never overwrites the tag upstream")
     func pushDuringStartup() async throws {

@@ -5,7 +5,7 @@ import Testing
 /// Without an `auth` section, a listener on a non-loopback address serves pulls and refuses
 /// pushes; the admin endpoints with auth on answer loopback clients and `adminUsers`; a config
 /// file with a misspelt key, or an htpasswd file that is missing, stops the start.
-@Suite("Secure by default")
+@Suite("Secure by default", .endToEnd)
 struct SecureDefaultTests {
     /// Layover listening on every address; its URL through loopback.
     static func exposed(_ fixture: Fixture) -> String {

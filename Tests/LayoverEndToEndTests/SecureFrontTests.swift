@@ -4,7 +4,7 @@ import Testing
 
 /// The front over TLS (HTTP/2 by ALPN, HTTP/1.1) and HTTP/2 with prior knowledge, with real
 /// clients: skopeo, curl, h2load, and frames written by hand.
-@Suite("TLS and HTTP/2 front")
+@Suite("TLS and HTTP/2 front", .endToEnd)
 struct SecureFrontTests {
     /// A fixture serving TLS with a certificate from a CA the test made.
     struct Secure {

@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// The store under its budget and across restarts.
-@Suite("Store lifecycle")
+@Suite("Store lifecycle", .endToEnd)
 struct StoreLifecycleTests {
     @Test("a store over budget evicts the least recently used blob")
     func evictsLeastRecentlyUsed() async throws {

@@ -3,7 +3,7 @@ import LayoverTestSupport
 import Testing
 
 /// Uploads that once took the process down or held bytes nowhere accounted for.
-@Suite("Upload defects")
+@Suite("Upload defects", .endToEnd)
 struct UploadDefectTests {
     static func port(_ url: String) -> Int { Int(url.split(separator: ":").last!)! }
 

@@ -4,7 +4,7 @@ import Testing
 
 /// The upstream client against a token-authenticated upstream (the real registry behind a gateway
 /// that speaks the Bearer-token dance, redirects blobs to another origin and rate limits).
-@Suite("Upstream auth, redirects and rate limits")
+@Suite("Upstream auth, redirects and rate limits", .endToEnd)
 struct UpstreamAuthTests {
     struct Setup {
         let registry: UpstreamRegistry

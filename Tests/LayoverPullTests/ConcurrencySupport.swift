@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import LayoverLocks
 
 /// Counts how many times operations actually ran.
 actor ExecutionCounter {
@@ -12,7 +12,7 @@ actor ExecutionCounter {
 
 /// A one-shot latch: `wait()` suspends until `open()`; opening twice is harmless.
 final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,13 +1,13 @@
 import Foundation
 import LayoverWire
-import Synchronization
 @testable import LayoverStore
+import LayoverLocks
 
 /// A clock the test moves by hand (seconds since 1970).
 final class ManualClock: Sendable {
-    private let time: Mutex<Double>
+    private let time: Locked<Double>
 
-    init(_ start: Double = 1_000) { time = Mutex(start) }
+    init(_ start: Double = 1_000) { time = Locked(start) }
 
     var now: Double { time.withLock { $0 } }
     func set(_ value: Double) { time.withLock { $0 = value } }
@@ -49,9 +49,9 @@ let plentyOfDisk: @Sendable (String) -> Int64? = { _ in 1 << 40 }
 
 /// A value shared with `@Sendable` closures.
 final class Locked<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
+    private let value: LayoverLocks.Locked<Value>
 
-    init(_ value: Value) { self.value = Mutex(value) }
+    init(_ value: Value) { self.value = LayoverLocks.Locked(value) }
 
     func withLock<T>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import LayoverLocks
 
 /// Starts the processes tests run so that none outlives the test process, however it ends
 /// (a crash, a `kill -9`, a timeout killing it): on Linux each is started through util-linux's
@@ -53,7 +53,7 @@ private final class LaunchThread: @unchecked Sendable {
 
     /// Runs `body` on the launch thread; returns (or throws) once it has.
     func run(_ body: @escaping () throws -> Void) throws {
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let outcome = Locked<Result<Void, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         condition.lock()
         jobs.append {

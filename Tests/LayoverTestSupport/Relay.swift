@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import LayoverLocks
 
 /// A TCP relay in front of the upstream that counts the bytes the upstream sends and can cut a
 /// connection after a number of upstream bytes: the test's view of egress, and its fault injector.
@@ -31,7 +32,7 @@ public final class Relay: Sendable {
     final class Counters: Sendable {
         let shape: LinkShape
         /// When the shared link is next free in each direction (downstream, upstream), in uptime nanoseconds.
-        let linkFreeAt = Mutex<(down: Int64, up: Int64)>((0, 0))
+        let linkFreeAt = Locked<(down: Int64, up: Int64)>((0, 0))
 
         init(shape: LinkShape) {
             self.shape = shape
@@ -41,11 +42,11 @@ public final class Relay: Sendable {
         /// The link's bandwidth in each direction (0: unlimited); `throttle` changes it.
         let bytesPerSecond: Atomic<Int>
         /// The fault armed with `inject`, if any.
-        let fault = Mutex<RelayFault?>(nil)
+        let fault = Locked<RelayFault?>(nil)
         /// How many times a fault was injected (a connection cut, reset, stalled, corrupted or answered).
         let injected = Atomic<Int>(0)
         /// The client side of every open connection, so that `dropConnections` can close them.
-        let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+        let open = Locked<[ObjectIdentifier: any Channel]>([:])
 
         /// A connection-level fault for a new connection, counted as injected; nil to relay it.
         func takeConnectionFault() -> RelayFault? {

@@ -1,12 +1,12 @@
-import Synchronization
 import Testing
 @testable import LayoverUpstream
+import LayoverLocks
 
 @Suite("TokenCache")
 struct TokenCacheTests {
     /// Seconds since 1970, set by the test.
     final class Clock: Sendable {
-        private let time = Mutex<Double>(0)
+        private let time = Locked<Double>(0)
         var now: Double {
             get { time.withLock { $0 } }
             set { time.withLock { $0 = newValue } }
