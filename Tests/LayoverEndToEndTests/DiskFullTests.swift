@@ -10,17 +10,8 @@ struct DiskFullTests {
     func servesThroughWhenFull() async throws {
         let registry = try await UpstreamRegistry()
         defer { registry.stop() }
-        let mountPoint = try TemporaryDirectory()
+        let mountPoint = try await SmallDisk(megabytes: 16)
         defer { mountPoint.remove() }
-        let mount = try TestProcess(executable: "/bin/mount", arguments: ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint.path])
-        #expect(try await mount.waitForExit() == 0, "\(mount.output)")
-        defer {
-            let umount = Process()
-            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            umount.arguments = ["-l", mountPoint.path]
-            try? umount.run()
-            umount.waitUntilExit()
-        }
 
         let layover = try await LayoverProcess(upstreamURL: registry.url, storage: mountPoint.path + "/store",
                                                extraArguments: ["--max-bytes", "1GiB"])
@@ -52,17 +43,8 @@ struct DiskFullTests {
         // 40 Mbit/s: the 10 MiB blob takes about 2 s, time to fill the disk under it.
         let link = try await Relay(upstreamPort: registry.port, shape: .megabits(40))
         defer { link.close() }
-        let mountPoint = try TemporaryDirectory()
+        let mountPoint = try await SmallDisk(megabytes: 16)
         defer { mountPoint.remove() }
-        let mount = try TestProcess(executable: "/bin/mount", arguments: ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint.path])
-        #expect(try await mount.waitForExit() == 0, "\(mount.output)")
-        defer {
-            let umount = Process()
-            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            umount.arguments = ["-l", mountPoint.path]
-            try? umount.run()
-            umount.waitUntilExit()
-        }
         let layover = try await LayoverProcess(upstreamURL: link.url, storage: mountPoint.path + "/store",
                                                extraArguments: ["--max-bytes", "1GiB"])
         defer { layover.stop(signal: SIGKILL) }
@@ -97,5 +79,28 @@ struct DiskFullTests {
         let again = try await TestHTTP.shared.streamedDigest(url)
         #expect(again.status == 200 && again.count == size && again.digest == digest)
         try await eventually { ((try? FileManager.default.subpathsOfDirectory(atPath: mountPoint.path + "/store/blobs")) ?? []).contains { $0.hasSuffix(String(digest.dropFirst(7))) } }
+    }
+}
+
+/// A tmpfs of a few megabytes mounted on a fresh directory: a disk that fills up.
+struct SmallDisk {
+    let path: String
+    private let directory: TemporaryDirectory
+
+    init(megabytes: Int) async throws {
+        directory = try TemporaryDirectory()
+        path = directory.path
+        let mount = try TestProcess(executable: "/bin/mount", arguments: ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path])
+        guard try await mount.waitForExit() == 0 else { throw TestFailure("mount: \(mount.output)") }
+    }
+
+    /// Unmounts (lazily) and removes the directory.
+    func remove() {
+        let umount = Process()
+        umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+        umount.arguments = ["-l", path]
+        try? umount.run()
+        umount.waitUntilExit()
+        directory.remove()
     }
 }
