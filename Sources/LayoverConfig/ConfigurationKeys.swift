@@ -37,6 +37,9 @@ enum ConfigurationKeys {
             "headerTimeoutSeconds": .value, "idleTimeoutSeconds": .value, "maxHeaderBytes": .value,
             "maxConnections": .value, "maxConcurrentStreams": .value, "maxUploadBytes": .value,
         ]),
+        "fleet": .keys([
+            "advertise": .value, "peers": .value, "secret": .value, "secretFile": .value, "peersFromDNS": .value,
+        ]),
     ])
 
     /// Throws for the first key of `node` the file format does not know.

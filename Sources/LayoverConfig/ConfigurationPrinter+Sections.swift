@@ -39,6 +39,18 @@ extension ConfigurationPrinter {
         lines.append("  maxHeaderBytes: \(limits.maxHeaderBytes)")
         lines.append("  maxConcurrentStreams: \(limits.maxConcurrentStreams)")
         if let bytes = limits.maxUploadBytes { lines.append("  maxUploadBytes: \(ByteSize.format(bytes))") }
+        return lines + fleetLines(configuration.fleet)
+    }
+
+    /// The `fleet` section, when members are configured; the secret masked.
+    static func fleetLines(_ fleet: FleetConfiguration) -> [String] {
+        guard fleet.isEnabled || fleet.advertise != nil else { return [] }
+        var lines = ["fleet:"]
+        if let advertise = fleet.advertise { lines.append("  advertise: \(quoted(advertise))") }
+        if !fleet.peers.isEmpty { lines.append("  peers: \(list(fleet.peers))") }
+        if let dns = fleet.peersFromDNS { lines.append("  peersFromDNS: \(quoted(dns))") }
+        if fleet.secret != nil { lines.append("  secret: '********'") }
+        if let file = fleet.secretFile { lines.append("  secretFile: \(quoted(file))") }
         return lines
     }
 

@@ -22,6 +22,7 @@ extension LayoverConfiguration {
         var auth: AuthSection?
         var tls: TLSSection?
         var limits: LimitsSection?
+        var fleet: FleetSection?
 
         struct TLSSection: Decodable {
             var certificate: String?
@@ -99,11 +100,12 @@ extension LayoverConfiguration {
         if let certificate = file.tls?.certificate { tlsCertificate = certificate }
         if let key = file.tls?.key { tlsKey = key }
         if let limits = file.limits { try apply(limits: limits) }
+        if let fleet = file.fleet { apply(fleet: fleet) }
     }
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
     /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
-    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, and per upstream
+    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, `LAYOVER_FLEET_ADVERTISE`, `LAYOVER_FLEET_SECRET`, and per upstream
     /// `LAYOVER_UPSTREAM_<NAME>_USERNAME` / `_PASSWORD` (NAME upper-cased, `.` and `-` as `_`).
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         if let listen = environment["LAYOVER_LISTEN"] { try setListen(listen) }
@@ -132,6 +134,8 @@ extension LayoverConfiguration {
         if let text = environment["LAYOVER_SCRUB_BYTES_PER_SECOND"] {
             scrubBytesPerSecond = try Self.scrubRate(text, from: "LAYOVER_SCRUB_BYTES_PER_SECOND")
         }
+        if let advertise = environment["LAYOVER_FLEET_ADVERTISE"] { fleet.advertise = advertise }
+        if let secret = environment["LAYOVER_FLEET_SECRET"] { fleet.secret = secret }
         for name in upstreams.keys {
             let prefix = "LAYOVER_UPSTREAM_\(Self.environmentName(name))_"
             if let username = environment[prefix + "USERNAME"], let password = environment[prefix + "PASSWORD"] {

@@ -52,6 +52,8 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var tlsKey: String?
     /// Timeouts and sizes that bound what one client may cost.
     public var limits = Limits()
+    /// The other nodes this one works with; empty: a fleet of one.
+    public var fleet = FleetConfiguration()
 
     /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
     /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
@@ -132,6 +134,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
             throw ConfigurationError("tls: set both certificate and key, or neither")
         }
         try validateLimits()
+        try fleet.validate()
         return self
     }
 }

@@ -34,6 +34,12 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("tls-key"), help: "TLS private key, PEM (with --tls-cert; re-read on SIGHUP).")
     var tlsKey: String?
 
+    @Option(help: "This node's URL as its fleet peers reach it, e.g. http://10.0.0.5:5000 (with --peer).")
+    var advertise: String?
+
+    @Option(name: .customLong("peer"), help: "A fleet member's URL (repeatable: every member, this node included).")
+    var peers: [String] = []
+
     /// The embedded default, then the YAML file, the environment and these flags, validated.
     func effectiveConfiguration() throws -> LayoverConfiguration {
         var configuration = LayoverConfiguration.embeddedDefault
@@ -56,6 +62,8 @@ struct ConfigurationOptions: ParsableArguments {
         if let upstreamIdleTimeout { configuration.upstreamIdleTimeoutSeconds = upstreamIdleTimeout }
         if let tlsCertificate { configuration.tlsCertificate = tlsCertificate }
         if let tlsKey { configuration.tlsKey = tlsKey }
+        if let advertise { configuration.fleet.advertise = advertise }
+        if !peers.isEmpty { configuration.fleet.peers = peers }
         return try configuration.validated()
     }
 }
