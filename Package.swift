@@ -98,6 +98,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// The fleet: members, rendezvous owners, peer fill and forwarding between nodes (DESIGN §8).
+        .target(
+            name: "LayoverFleet",
+            dependencies: [
+                "LayoverLocks",
+                "LayoverMetrics",
+                "LayoverWire",
+                "LayoverStore",
+                "LayoverUpstream",
+                "LayoverPull",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// Client authentication and rights: htpasswd (bcrypt) users, tokens, rules. No NIO.
         .target(
             name: "LayoverAuth",
@@ -121,6 +138,8 @@ let package = Package(
                 "LayoverStore",
                 "LayoverPull",
                 "LayoverPush",
+                "LayoverFleet",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -157,6 +176,7 @@ let package = Package(
                 "LayoverPull",
                 "LayoverHTTP",
                 "LayoverPush",
+                "LayoverFleet",
                 "LayoverConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -174,6 +194,7 @@ let package = Package(
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverLocks", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverLocks", "LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
+        .testTarget(name: "LayoverFleetTests", dependencies: ["LayoverFleet", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverLocks", "LayoverAuth", "LayoverWire"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverLocks", "LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP", .product(name: "PropertyBased", package: "swift-property-based")]),

@@ -16,6 +16,7 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -x /usr/bin/curl ] || missing+=(curl)                 # HTTP/2 over TLS and with prior knowledge
 [ -x /usr/bin/openssl ] || missing+=(openssl)           # the TLS tests' certificate authority
 [ -x /usr/bin/h2load ] || missing+=(nghttp2-client)     # many HTTP/2 streams on one connection
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)            # the balancer in front of the fleet tests
 # python3 -m venv needs ensurepip, which Debian ships in python3-venv (for kubernetes-validate below).
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 

@@ -1,4 +1,5 @@
 import Foundation
+import LayoverMetrics
 import LayoverPull
 import LayoverStore
 import LayoverUpstream
@@ -20,6 +21,7 @@ extension RegistryResponder {
         do {
             answer = try await pull.manifest(client, repository, parsed, accept: Self.acceptList(request.headers), withBody: withBody)
         } catch {
+            if case .manifestUnknown = error, let owners = try await ownerAnswerAfterMiss(request, repository) { return owners }
             throw OCIError(error)
         }
         var headers = HTTPHeaders()
@@ -44,10 +46,13 @@ extension RegistryResponder {
         let rangeHeader = withBody ? Self.applicableRange(request.headers, etag: etag) : nil
         let answer: BlobAnswer
         do {
-            answer = try await pull.blob(client, repository, digest, withBody: withBody, ranged: rangeHeader != nil)
+            answer = try await pull.blob(client, repository, digest, withBody: withBody, ranged: rangeHeader != nil,
+                                         askPeers: !request.fromPeer)
         } catch {
+            if case .blobUnknown = error, let owners = try await ownerAnswerAfterMiss(request, repository) { return owners }
             throw OCIError(error)
         }
+        if request.fromPeer, withBody { Telemetry.peerFillServed() }
         var headers = HTTPHeaders()
         headers.add(name: "Docker-Content-Digest", value: digest.description)
         headers.add(name: "Content-Type", value: "application/octet-stream")

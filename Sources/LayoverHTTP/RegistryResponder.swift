@@ -1,5 +1,6 @@
 import Foundation
 import LayoverAuth
+import LayoverFleet
 import LayoverMetrics
 import LayoverPull
 import LayoverPush
@@ -26,18 +27,23 @@ public final class RegistryResponder: Sendable {
     let startedAt = Date().timeIntervalSince1970
     /// Runs the passes `POST /_layover/verify` starts, at full speed.
     let scrubber: StoreScrubber
+    /// The other nodes; nil for a fleet of one (then every peer request is refused).
+    let fleet: Fleet?
     let logger: Logger
 
     /// - Parameters:
     ///   - access: client authentication and rights; by default every client may do everything.
     ///   - metricsExporter: renders the metrics backend's registry for `/metrics`.
     ///   - scrubber: runs the online `verify`; by default one over `pull`'s store.
+    ///   - fleet: the fleet this node belongs to; nil for a single node.
     public init(pull: PullService, push: PushService? = nil, deletionAllowed: Set<String> = [],
                 access: AccessControl = AccessControl(),
                 metricsExporter: (@Sendable () -> [UInt8])? = nil,
                 scrubber: StoreScrubber? = nil,
+                fleet: Fleet? = nil,
                 logger: Logger = Logger(label: "layover.http")) {
         self.pull = pull
+        self.fleet = fleet
         self.scrubber = scrubber ?? StoreScrubber(store: pull.store)
         self.push = push
         self.deletionAllowed = deletionAllowed
@@ -56,8 +62,18 @@ public final class RegistryResponder: Sendable {
         do {
             try Self.checkHost(request)
             try Self.checkNamespace(request)
-            let authorized = try await authorize(request, route)
-            response = try await self.route(authorized, route)
+            var authorized = request
+            if try isPeerRequest(request) {
+                // A peer already authorized its client; the secret stands for that.
+                authorized.fromPeer = true
+            } else {
+                authorized = try await authorize(request, route)
+            }
+            if let forwarded = try await forwardedToOwner(authorized, route) {
+                response = forwarded
+            } else {
+                response = try await self.route(authorized, route)
+            }
         } catch let error as OCIError {
             response = .error(error, headOnly: headOnly)
         } catch {

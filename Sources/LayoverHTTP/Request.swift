@@ -21,6 +21,8 @@ public struct Request: Sendable {
     public var version: HTTPVersion
     /// The client's address (the peer of the TCP connection); nil when unknown.
     public var remoteAddress: SocketAddress?
+    /// Whether a fleet peer sent it (with the secret): served here, never forwarded again.
+    public var fromPeer = false
 
     public init(head: HTTPRequestHead, body: RequestBody = .empty, remoteAddress: SocketAddress? = nil) {
         self.body = body

@@ -13,10 +13,13 @@ import LayoverLocks
 final class BlobFetcher: Sendable {
     private let inflight = Locked<[Digest: InflightFetch]>([:])
     private let store: BlobStore
+    /// Asked before the upstream, when the fetch may ask peers; nil outside a fleet.
+    private let peers: (any BlobPeers)?
     private let logger: Logger
 
-    init(store: BlobStore, logger: Logger) {
+    init(store: BlobStore, peers: (any BlobPeers)? = nil, logger: Logger) {
         self.store = store
+        self.peers = peers
         self.logger = logger
     }
 
@@ -32,8 +35,10 @@ final class BlobFetcher: Sendable {
     /// Joins the download of `digest`, starting it through `repository` when none is running.
     /// A download through another repository is joined only once `confirmed` (the upstream said
     /// `repository` holds the digest): checking and joining are one decision, so a fetch that
-    /// another repository starts in between is never joined unconfirmed.
-    func join(_ digest: Digest, repository: RepositoryKey, client: RegistryClient, confirmed: Bool) -> JoinDecision {
+    /// another repository starts in between is never joined unconfirmed. A download this call
+    /// starts asks the digest's owner first when `askPeers` (false for a peer's own request).
+    func join(_ digest: Digest, repository: RepositoryKey, client: RegistryClient, confirmed: Bool,
+              askPeers: Bool = true) -> JoinDecision {
         let decision: JoinDecision = inflight.withLock { map in
             if let fetch = map[digest] {
                 return fetch.repository == repository || confirmed ? .joined(fetch, started: false) : .confirmFirst
@@ -44,7 +49,7 @@ final class BlobFetcher: Sendable {
         }
         if case .joined(let fetch, started: true) = decision {
             Task.detached { [self] in
-                await run(fetch, client: client)
+                await run(fetch, client: client, peers: askPeers ? peers : nil)
                 inflight.withLock { map in
                     if map[digest] === fetch { map[digest] = nil }
                 }
@@ -53,13 +58,18 @@ final class BlobFetcher: Sendable {
         return decision
     }
 
-    private func run(_ fetch: InflightFetch, client: RegistryClient) async {
+    private func run(_ fetch: InflightFetch, client: RegistryClient, peers: (any BlobPeers)?) async {
         var logger = logger
         logger[metadataKey: "digest"] = "\(fetch.digest)"
         logger[metadataKey: "repository"] = "\(fetch.repository)"
         let download: BlobDownload
+        let fromPeer: Bool
         do {
-            download = try await client.getBlob(fetch.repository.repository, fetch.digest)
+            if let filled = await peers?.download(fetch.digest, repository: fetch.repository) {
+                (download, fromPeer) = (filled, true)
+            } else {
+                (download, fromPeer) = (try await client.getBlob(fetch.repository.repository, fetch.digest), false)
+            }
         } catch .notFound {
             fetch.failed(.notFound)
             return
@@ -85,7 +95,7 @@ final class BlobFetcher: Sendable {
         }
         fetch.started(size: download.size, file: file)
         do {
-            try await receive(download, into: writer, fetch: fetch, client: client, logger: logger)
+            try await receive(download, into: writer, fetch: fetch, client: client, fromPeer: fromPeer, logger: logger)
         } catch {
             writer.abort()
             logger.warning("upstream download failed", metadata: ["error": "\(error)"])
@@ -115,9 +125,11 @@ final class BlobFetcher: Sendable {
     /// (`Range`), after a short backoff that grows with breaks in a row; readers see a pause. An
     /// upstream that ignores the range sends the blob again from byte 0, and what is already
     /// written is skipped. The digest is checked at the commit, whatever path the bytes took.
+    /// A body from a peer (`fromPeer`) that breaks is continued from the upstream.
     private func receive(_ first: BlobDownload, into writer: IngestWriter, fetch: InflightFetch,
-                         client: RegistryClient, logger: Logger) async throws {
+                         client: RegistryClient, fromPeer: Bool, logger: Logger) async throws {
         var download = first
+        var fromPeer = fromPeer
         var resumes = 0
         var reachedAtBreak: Int64 = 0
         while true {
@@ -132,7 +144,11 @@ final class BlobFetcher: Sendable {
                     guard chunk.readableBytes > 0 else { continue }
                     try chunk.withUnsafeReadableBytes { try writer.write($0) }
                     fetch.appended(Int64(chunk.readableBytes))
-                    Telemetry.fetched(chunk.readableBytes, upstream: client.upstream.name)
+                    if fromPeer {
+                        Telemetry.peerFilled(chunk.readableBytes)
+                    } else {
+                        Telemetry.fetched(chunk.readableBytes, upstream: client.upstream.name)
+                    }
                 }
                 if let size = first.size, writer.written < size {
                     throw UpstreamError.unavailable("body ended at \(writer.written) of \(size) bytes")
@@ -150,6 +166,7 @@ final class BlobFetcher: Sendable {
                     "error": "\(error)", "offset": "\(writer.written)", "resume": "\(resumes)"])
                 try await Task.sleep(for: .milliseconds(250 << min(resumes - 1, 4)))
                 download = try await client.getBlob(fetch.repository.repository, fetch.digest, from: writer.written)
+                fromPeer = false
                 Telemetry.resumed(upstream: client.upstream.name)
             }
         }

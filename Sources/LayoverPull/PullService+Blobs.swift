@@ -11,9 +11,10 @@ extension PullService {
     /// for the commit and is then served from the store (the caller applies the range). A range
     /// is never cut from the growing file, whose bytes are not yet checked against the digest.
     /// When the store has no room, the whole blob streams through (the range ignored, as RFC 9110
-    /// allows), its digest still checked before the last bytes go out.
+    /// allows), its digest still checked before the last bytes go out. A miss that starts the
+    /// download asks the digest's owner first when `askPeers` (false for a peer's request: one hop).
     public func blob(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
-                     withBody: Bool, ranged: Bool = false) async throws(PullError) -> BlobAnswer {
+                     withBody: Bool, ranged: Bool = false, askPeers: Bool = true) async throws(PullError) -> BlobAnswer {
         // A HEAD while the upstream cannot be asked: unknown, so a pushing client uploads it.
         let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.blobUnknownUpstreamDown(digest, reason: "\(error)") }
         // Deleted here, its deletion not yet upstream: gone, whatever the upstream still says.
@@ -46,7 +47,7 @@ extension PullService {
                 throw .upstream(error)
             }
         }
-        let fetch = try await joinFetch(client, repository, digest)
+        let fetch = try await joinFetch(client, repository, digest, askPeers: askPeers)
         if ranged {
             switch await fetch.waitForEnd() {
             case .success:
@@ -68,10 +69,10 @@ extension PullService {
     /// same repository (or none runs, and this call starts one through it); joined after the
     /// upstream confirms `repository` holds the digest when it runs through another.
     private func joinFetch(_ client: RegistryClient, _ repository: RepositoryKey,
-                           _ digest: Digest) async throws(PullError) -> InflightFetch {
+                           _ digest: Digest, askPeers: Bool) async throws(PullError) -> InflightFetch {
         var confirmed = false
         while true {
-            switch fetcher.join(digest, repository: repository, client: client, confirmed: confirmed) {
+            switch fetcher.join(digest, repository: repository, client: client, confirmed: confirmed, askPeers: askPeers) {
             case .joined(let fetch, let started):
                 if !started { Telemetry.coalesced() }
                 return fetch

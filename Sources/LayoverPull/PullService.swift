@@ -20,14 +20,16 @@ public final class PullService: Sendable {
     let clock: @Sendable () -> Double
     let logger: Logger
 
-    public init(store: BlobStore, upstreams: UpstreamDirectory,
+    /// - Parameter peers: the fleet's other nodes, asked before the upstream on a blob miss
+    ///   (peer fill); nil for a fleet of one.
+    public init(store: BlobStore, upstreams: UpstreamDirectory, peers: (any BlobPeers)? = nil,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "layover.pull")) {
         self.store = store
         self.upstreams = upstreams
         self.clock = clock
         self.logger = logger
-        self.fetcher = BlobFetcher(store: store, logger: logger)
+        self.fetcher = BlobFetcher(store: store, peers: peers, logger: logger)
     }
 
     struct ManifestFetchKey: Hashable, Sendable {

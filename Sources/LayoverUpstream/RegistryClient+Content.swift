@@ -25,6 +25,12 @@ public struct BlobDownload: Sendable {
     public var offset: Int64 = 0
     /// The bytes, with backpressure.
     public var body: HTTPClientResponse.Body
+
+    public init(size: Int64?, offset: Int64 = 0, body: HTTPClientResponse.Body) {
+        self.size = size
+        self.offset = offset
+        self.body = body
+    }
 }
 
 extension RegistryClient {

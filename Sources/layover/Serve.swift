@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import LayoverAuth
 import LayoverConfig
+import LayoverFleet
 import LayoverHTTP
 import LayoverMetrics
 import LayoverPull
@@ -65,7 +66,8 @@ struct Serve: AsyncParsableCommand {
                        metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         let clients = configuration.upstreams.values.map { RegistryClient(upstream: $0, http: http) }
         let upstreams = UpstreamDirectory(clients: clients, defaultUpstream: configuration.defaultUpstream)
-        let pull = PullService(store: store, upstreams: upstreams)
+        let fleet = try Self.fleet(configuration, logger: logger)
+        let pull = PullService(store: store, upstreams: upstreams, peers: fleet)
         let queue = ReplicationQueue(store: store, upstreams: upstreams)
         let push = PushService(store: store, upstreams: upstreams, queue: queue,
                                modes: configuration.pushModes.compactMapValues(PushMode.init(rawValue:)),
@@ -76,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         // they start running only once the front serves (a job that crashes cannot stop it starting).
         await queue.load()
         let responder = RegistryResponder(pull: pull, push: push, deletionAllowed: configuration.deletionAllowed,
-                                          access: access, metricsExporter: { metrics.emitToBuffer() })
+                                          access: access, metricsExporter: { metrics.emitToBuffer() }, fleet: fleet)
         let tls = try Self.tlsMaterial(configuration)
         let server = try await HTTPServer.start(host: configuration.listenHost, port: configuration.listenPort,
                                                 responder: responder, options: Self.frontOptions(configuration, tls: tls))
@@ -91,6 +93,9 @@ struct Serve: AsyncParsableCommand {
             FrontService(server: server, grace: .seconds(configuration.shutdownGraceSeconds)),
             ReloadService(reloads: Self.reloads(tls: tls, access: access, htpasswd: configuration.auth?.htpasswd), logger: logger),
         ]
+        if let fleet, let dns = configuration.fleet.peersFromDNS.flatMap(DNSMembers.init) {
+            services.append(FleetDNSService(fleet: fleet, dns: dns, logger: logger))
+        }
         if configuration.scrubBytesPerSecond > 0 {
             services.append(ScrubService(scrubber: StoreScrubber(store: store, bytesPerSecond: configuration.scrubBytesPerSecond)))
         }
@@ -102,6 +107,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("shutting down", metadata: ["busyConnections": "\(server.busyConnections)"])
         // Everything that wrote to the store has stopped: the next start may trust its index.
         await store.closeCleanly()
+        await fleet?.shutdown()
     }
 
     /// Client authentication and rights from the `auth` section (the htpasswd file read now: an

@@ -1,5 +1,7 @@
 import Logging
+import LayoverFleet
 import LayoverHTTP
+import LayoverMetrics
 import LayoverPush
 import LayoverStore
 import ServiceLifecycle
@@ -96,4 +98,24 @@ struct ReloadService: Service {
 struct ReloadError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Every 5 s: resolves the fleet's DNS name again and replaces the member list when it changed
+/// (a name that does not resolve keeps the last list).
+struct FleetDNSService: Service {
+    let fleet: Fleet
+    let dns: DNSMembers
+    let logger: Logger
+
+    func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+            let dns = dns
+            let found = await Task.detached { dns.resolve() }.value
+            guard !found.isEmpty, fleet.membership.replace(with: found) else { continue }
+            let members = fleet.membership.current
+            Telemetry.fleetMembers(members.count)
+            logger.notice("fleet members changed", metadata: ["members": "\(members.map(\.url))"])
+        }
+    }
 }

@@ -1,0 +1,31 @@
+import AsyncHTTPClient
+import LayoverPull
+import LayoverMetrics
+import NIOCore
+import NIOHTTP1
+
+extension Fleet {
+    /// Sends a client's request on to `owner` as a peer request and returns the owner's answer,
+    /// its body still streaming. The request body streams with backpressure: the client's
+    /// connection is read only as fast as the owner takes the bytes.
+    ///
+    /// - Parameters:
+    ///   - target: the path and query as the client sent them.
+    ///   - body: the client's body; nil when the request has none.
+    ///   - length: the body's `Content-Length`, when the client sent one.
+    public func forward<Body: AsyncSequence & Sendable>(
+        to owner: Member, method: HTTPMethod, target: String, headers: HTTPHeaders,
+        body: Body?, length: Int64?
+    ) async throws -> HTTPClientResponse where Body.Element == ByteBuffer {
+        var request = peerRequest(owner, target, method: method)
+        for (name, value) in headers where !PeerHeaders.hopByHop.contains(name.lowercased()) {
+            request.headers.add(name: name, value: value)
+        }
+        if let body {
+            request.body = .stream(body, length: length.map { .known($0) } ?? .unknown)
+        }
+        Telemetry.forwarded()
+        // An upload may take long; a stalled one is cut by the client's read timeout instead.
+        return try await http.execute(request, deadline: .now() + .hours(6), logger: logger)
+    }
+}

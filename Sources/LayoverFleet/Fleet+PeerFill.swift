@@ -1,0 +1,35 @@
+import AsyncHTTPClient
+import LayoverMetrics
+import LayoverPull
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+import NIOCore
+import NIOHTTP1
+
+extension Fleet: BlobPeers {
+    /// Asks the digest's owner for the blob (`GET /v2/<upstream>/<repository>/blobs/<digest>`
+    /// with the peer headers). The owner answers from its store or from its own shared upstream
+    /// download, streaming; it never asks a peer in turn. Nil (go upstream) when this node owns the
+    /// digest, or the owner is down, slow, or answers anything but `200`.
+    public func download(_ digest: Digest, repository: RepositoryKey) async -> BlobDownload? {
+        guard let owner = membership.owner(of: digest) else { return nil }
+        let request = peerRequest(owner, "/v2/\(repository)/blobs/\(digest)")
+        do {
+            let response = try await http.execute(request, deadline: .now() + Self.firstByteTimeout, logger: logger)
+            guard response.status == .ok else {
+                if response.status.code >= 500 || response.status == .unauthorized { Telemetry.peerError() }
+                logger.notice("peer did not fill the blob; going upstream", metadata: [
+                    "peer": "\(owner)", "digest": "\(digest)", "status": "\(response.status.code)"])
+                return nil
+            }
+            Telemetry.peerFillUsed()
+            let size = response.headers.first(name: "content-length").flatMap { Int64($0) }
+            return BlobDownload(size: size, body: response.body)
+        } catch {
+            Telemetry.peerError()
+            logger.notice("peer unreachable; going upstream", metadata: ["peer": "\(owner)", "digest": "\(digest)", "error": "\(error)"])
+            return nil
+        }
+    }
+}

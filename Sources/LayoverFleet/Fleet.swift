@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// What a node knows about its peers: the members, the secret, and the one HTTP client it reaches
+/// them with. Built by the executable for a fleet of more than one; nil everywhere else, where
+/// Layover is exactly a single node.
+///
+/// Thread safety: immutable but for the membership, which guards itself.
+public final class Fleet: Sendable {
+    public let membership: Membership
+    public let secret: FleetSecret
+    let http: HTTPClient
+    let logger: Logger
+
+    /// A peer that has not connected within this is skipped (this node goes upstream itself).
+    public static let connectTimeout: TimeAmount = .seconds(1)
+    /// A peer that has not answered a blob request's head within this is skipped.
+    public static let firstByteTimeout: TimeAmount = .seconds(5)
+
+    public init(membership: Membership, secret: FleetSecret, http: HTTPClient, logger: Logger = Logger(label: "layover.fleet")) {
+        self.membership = membership
+        self.secret = secret
+        self.http = http
+        self.logger = logger
+    }
+
+    /// A client for peer requests: short connect timeout, no redirects, no decompression, and a
+    /// read timeout so a peer that stalls mid-body fails the transfer (the fill then resumes upstream).
+    public static func makeHTTPClient(idleTimeout: TimeAmount = .seconds(30)) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: connectTimeout, read: idleTimeout))
+        configuration.decompression = .disabled
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// A request to `member` marked as a peer's: the secret, and the hop that stops it going further.
+    func peerRequest(_ member: Member, _ target: String, method: HTTPMethod = .GET) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: member.url + target)
+        request.method = method
+        request.headers.add(name: PeerHeaders.secret, value: secret.headerValue)
+        request.headers.add(name: PeerHeaders.hop, value: "1")
+        return request
+    }
+}
+
+extension Fleet {
+    /// Closes the peer connections.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+}

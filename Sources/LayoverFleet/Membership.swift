@@ -1,0 +1,59 @@
+import LayoverLocks
+import LayoverStore
+import LayoverWire
+
+/// Who is in the fleet now, and who owns what (DESIGN §8). The list is static or replaced by the
+/// DNS refresh; every answer reads one consistent list.
+///
+/// Thread safety: safe to use from any task; `replace` and the owner queries take one lock.
+public final class Membership: Sendable {
+    /// This node.
+    public let me: Member
+    private let members: Locked<[Member]>
+
+    /// - Parameters:
+    ///   - me: this node, as its peers reach it.
+    ///   - members: every member; `me` is counted in even when missing from it.
+    public init(me: Member, members: [Member]) {
+        self.me = me
+        self.members = Locked(Self.withSelf(members, me))
+    }
+
+    /// The members, sorted.
+    public var current: [Member] { members.withLock { $0 } }
+
+    /// Replaces the list (a DNS refresh); returns whether it changed.
+    @discardableResult
+    public func replace(with members: [Member]) -> Bool {
+        let updated = Self.withSelf(members, me)
+        return self.members.withLock { list in
+            guard list != updated else { return false }
+            list = updated
+            return true
+        }
+    }
+
+    /// The owner of a blob's content; nil when it is this node.
+    public func owner(of digest: Digest) -> Member? {
+        other(Rendezvous.owner(of: "blob:\(digest)", among: current))
+    }
+
+    /// The owner of a repository's tags, manifest pushes, uploads and replication; nil when it is
+    /// this node.
+    public func owner(of repository: RepositoryKey) -> Member? {
+        other(Rendezvous.owner(of: "repository:\(repository)", among: current))
+    }
+
+    /// A member by URL, when it is one now (a URL from a client is never trusted as a peer).
+    public func member(named url: String) -> Member? {
+        current.first { $0.url == url }
+    }
+
+    private func other(_ owner: Member?) -> Member? {
+        owner == me ? nil : owner
+    }
+
+    private static func withSelf(_ members: [Member], _ me: Member) -> [Member] {
+        Array(Set(members + [me])).sorted()
+    }
+}

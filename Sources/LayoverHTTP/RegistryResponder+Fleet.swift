@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import LayoverFleet
+import LayoverMetrics
+import LayoverStore
+import LayoverWire
+import NIOCore
+import NIOHTTP1
+
+extension RegistryResponder {
+    /// Whether `request` comes from a fleet peer. A request that carries a peer header without the
+    /// fleet's secret (or reaches a node outside a fleet) is refused: the peer side, which skips
+    /// client authentication, is never open to clients.
+    func isPeerRequest(_ request: Request) throws(OCIError) -> Bool {
+        let claimed = !request.headers[PeerHeaders.secret].isEmpty || !request.headers[PeerHeaders.hop].isEmpty
+        guard claimed else { return false }
+        guard let fleet, request.headers[PeerHeaders.secret].count == 1,
+              fleet.secret.matches(request.headers.first(name: PeerHeaders.secret)) else {
+            Telemetry.peerRefused()
+            logger.warning("peer request without the fleet secret refused", metadata: ["remote": "\(request.remoteAddress?.ipAddress ?? "-")"])
+            throw OCIError(status: 401, code: .unauthorized, message: "peer requests need the fleet secret")
+        }
+        return true
+    }
+
+    /// The repository owner's answer when `route` is one the owner must apply (uploads, manifest
+    /// `PUT`, tag `DELETE`, tag reads and tag lists) and this node is not the owner; nil to serve
+    /// here. A peer's request is always served here (one hop at most).
+    func forwardedToOwner(_ request: Request, _ route: Route) async throws -> Response? {
+        guard let fleet, !request.fromPeer else { return nil }
+        let name: String
+        switch route {
+        case .upload(let repository, _), .tags(let repository):
+            name = repository
+        case .manifest(let repository, let reference):
+            let byTag = (try? Digest(parsing: reference)) == nil
+            guard request.method == .PUT || byTag else { return nil }
+            name = repository
+        default:
+            return nil
+        }
+        let (_, repository) = try resolve(request, name: name)
+        guard let owner = fleet.membership.owner(of: repository) else { return nil }
+        return try await forward(request, to: owner)
+    }
+
+    /// After a blob or manifest by digest was not found here or upstream: the repository owner's
+    /// answer, which holds pushes not yet replicated; nil outside a fleet, for a peer's request, or
+    /// when this node is the owner.
+    func ownerAnswerAfterMiss(_ request: Request, _ repository: RepositoryKey) async throws -> Response? {
+        guard let fleet, !request.fromPeer, let owner = fleet.membership.owner(of: repository) else { return nil }
+        let answer = try await forward(request, to: owner)
+        return answer.status == .notFound ? nil : answer
+    }
+
+    /// Sends `request` on to `owner` and relays its answer, both bodies streamed.
+    private func forward(_ request: Request, to owner: Member) async throws -> Response {
+        guard let fleet else { throw OCIError(status: 500, code: .unavailable, message: "no fleet") }
+        let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
+        let hasBody = length.map { $0 > 0 } ?? request.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+        let answer: HTTPClientResponse
+        do {
+            answer = try await fleet.forward(to: owner, method: request.method, target: Self.target(request),
+                                             headers: request.headers, body: hasBody ? request.body : nil, length: length)
+        } catch {
+            Telemetry.peerError()
+            logger.warning("forwarding to the owner failed", metadata: ["owner": "\(owner)", "error": "\(error)"])
+            throw OCIError(status: 503, code: .unavailable, message: "the node that owns this repository (\(owner)) cannot be reached")
+        }
+        var headers = HTTPHeaders()
+        for (name, value) in answer.headers where !["connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
+            headers.add(name: name, value: value)
+        }
+        let bodyless = request.method == .HEAD || answer.status == .noContent || answer.status == .notModified
+        return Response(status: answer.status, headers: headers, body: bodyless ? .empty : .stream(ForwardedBody(answer.body)))
+    }
+
+    /// The path and query to send on: the query as authorization left it (a forbidden mount
+    /// removed), re-encoded.
+    static func target(_ request: Request) -> String {
+        let path = String(request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0])
+        guard !request.query.isEmpty else { return path }
+        return path + "?" + request.query.map { "\(Escaping.queryValue($0.name))=\(Escaping.queryValue($0.value))" }.joined(separator: "&")
+    }
+}

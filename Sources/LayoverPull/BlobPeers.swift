@@ -1,0 +1,13 @@
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+
+/// Other nodes of a fleet a blob miss may be filled from before the upstream (peer fill).
+///
+/// The answer is only a source of bytes: the fetch writes it to an ingest file and checks the
+/// digest at the commit exactly as it does an upstream body, so a peer is never trusted.
+public protocol BlobPeers: Sendable {
+    /// The digest's owner's body for `digest`, streaming; nil when this node owns the digest or
+    /// the owner did not answer in time, or not with the blob (the caller goes upstream).
+    func download(_ digest: Digest, repository: RepositoryKey) async -> BlobDownload?
+}

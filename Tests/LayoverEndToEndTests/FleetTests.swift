@@ -1,0 +1,122 @@
+import Foundation
+import LayoverTestSupport
+import Testing
+
+/// Three nodes in one fleet (issue 12): one upstream fetch per blob for the whole fleet, pushes
+/// correct behind a round-robin balancer, and a peer side closed to clients.
+@Suite("Fleet", .endToEnd)
+struct FleetTests {
+    static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+
+    @Test("16 concurrent pulls of two repositories sharing layers, through all three nodes: each unique byte crosses the upstream link about once")
+    func pullsMoveEachByteOnce() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let first = try await rig.seeder.pushImage("team/a", tag: "v1", layerSizes: [3 << 20, 2 << 20, 1 << 20])
+        let second = try await rig.seeder.pushImage("team/b", tag: "v1", layerSizes: [2 << 20], sharedLayers: Array(first.layers.prefix(2)))
+        var unique: [String: Int] = [:]
+        for image in [first, second] {
+            for layer in image.layers { unique[layer.digest] = layer.bytes.count }
+            unique[image.configDigest] = image.config.count
+        }
+        let before = rig.relay.bytesFromUpstream
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<16 {
+                let image = client % 2 == 0 ? first : second
+                let (expected, blobs) = (image.manifest, image.layers.map(\.digest) + [image.configDigest])
+                let base = "\(rig.url(client % 3))/v2/up/\(client % 2 == 0 ? "team/a" : "team/b")"
+                group.addTask {
+                    let manifest = try await TestHTTP.shared.get("\(base)/manifests/v1", headers: [("Accept", Self.ociManifest)])
+                    #expect(manifest.body == expected)
+                    for blob in blobs {
+                        let (status, _, digest) = try await TestHTTP.shared.streamedDigest("\(base)/blobs/\(blob)")
+                        #expect(status == 200 && digest == blob)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let moved = rig.relay.bytesFromUpstream - before
+        let uniqueBytes = unique.values.reduce(0, +)
+        #expect(moved >= uniqueBytes)
+        #expect(moved < uniqueBytes + uniqueBytes / 10 + 256 << 10,
+                "the fleet moved \(moved) upstream bytes for \(uniqueBytes) unique bytes")
+        // Every node that served a blob keeps its own copy.
+        for node in 0..<3 {
+            #expect(rig.storedBlobs(node).isSuperset(of: Set(first.layers.map(\.digest))), "node \(node)")
+        }
+        let metrics = try await TestHTTP.shared.get("\(rig.url(0))/metrics").text
+        #expect(metrics.contains("layover_fleet_members 3"))
+        #expect(metrics.contains("layover_peer_fills_total{role=\"used\"}"))
+    }
+
+    @Test("a peer request without the fleet secret (or with a wrong one) is refused; with it, it is served")
+    func peerSideNeedsTheSecret() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let digest = try await rig.seeder.pushBlob("team/a", randomBytes(100_000))
+        let url = "\(rig.url(0))/v2/up/team/a/blobs/\(digest)"
+        let noSecret = try await TestHTTP.shared.get(url, headers: [("Layover-Fleet-Hop", "1")])
+        #expect(noSecret.status == 401)
+        #expect(noSecret.text.contains("UNAUTHORIZED"))
+        let wrong = try await TestHTTP.shared.get(url, headers: [("Layover-Fleet-Hop", "1"), ("Layover-Fleet-Secret", "guess")])
+        #expect(wrong.status == 401)
+        let right = try await TestHTTP.shared.get(url, headers: [("Layover-Fleet-Hop", "1"), ("Layover-Fleet-Secret", FleetRig.secret)])
+        #expect(right.status == 200)
+        #expect(TestHTTP.digest(of: right.body) == digest)
+        let metrics = try await TestHTTP.shared.get("\(rig.url(0))/metrics").text
+        #expect(metrics.contains("layover_peer_refused_total 2"))
+
+        // A single node, outside any fleet, refuses every peer request.
+        let single = try await Fixture()
+        defer { single.shutdown() }
+        let alone = try await TestHTTP.shared.get("\(single.url("team/a"))/blobs/\(digest)",
+                                                  headers: [("Layover-Fleet-Hop", "1"), ("Layover-Fleet-Secret", FleetRig.secret)])
+        #expect(alone.status == 401)
+    }
+
+    @Test("pushes through a round-robin HAProxy (monolithic, chunked, skopeo) land on the repository's owner, read back from every node and replicate once")
+    func pushesBehindRoundRobin() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let haproxy = try await HAProxy(backend: ["balance roundrobin", "option httpchk GET /readyz"], ports: rig.ports)
+        defer { haproxy.stop() }
+        let pusher = OCIPusher(base: "\(haproxy.url)/v2/up/team/pushed")
+        let content = PushTests.image(layerSizes: [1 << 20, 300_000])
+        try await pusher.pushBlobMonolithic(content.blobs[0])
+        try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 100_000)
+        try await pusher.pushBlobMonolithic(content.config)
+        let before = rig.relay.bytesToUpstream
+        let put = try await pusher.putManifest("v1", content.manifest, mediaType: Self.ociManifest)
+        #expect(put.status == 201, "\(put.text)")
+
+        // Read-your-writes on every node, before or after replication.
+        for node in 0..<3 {
+            let manifest = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/manifests/v1", headers: [("Accept", Self.ociManifest)])
+            #expect(manifest.status == 200 && manifest.body == content.manifest, "node \(node): \(manifest.text)")
+            for blob in content.blobs + [content.config] {
+                let answer = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/blobs/\(TestHTTP.digest(of: blob))")
+                #expect(answer.status == 200 && answer.body == blob, "node \(node)")
+            }
+        }
+        try await eventually(timeout: .seconds(30)) {
+            try await PushTests.upstreamHolds(rig.registry, "team/pushed", tag: "v1", content)
+        }
+        let pushedBytes = (content.blobs + [content.config]).map(\.count).reduce(0, +)
+        let sent = rig.relay.bytesToUpstream - before
+        #expect(sent < pushedBytes + pushedBytes / 2, "replicated once: \(sent) bytes sent upstream for \(pushedBytes)")
+
+        // skopeo (one PATCH per blob, PUT without a body) through the same balancer.
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        _ = try await rig.seeder.pushImage("team/source", tag: "v1", layerSizes: [500_000, 700_000])
+        _ = try await Skopeo.copy("\(rig.registry.url.dropFirst(7))/team/source:v1", into: scratch.path + "/image")
+        try await Skopeo.push(directory: scratch.path + "/image", to: "\(haproxy.url.dropFirst(7))/up/team/copied:v1")
+        let copied = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/team/copied/manifests/v1", headers: [("Accept", Self.ociManifest)])
+        #expect(copied.status == 200)
+        try await eventually(timeout: .seconds(30)) {
+            try await TestHTTP.shared.get("\(rig.registry.url)/v2/team/copied/manifests/v1", headers: [("Accept", Self.ociManifest)]).body == copied.body
+        }
+    }
+}

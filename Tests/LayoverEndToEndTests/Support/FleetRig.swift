@@ -1,0 +1,88 @@
+import Foundation
+import LayoverTestSupport
+
+/// Three (or more) `layover` nodes in one fleet, their only upstream distribution's registry
+/// behind one counting relay (so the fleet's upstream bytes are counted in one place), and
+/// optionally HAProxy in front.
+final class FleetRig: @unchecked Sendable {
+    static let secret = "fleet-secret-for-the-tests-0123456789"
+    let registry: UpstreamRegistry
+    let relay: Relay
+    let storage: TemporaryDirectory
+    let ports: [Int]
+    private(set) var nodes: [LayoverProcess] = []
+    let seeder: Seeder
+
+    /// Starts `count` nodes on fixed free ports, each told every member.
+    init(count: Int = 3) async throws {
+        registry = try await UpstreamRegistry()
+        relay = try await Relay(upstreamPort: registry.port)
+        storage = try TemporaryDirectory()
+        seeder = Seeder(registry: registry.url)
+        ports = try (0..<count).map { _ in try freePort() }
+        for index in ports.indices { nodes.append(try await startNode(index)) }
+    }
+
+    /// Node `index`'s process, listening on its fixed port, store in its own directory.
+    private func startNode(_ index: Int) async throws -> LayoverProcess {
+        var arguments = ["--listen", "127.0.0.1:\(ports[index])", "--advertise", "http://127.0.0.1:\(ports[index])"]
+        for port in ports { arguments += ["--peer", "http://127.0.0.1:\(port)"] }
+        return try await LayoverProcess(upstreamURL: relay.url, storage: "\(storage.path)/node\(index)", extraArguments: arguments,
+                                        environment: ["LAYOVER_FLEET_SECRET": Self.secret])
+    }
+
+    /// `http://127.0.0.1:PORT` of node `index`.
+    func url(_ index: Int) -> String { "http://127.0.0.1:\(ports[index])" }
+
+    /// Blob files in node `index`'s store.
+    func storedBlobs(_ index: Int) -> Set<String> {
+        let root = "\(storage.path)/node\(index)/blobs/sha256"
+        var found: Set<String> = []
+        for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(prefix)")) ?? [] {
+                found.insert("sha256:\(name)")
+            }
+        }
+        return found
+    }
+
+    func shutdown() {
+        for node in nodes { node.stop(signal: SIGKILL) }
+        registry.stop()
+        relay.close()
+        storage.remove()
+    }
+}
+
+/// HAProxy (Debian's `haproxy`) in front of a fleet, with the configuration a test gives it.
+final class HAProxy: @unchecked Sendable {
+    let port: Int
+    private let process: TestProcess
+    private let directory: TemporaryDirectory
+
+    /// Starts HAProxy on a free port with `backend` (the lines after `backend layover`), its
+    /// servers `ports`, and waits until it answers `/v2/`.
+    init(backend: [String], ports: [Int]) async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") else {
+            throw TestFailure("haproxy is not installed: apt-get install haproxy")
+        }
+        port = try freePort()
+        directory = try TemporaryDirectory()
+        let servers = ports.enumerated().map { "    server node\($0.offset) 127.0.0.1:\($0.element) check inter 1s fall 2 rise 1" }
+        let text = (["global", "    maxconn 512", "defaults", "    mode http", "    timeout connect 2s", "    timeout client 60s",
+                     "    timeout server 60s", "frontend registry", "    bind 127.0.0.1:\(port)", "    default_backend layover",
+                     "backend layover"] + backend.map { "    " + $0 } + servers).joined(separator: "\n") + "\n"
+        try text.write(toFile: directory.path + "/haproxy.cfg", atomically: true, encoding: .utf8)
+        process = try TestProcess(executable: "/usr/sbin/haproxy", arguments: ["-db", "-f", directory.path + "/haproxy.cfg"])
+        try await eventually(timeout: .seconds(20)) {
+            (try? await TestHTTP.shared.get("http://127.0.0.1:\(self.port)/v2/"))?.status == 200
+        }
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func stop() {
+        process.stop(signal: SIGKILL)
+        directory.remove()
+    }
+}
