@@ -45,6 +45,8 @@ public struct AdminStatus: Codable, Sendable, Equatable {
     /// Nil when pushes are disabled.
     public var queue: Queue?
     public var upstreams: [Upstream]
+    /// Nil for a single node.
+    public var fleet: Fleet? = nil
 
     /// The JSON the admin endpoint answers with (sorted keys, stable for scripts).
     public func json() -> String {

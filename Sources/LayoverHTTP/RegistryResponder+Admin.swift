@@ -57,7 +57,8 @@ extension RegistryResponder {
                          reservedBytes: usage.reserved, budgetBytes: pull.store.budget.maxBytes),
             traffic: traffic, hitRatio: traffic.hitRatio, egressSavedBytes: traffic.egressSavedBytes,
             queue: queueSummary(),
-            upstreams: pull.upstreams.all.sorted { $0.upstream.name < $1.upstream.name }.map(AdminStatus.Upstream.init))
+            upstreams: pull.upstreams.all.sorted { $0.upstream.name < $1.upstream.name }.map(AdminStatus.Upstream.init),
+            fleet: fleet.map(AdminStatus.Fleet.init))
     }
 
     /// Waiting and dead jobs; nil when pushes are disabled or the index cannot be read.

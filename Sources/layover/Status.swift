@@ -39,6 +39,13 @@ enum StatusTable {
         } else {
             lines.append("queue     pushes disabled")
         }
+        if let fleet = status.fleet {
+            let traffic = fleet.traffic
+            lines.append("fleet     \(fleet.members.count) members, this node \(fleet.me) (share \(percent(fleet.share))); "
+                + "peer fills \(traffic.peerFillsUsed) used (\(ByteSize.format(traffic.peerFillBytes))) / \(traffic.peerFillsServed) served; "
+                + "\(traffic.forwardedRequests) forwarded; \(traffic.peerErrors) peer errors; \(traffic.refusedPeerRequests) refused")
+            lines.append("members   " + fleet.members.joined(separator: ", "))
+        }
         lines.append("")
         let header = ["UPSTREAM", "STATE", "REQUESTS", "FAILURES", "429s", "LAST ERROR"]
         let rows = status.upstreams.map { upstream in

@@ -48,7 +48,22 @@ struct FleetTests {
         }
         let metrics = try await TestHTTP.shared.get("\(rig.url(0))/metrics").text
         #expect(metrics.contains("layover_fleet_members 3"))
-        #expect(metrics.contains("layover_peer_fills_total{role=\"used\"}"))
+        var used = 0, served = 0
+        for node in 0..<3 {
+            let status = try await LayoverProcess.run(["status", "--server", rig.url(node)])
+            #expect(status.status == 0)
+            #expect(status.output.contains("fleet     3 members, this node \(rig.url(node))"), "\(status.output)")
+            let json = try await TestHTTP.shared.get("\(rig.url(node))/_layover/status").text
+            used += Self.number("peerFillsUsed", in: json)
+            served += Self.number("peerFillsServed", in: json)
+        }
+        #expect(used > 0 && used == served, "fills used \(used), served \(served)")
+    }
+
+    /// The integer after `"key" : ` in pretty-printed JSON.
+    static func number(_ key: String, in json: String) -> Int {
+        guard let range = json.range(of: "\"\(key)\" : ") else { return 0 }
+        return Int(json[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 
     @Test("a peer request without the fleet secret (or with a wrong one) is refused; with it, it is served")
@@ -118,5 +133,49 @@ struct FleetTests {
         try await eventually(timeout: .seconds(30)) {
             try await TestHTTP.shared.get("\(rig.registry.url)/v2/team/copied/manifests/v1", headers: [("Accept", Self.ociManifest)]).body == copied.body
         }
+    }
+
+    @Test("a node killed with pushes pending: pulls go on through the others, and its pushes replicate once it restarts")
+    func killedOwnerReplicatesAfterRestart() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let seeded = try await rig.seeder.pushImage("team/base", tag: "v1", layerSizes: [1 << 20])
+        // Find the owner of team/pushed: the node whose forwarded count stays at zero on a push.
+        let content = PushTests.image(layerSizes: [400_000])
+        let registryPort = rig.registry.port
+        rig.registry.stop()
+        let pusher = OCIPusher(base: "\(rig.url(0))/v2/up/team/pushed")
+        for blob in content.blobs + [content.config] { try await pusher.pushBlobMonolithic(blob) }
+        let put = try await pusher.putManifest("v1", content.manifest, mediaType: Self.ociManifest)
+        #expect(put.status == 201, "\(put.text)")
+        let owner = try await (0..<3).asyncFirst { node in
+            let queue = try await TestHTTP.shared.get("\(rig.url(node))/_layover/queue").text
+            return queue.contains("team/pushed")
+        }
+        let killed = try #require(owner, "one node holds the pending push")
+        rig.nodes[killed].stop(signal: SIGKILL)
+
+        // Pulls of cached content go on through the others (from their stores, peers or the upstream).
+        let registry = try await UpstreamRegistry(port: registryPort)
+        defer { registry.stop() }
+        _ = try await rig.seeder.pushImage("team/base", tag: "v1", layerSizes: [], sharedLayers: seeded.layers)
+        for node in 0..<3 where node != killed {
+            let (status, _, digest) = try await TestHTTP.shared.streamedDigest("\(rig.url(node))/v2/up/team/base/blobs/\(seeded.layers[0].digest)")
+            #expect(status == 200 && digest == seeded.layers[0].digest, "node \(node)")
+        }
+        #expect(!(try await PushTests.upstreamHolds(registry, "team/pushed", tag: "v1", content)))
+
+        try await rig.nodes[killed].start()
+        try await eventually(timeout: .seconds(60)) {
+            try await PushTests.upstreamHolds(registry, "team/pushed", tag: "v1", content)
+        }
+    }
+}
+
+extension Range<Int> {
+    /// The first element for which `predicate` holds, asked in order.
+    func asyncFirst(_ predicate: (Int) async throws -> Bool) async throws -> Int? {
+        for element in self where try await predicate(element) { return element }
+        return nil
     }
 }
