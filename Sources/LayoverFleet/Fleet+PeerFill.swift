@@ -12,14 +12,27 @@ extension Fleet: BlobPeers {
     /// with the peer headers). The owner answers from its store or from its own shared upstream
     /// download, streaming; it never asks a peer in turn. Nil (go upstream) when this node owns the
     /// digest, or the owner is down, slow, or answers anything but `200`.
+    ///
+    /// When this node owns the digest, the previous owner (the owner without this node: a node
+    /// that joined takes over keys from exactly those) is asked for a stored copy only.
     public func download(_ digest: Digest, repository: RepositoryKey) async -> BlobDownload? {
-        guard let owner = membership.owner(of: digest) else { return nil }
-        let request = peerRequest(owner, "/v2/\(repository)/blobs/\(digest)")
+        if let owner = membership.owner(of: digest) {
+            return await download(digest, repository: repository, from: owner, storedOnly: false)
+        }
+        if let previous = membership.previousOwner(of: digest) {
+            return await download(digest, repository: repository, from: previous, storedOnly: true)
+        }
+        return nil
+    }
+
+    private func download(_ digest: Digest, repository: RepositoryKey, from owner: Member, storedOnly: Bool) async -> BlobDownload? {
+        var request = peerRequest(owner, "/v2/\(repository)/blobs/\(digest)")
+        if storedOnly { request.headers.add(name: PeerHeaders.storedOnly, value: "1") }
         do {
             let response = try await http.execute(request, deadline: .now() + Self.firstByteTimeout, logger: logger)
             guard response.status == .ok else {
                 if response.status.code >= 500 || response.status == .unauthorized { Telemetry.peerError() }
-                logger.notice("peer did not fill the blob; going upstream", metadata: [
+                logger.debug("peer did not fill the blob; going upstream", metadata: [
                     "peer": "\(owner)", "digest": "\(digest)", "status": "\(response.status.code)"])
                 return nil
             }

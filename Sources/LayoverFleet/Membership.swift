@@ -35,8 +35,18 @@ public final class Membership: Sendable {
 
     /// The owner of a blob's content; nil when it is this node.
     public func owner(of digest: Digest) -> Member? {
-        other(Rendezvous.owner(of: "blob:\(digest)", among: current))
+        other(Rendezvous.owner(of: Self.key(digest), among: current))
     }
+
+    /// When this node owns `digest`: the member that would own it without this node (its owner
+    /// before this node joined), which may still hold it; nil when this node is alone or not the owner.
+    public func previousOwner(of digest: Digest) -> Member? {
+        let ranked = Rendezvous.ranked(Self.key(digest), among: current)
+        guard ranked.first == me, ranked.count > 1 else { return nil }
+        return ranked[1]
+    }
+
+    private static func key(_ digest: Digest) -> String { "blob:\(digest)" }
 
     /// The owner of a repository's tags, manifest pushes, uploads and replication; nil when it is
     /// this node.

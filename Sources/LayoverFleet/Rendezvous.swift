@@ -6,15 +6,16 @@ import Crypto
 public enum Rendezvous {
     /// The owner of `key` among `members`; nil when there are none.
     public static func owner(of key: String, among members: some Sequence<Member>) -> Member? {
-        var best: (member: Member, weight: UInt64)?
-        for member in members {
-            let weight = weight(member, key)
-            // Equal weights (practically never) are broken by the URL, so the choice stays total.
-            if best.map({ weight > $0.weight || (weight == $0.weight && member < $0.member) }) ?? true {
-                best = (member, weight)
-            }
-        }
-        return best?.member
+        ranked(key, among: members).first
+    }
+
+    /// `members` from the heaviest to the lightest for `key`: the owner first, then the member
+    /// that owned the key before the owner joined (the owner among the others), and so on.
+    /// Equal weights (practically never) are broken by the URL, so the order stays total.
+    public static func ranked(_ key: String, among members: some Sequence<Member>) -> [Member] {
+        members.map { ($0, weight($0, key)) }
+            .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+            .map(\.0)
     }
 
     /// The first 8 bytes of SHA-256(member URL, NUL, key): uniform, and the same on every platform.

@@ -38,9 +38,31 @@ extension RegistryResponder {
         default:
             return nil
         }
+        if case .upload(_, _?) = route, let named = request.queryValue(PeerHeaders.uploadOwner) {
+            // The session lives where its Location says, even after the members changed; a URL
+            // that is not a member now is never contacted (it came from a client).
+            if named == fleet.membership.me.url { return nil }
+            if let owner = fleet.membership.member(named: named) { return try await forward(request, to: owner) }
+        }
         let (_, repository) = try resolve(request, name: name)
         guard let owner = fleet.membership.owner(of: repository) else { return nil }
         return try await forward(request, to: owner)
+    }
+
+    /// An upload answer whose `Location` names this node as the session's owner (in a fleet), so
+    /// the session's next requests reach it through any balancer.
+    func namingUploadOwner(_ response: Response, _ route: Route) -> Response {
+        guard let fleet, case .upload = route, let location = response.headers.first(name: "location"),
+              location.contains("/blobs/uploads/"), !location.contains("\(PeerHeaders.uploadOwner)=") else { return response }
+        var named = response
+        let owner = "\(PeerHeaders.uploadOwner)=\(Escaping.queryValue(fleet.membership.me.url))"
+        named.headers.replaceOrAdd(name: "Location", value: location + (location.contains("?") ? "&" : "?") + owner)
+        return named
+    }
+
+    /// A peer asking this node, as the digest's previous owner, for a stored copy only.
+    func wantsStoredOnly(_ request: Request, _ digest: Digest) -> Bool {
+        request.fromPeer && !request.headers[PeerHeaders.storedOnly].isEmpty && pull.store.record(for: digest) == nil
     }
 
     /// After a blob or manifest by digest was not found here or upstream: the repository owner's

@@ -44,6 +44,7 @@ extension RegistryResponder {
         let withBody = request.method == .GET
         let etag = "\"\(digest)\""
         let rangeHeader = withBody ? Self.applicableRange(request.headers, etag: etag) : nil
+        if wantsStoredOnly(request, digest) { throw OCIError(PullError.blobUnknown(digest)) }
         let answer: BlobAnswer
         do {
             answer = try await pull.blob(client, repository, digest, withBody: withBody, ranged: rangeHeader != nil,

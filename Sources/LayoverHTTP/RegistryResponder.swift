@@ -72,7 +72,7 @@ public final class RegistryResponder: Sendable {
             if let forwarded = try await forwardedToOwner(authorized, route) {
                 response = forwarded
             } else {
-                response = try await self.route(authorized, route)
+                response = namingUploadOwner(try await self.route(authorized, route), route)
             }
         } catch let error as OCIError {
             response = .error(error, headOnly: headOnly)

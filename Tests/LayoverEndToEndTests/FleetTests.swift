@@ -98,6 +98,11 @@ struct FleetTests {
         let haproxy = try await HAProxy(backend: ["balance roundrobin", "option httpchk GET /readyz"], ports: rig.ports)
         defer { haproxy.stop() }
         let pusher = OCIPusher(base: "\(haproxy.url)/v2/up/team/pushed")
+        // The session's Location names its owner, whichever node the POST reached.
+        let owners = try await Set((0..<3).asyncMap { _ in try await pusher.startUpload() }.map { location in
+            String(location.split(separator: "layover-owner=").last ?? "")
+        })
+        #expect(owners.count == 1 && rig.ports.contains { owners.first?.hasSuffix(":\($0)") == true }, "\(owners)")
         let content = PushTests.image(layerSizes: [1 << 20, 300_000])
         try await pusher.pushBlobMonolithic(content.blobs[0])
         try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 100_000)
@@ -172,10 +177,74 @@ struct FleetTests {
     }
 }
 
+extension FleetTests {
+    @Test("behind deploy/haproxy/haproxy.cfg (repository hash): a push and its pulls reach one node (and its owner at most), all byte-identical")
+    func pushesBehindTheShippedHAProxy() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let haproxy = try await HAProxy(deployedFor: rig.ports)
+        defer { haproxy.stop() }
+        for repository in ["team/one", "team/two", "team/three"] {
+            let forwardedBefore = try await Self.forwardedCounts(rig)
+            let pusher = OCIPusher(base: "\(haproxy.url)/v2/up/\(repository)")
+            let content = PushTests.image(layerSizes: [200_000, 100_000])
+            try await pusher.pushBlobMonolithic(content.blobs[0])
+            try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 64_000)
+            try await pusher.pushBlobMonolithic(content.config)
+            #expect(try await pusher.putManifest("v1", content.manifest, mediaType: Self.ociManifest).status == 201)
+            let pulled = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/\(repository)/manifests/v1", headers: [("Accept", Self.ociManifest)])
+            #expect(pulled.body == content.manifest)
+            for blob in content.blobs + [content.config] {
+                #expect(try await TestHTTP.shared.get("\(haproxy.url)/v2/up/\(repository)/blobs/\(TestHTTP.digest(of: blob))").body == blob)
+            }
+            try await eventually(timeout: .seconds(30)) { try await PushTests.upstreamHolds(rig.registry, repository, tag: "v1", content) }
+            // Every request of the repository reached one node: at most that node forwarded (when
+            // HAProxy's ring and Layover's owners differ); round-robin makes two nodes forward.
+            let forwardedAfter = try await Self.forwardedCounts(rig)
+            let forwarding = (0..<3).filter { forwardedAfter[$0] > forwardedBefore[$0] }
+            #expect(forwarding.count <= 1, "\(repository): nodes \(forwarding) forwarded")
+        }
+    }
+
+    /// Each node's forwarded-request count.
+    static func forwardedCounts(_ rig: FleetRig) async throws -> [Int] {
+        try await (0..<rig.ports.count).asyncMap { node in
+            Self.number("forwardedRequests", in: try await TestHTTP.shared.get("\(rig.url(node))/_layover/status").text)
+        }
+    }
+
+    @Test("a fourth node joining fills its misses from the nodes that hold the blobs, not from the upstream")
+    func joiningNodeFillsFromPeers() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let image = try await rig.seeder.pushImage("team/a", tag: "v1", layerSizes: [1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20])
+        let blobs = image.layers.map(\.digest) + [image.configDigest]
+        for blob in blobs {
+            #expect(try await TestHTTP.shared.streamedDigest("\(rig.url(0))/v2/up/team/a/blobs/\(blob)").digest == blob)
+        }
+        let newcomer = try await rig.addNode()
+        let before = rig.relay.bytesFromUpstream
+        for blob in blobs {
+            let (status, _, digest) = try await TestHTTP.shared.streamedDigest("\(rig.url(newcomer))/v2/up/team/a/blobs/\(blob)")
+            #expect(status == 200 && digest == blob)
+        }
+        let moved = rig.relay.bytesFromUpstream - before
+        #expect(moved < 64 << 10, "the new node moved \(moved) upstream bytes for blobs the fleet held")
+        #expect(rig.storedBlobs(newcomer).isSuperset(of: Set(blobs)))
+    }
+}
+
 extension Range<Int> {
     /// The first element for which `predicate` holds, asked in order.
     func asyncFirst(_ predicate: (Int) async throws -> Bool) async throws -> Int? {
         for element in self where try await predicate(element) { return element }
         return nil
+    }
+
+    /// `transform` of every element, one after the other.
+    func asyncMap<T>(_ transform: (Int) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }

@@ -9,7 +9,7 @@ final class FleetRig: @unchecked Sendable {
     let registry: UpstreamRegistry
     let relay: Relay
     let storage: TemporaryDirectory
-    let ports: [Int]
+    private(set) var ports: [Int]
     private(set) var nodes: [LayoverProcess] = []
     let seeder: Seeder
 
@@ -21,6 +21,14 @@ final class FleetRig: @unchecked Sendable {
         seeder = Seeder(registry: registry.url)
         ports = try (0..<count).map { _ in try freePort() }
         for index in ports.indices { nodes.append(try await startNode(index)) }
+    }
+
+    /// Starts one more node that knows every member, itself included, while the others keep
+    /// their list (a static configuration not yet rolled out); returns its index.
+    func addNode() async throws -> Int {
+        ports.append(try freePort())
+        nodes.append(try await startNode(ports.count - 1))
+        return ports.count - 1
     }
 
     /// Node `index`'s process, listening on its fixed port, store in its own directory.
@@ -62,16 +70,38 @@ final class HAProxy: @unchecked Sendable {
 
     /// Starts HAProxy on a free port with `backend` (the lines after `backend layover`), its
     /// servers `ports`, and waits until it answers `/v2/`.
-    init(backend: [String], ports: [Int]) async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") else {
-            throw TestFailure("haproxy is not installed: apt-get install haproxy")
-        }
-        port = try freePort()
-        directory = try TemporaryDirectory()
+    convenience init(backend: [String], ports: [Int]) async throws {
+        let port = try freePort()
         let servers = ports.enumerated().map { "    server node\($0.offset) 127.0.0.1:\($0.element) check inter 1s fall 2 rise 1" }
         let text = (["global", "    maxconn 512", "defaults", "    mode http", "    timeout connect 2s", "    timeout client 60s",
                      "    timeout server 60s", "frontend registry", "    bind 127.0.0.1:\(port)", "    default_backend layover",
                      "backend layover"] + backend.map { "    " + $0 } + servers).joined(separator: "\n") + "\n"
+        try await self.init(configuration: text, port: port)
+    }
+
+    /// Starts HAProxy with deploy/haproxy/haproxy.cfg as shipped, but for its listening address
+    /// (127.0.0.1 and a free port) and its servers (`ports`, checked every second).
+    convenience init(deployedFor ports: [Int]) async throws {
+        let port = try freePort()
+        let shipped = try String(contentsOf: Self.repository.appendingPathComponent("deploy/haproxy/haproxy.cfg"), encoding: .utf8)
+        var lines = shipped.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter {
+            !$0.trimmingCharacters(in: .whitespaces).hasPrefix("server ")
+        }.map { $0.trimmingCharacters(in: .whitespaces) == "bind :5000" ? "    bind 127.0.0.1:\(port)" : $0 }
+        lines += ports.enumerated().map { "    server layover-\($0.offset) 127.0.0.1:\($0.element) inter 1s" }
+        try await self.init(configuration: lines.joined(separator: "\n") + "\n", port: port)
+    }
+
+    /// The repository root (this file is Tests/LayoverEndToEndTests/Support/FleetRig.swift).
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Starts HAProxy with `text` as its configuration, listening on `port`.
+    init(configuration text: String, port: Int) async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") else {
+            throw TestFailure("haproxy is not installed: apt-get install haproxy")
+        }
+        self.port = port
+        directory = try TemporaryDirectory()
         try text.write(toFile: directory.path + "/haproxy.cfg", atomically: true, encoding: .utf8)
         process = try TestProcess(executable: "/usr/sbin/haproxy", arguments: ["-db", "-f", directory.path + "/haproxy.cfg"])
         try await eventually(timeout: .seconds(20)) {
