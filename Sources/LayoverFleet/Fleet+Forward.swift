@@ -13,11 +13,13 @@ extension Fleet {
     ///   - target: the path and query as the client sent them.
     ///   - body: the client's body; nil when the request has none.
     ///   - length: the body's `Content-Length`, when the client sent one.
+    ///   - client: the client's address, passed on for the owner's per-client limits.
     public func forward<Body: AsyncSequence & Sendable>(
         to owner: Member, method: HTTPMethod, target: String, headers: HTTPHeaders,
-        body: Body?, length: Int64?
+        body: Body?, length: Int64?, client: String?
     ) async throws -> HTTPClientResponse where Body.Element == ByteBuffer {
         var request = peerRequest(owner, target, method: method)
+        if let client { request.headers.add(name: PeerHeaders.client, value: client) }
         for (name, value) in headers where !PeerHeaders.hopByHop.contains(name.lowercased()) {
             request.headers.add(name: name, value: value)
         }

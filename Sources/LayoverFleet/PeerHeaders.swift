@@ -8,10 +8,13 @@ public enum PeerHeaders {
     /// On a peer's blob request: answer from the store only (`404` when the blob is not there),
     /// never from the upstream. Sent to a digest's previous owner, which may still hold it.
     public static let storedOnly = "Layover-Fleet-Stored-Only"
+    /// On a forwarded request: the client's address, for the owner's per-client upload limits.
+    /// Read only on a request that carries the secret.
+    public static let client = "Layover-Fleet-Client"
     /// The query parameter an upload's `Location` names its owner with (the owner's URL).
     public static let uploadOwner = "layover-owner"
     /// Headers that belong to one connection (RFC 9110 §7.6.1) and are never forwarded.
     static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                                         "upgrade", "host", "expect", "content-length", secret.lowercased(), hop.lowercased(),
-                                        storedOnly.lowercased()]
+                                        storedOnly.lowercased(), client.lowercased()]
 }

@@ -22,6 +22,16 @@ extension RegistryResponder {
         return true
     }
 
+    /// A peer's request as its client sent it: from the client's address, not the peer's.
+    static func asSentByClient(_ request: Request) -> Request {
+        var request = request
+        request.fromPeer = true
+        if let client = request.headers.first(name: PeerHeaders.client), let address = try? SocketAddress(ipAddress: client, port: 0) {
+            request.remoteAddress = address
+        }
+        return request
+    }
+
     /// The repository owner's answer when `route` is one the owner must apply (uploads, manifest
     /// `PUT`, tag `DELETE`, tag reads and tag lists) and this node is not the owner; nil to serve
     /// here. A peer's request is always served here (one hop at most).
@@ -46,7 +56,21 @@ extension RegistryResponder {
         }
         let (_, repository) = try resolve(request, name: name)
         guard let owner = fleet.membership.owner(of: repository) else { return nil }
-        return try await forward(request, to: owner)
+        do {
+            return try await forward(request, to: owner)
+        } catch where Self.canServeHere(request, route) {
+            // The owner is down: this node applies the request itself (its own queue replicates a
+            // push) rather than fail it; read-your-writes across nodes waits for the owner's return.
+            logger.notice("owner unreachable; serving here", metadata: ["owner": "\(owner)", "repository": "\(repository)"])
+            return nil
+        }
+    }
+
+    /// Whether a request its owner could not take may be served here instead: not part of an
+    /// upload session (whose bytes are on the owner), and its body not yet read.
+    static func canServeHere(_ request: Request, _ route: Route) -> Bool {
+        if case .upload(_, _?) = route { return false }
+        return !request.body.wasRequested
     }
 
     /// An upload answer whose `Location` names this node as the session's owner (in a fleet), so
@@ -69,8 +93,8 @@ extension RegistryResponder {
     /// answer, which holds pushes not yet replicated; nil outside a fleet, for a peer's request, or
     /// when this node is the owner.
     func ownerAnswerAfterMiss(_ request: Request, _ repository: RepositoryKey) async throws -> Response? {
-        guard let fleet, !request.fromPeer, let owner = fleet.membership.owner(of: repository) else { return nil }
-        let answer = try await forward(request, to: owner)
+        guard let fleet, !request.fromPeer, let owner = fleet.membership.owner(of: repository),
+              let answer = try? await forward(request, to: owner) else { return nil }
         return answer.status == .notFound ? nil : answer
     }
 
@@ -82,7 +106,8 @@ extension RegistryResponder {
         let answer: HTTPClientResponse
         do {
             answer = try await fleet.forward(to: owner, method: request.method, target: Self.target(request),
-                                             headers: request.headers, body: hasBody ? request.body : nil, length: length)
+                                             headers: request.headers, body: hasBody ? request.body : nil, length: length,
+                                             client: request.remoteAddress?.ipAddress)
         } catch {
             Telemetry.peerError()
             logger.warning("forwarding to the owner failed", metadata: ["owner": "\(owner)", "error": "\(error)"])

@@ -62,13 +62,8 @@ public final class RegistryResponder: Sendable {
         do {
             try Self.checkHost(request)
             try Self.checkNamespace(request)
-            var authorized = request
-            if try isPeerRequest(request) {
-                // A peer already authorized its client; the secret stands for that.
-                authorized.fromPeer = true
-            } else {
-                authorized = try await authorize(request, route)
-            }
+            // A peer already authorized its client; the secret stands for that.
+            let authorized = try isPeerRequest(request) ? Self.asSentByClient(request) : try await authorize(request, route)
             if let forwarded = try await forwardedToOwner(authorized, route) {
                 response = forwarded
             } else {

@@ -140,7 +140,7 @@ struct FleetTests {
         }
     }
 
-    @Test("a node killed with pushes pending: pulls go on through the others, and its pushes replicate once it restarts")
+    @Test("a node killed with pushes pending: pulls and new pushes of its repositories go on through the others, and its pushes replicate once it restarts")
     func killedOwnerReplicatesAfterRestart() async throws {
         let rig = try await FleetRig()
         defer { rig.shutdown() }
@@ -169,10 +169,18 @@ struct FleetTests {
             #expect(status == 200 && digest == seeded.layers[0].digest, "node \(node)")
         }
         #expect(!(try await PushTests.upstreamHolds(registry, "team/pushed", tag: "v1", content)))
+        // A new push of the dead owner's repository is applied by the node it reaches.
+        let other = (killed + 1) % 3
+        let newer = PushTests.image(layerSizes: [200_000])
+        let answer = try await PushTests.push(newer, to: OCIPusher(base: "\(rig.url(other))/v2/up/team/pushed"), tag: "v2")
+        #expect(answer.status == 201, "\(answer.text)")
 
         try await rig.nodes[killed].start()
         try await eventually(timeout: .seconds(60)) {
             try await PushTests.upstreamHolds(registry, "team/pushed", tag: "v1", content)
+        }
+        try await eventually(timeout: .seconds(30)) {
+            try await PushTests.upstreamHolds(registry, "team/pushed", tag: "v2", newer)
         }
     }
 }
