@@ -233,6 +233,8 @@ let package = Package(
             name: "LayoverEndToEndTests",
             dependencies: [
                 "LayoverTestSupport",
+                // The fleet tests compute owners the way the nodes do.
+                "LayoverFleet",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

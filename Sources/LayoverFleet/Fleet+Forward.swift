@@ -27,7 +27,9 @@ extension Fleet {
             request.body = .stream(body, length: length.map { .known($0) } ?? .unknown)
         }
         Telemetry.forwarded()
-        // An upload may take long; a stalled one is cut by the client's read timeout instead.
-        return try await http.execute(request, deadline: .now() + .hours(6), logger: logger)
+        // The deadline bounds the wait for the answer's head, which comes after the whole request
+        // body: an upload may take long (a stalled one is cut by the read timeout instead).
+        let deadline: NIODeadline = .now() + (body == nil ? Self.forwardedHeadTimeout : .hours(6))
+        return try await http.execute(request, deadline: deadline, logger: logger)
     }
 }

@@ -18,6 +18,9 @@ public final class Fleet: Sendable {
     public static let connectTimeout: TimeAmount = .seconds(1)
     /// A peer that has not answered a blob request's head within this is skipped.
     public static let firstByteTimeout: TimeAmount = .seconds(5)
+    /// A forwarded request without a body (a tag read) whose owner has not answered within this
+    /// is served here instead. Longer than `firstByteTimeout`: the owner may be asking the upstream.
+    public static let forwardedHeadTimeout: TimeAmount = .seconds(10)
 
     public init(membership: Membership, secret: FleetSecret, http: HTTPClient, logger: Logger = Logger(label: "layover.fleet")) {
         self.membership = membership

@@ -1,4 +1,5 @@
 import Foundation
+import LayoverFleet
 import LayoverTestSupport
 import Testing
 
@@ -239,6 +240,29 @@ extension FleetTests {
         let moved = rig.relay.bytesFromUpstream - before
         #expect(moved < 64 << 10, "the new node moved \(moved) upstream bytes for blobs the fleet held")
         #expect(rig.storedBlobs(newcomer).isSuperset(of: Set(blobs)))
+    }
+}
+
+extension FleetTests {
+    @Test("a digest's owner that stops answering (SIGSTOP) is skipped after the first-byte timeout: the node goes upstream itself")
+    func frozenOwnerIsSkipped() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let bytes = randomBytes(500_000)
+        let digest = try await rig.seeder.pushBlob("team/a", bytes)
+        let members = rig.ports.map { Member(url: "http://127.0.0.1:\($0)") }
+        let ownerURL = try #require(Rendezvous.owner(of: "blob:\(digest)", among: members))
+        let owner = try #require(members.firstIndex(of: ownerURL))
+        let asking = (owner + 1) % 3
+        rig.nodes[owner].process?.send(signal: SIGSTOP)
+        defer { rig.nodes[owner].process?.send(signal: SIGCONT) }
+        let started = ContinuousClock.now
+        let (status, count, received) = try await TestHTTP.shared.streamedDigest("\(rig.url(asking))/v2/up/team/a/blobs/\(digest)")
+        let took = ContinuousClock.now - started
+        #expect(status == 200 && count == bytes.count && received == digest)
+        #expect(took >= .seconds(4) && took < .seconds(15), "answered after \(took)")
+        let json = try await TestHTTP.shared.get("\(rig.url(asking))/_layover/status").text
+        #expect(Self.number("peerErrors", in: json) == 1)
     }
 }
 
