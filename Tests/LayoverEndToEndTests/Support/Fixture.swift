@@ -29,7 +29,12 @@ final class Fixture: @unchecked Sendable {
 
     /// Blob files currently in Layover's store.
     func storedBlobs() -> Set<String> {
-        let root = storage.path + "/store/blobs/sha256"
+        Self.blobs(inStore: storage.path + "/store")
+    }
+
+    /// The digests of the blob files in the store at `store`.
+    static func blobs(inStore store: String) -> Set<String> {
+        let root = store + "/blobs/sha256"
         var found: Set<String> = []
         for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(prefix)")) ?? [] {

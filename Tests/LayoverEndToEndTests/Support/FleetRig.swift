@@ -44,14 +44,7 @@ final class FleetRig: @unchecked Sendable {
 
     /// Blob files in node `index`'s store.
     func storedBlobs(_ index: Int) -> Set<String> {
-        let root = "\(storage.path)/node\(index)/blobs/sha256"
-        var found: Set<String> = []
-        for prefix in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(prefix)")) ?? [] {
-                found.insert("sha256:\(name)")
-            }
-        }
-        return found
+        Fixture.blobs(inStore: "\(storage.path)/node\(index)")
     }
 
     func shutdown() {
@@ -114,5 +107,35 @@ final class HAProxy: @unchecked Sendable {
     func stop() {
         process.stop(signal: SIGKILL)
         directory.remove()
+    }
+}
+
+extension FleetRig {
+    /// The integer after `"key" : ` in pretty-printed JSON (the admin status).
+    static func number(_ key: String, in json: String) -> Int {
+        guard let range = json.range(of: "\"\(key)\" : ") else { return 0 }
+        return Int(json[range.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
+    /// Each node's forwarded-request count, from its status.
+    func forwardedCounts() async throws -> [Int] {
+        try await (0..<ports.count).asyncMap { node in
+            Self.number("forwardedRequests", in: try await TestHTTP.shared.get("\(url(node))/_layover/status").text)
+        }
+    }
+}
+
+extension Range<Int> {
+    /// The first element for which `predicate` holds, asked in order.
+    func asyncFirst(_ predicate: (Int) async throws -> Bool) async throws -> Int? {
+        for element in self where try await predicate(element) { return element }
+        return nil
+    }
+
+    /// `transform` of every element, one after the other.
+    func asyncMap<T>(_ transform: (Int) async throws -> T) async throws -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
     }
 }
