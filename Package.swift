@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverLocks", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverLocks", "LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
-        .testTarget(name: "LayoverFleetTests", dependencies: ["LayoverFleet", "LayoverStore", "LayoverWire"]),
+        .testTarget(name: "LayoverFleetTests", dependencies: ["LayoverFleet", "LayoverLocks", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverLocks", "LayoverAuth", "LayoverWire"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverLocks", "LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP", .product(name: "PropertyBased", package: "swift-property-based")]),

@@ -30,6 +30,13 @@ extension Fleet {
         // The deadline bounds the wait for the answer's head, which comes after the whole request
         // body: an upload may take long (a stalled one is cut by the read timeout instead).
         let deadline: NIODeadline = .now() + (body == nil ? Self.forwardedHeadTimeout : .hours(6))
-        return try await http.execute(request, deadline: deadline, logger: logger)
+        do {
+            let response = try await http.execute(request, deadline: deadline, logger: logger)
+            health.reached(owner)
+            return response
+        } catch {
+            health.failed(owner)
+            throw error
+        }
     }
 }

@@ -30,6 +30,7 @@ extension Fleet: BlobPeers {
         if storedOnly { request.headers.add(name: PeerHeaders.storedOnly, value: "1") }
         do {
             let response = try await http.execute(request, deadline: .now() + Self.firstByteTimeout, logger: logger)
+            health.reached(owner)
             guard response.status == .ok else {
                 if response.status.code >= 500 || response.status == .unauthorized { Telemetry.peerError() }
                 logger.debug("peer did not fill the blob; going upstream", metadata: [
@@ -40,6 +41,7 @@ extension Fleet: BlobPeers {
             let size = response.headers.first(name: "content-length").flatMap { Int64($0) }
             return BlobDownload(size: size, body: response.body)
         } catch {
+            health.failed(owner)
             Telemetry.peerError()
             logger.notice("peer unreachable; going upstream", metadata: ["peer": "\(owner)", "digest": "\(digest)", "error": "\(error)"])
             return nil

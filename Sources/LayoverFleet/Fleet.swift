@@ -11,6 +11,8 @@ import NIOHTTP1
 public final class Fleet: Sendable {
     public let membership: Membership
     public let secret: FleetSecret
+    /// Which peers answered lately, for the status page.
+    public let health = MemberHealth()
     let http: HTTPClient
     let logger: Logger
 

@@ -7,6 +7,9 @@ extension AdminStatus {
         /// This node's advertised URL.
         public var me: String
         public var members: [String]
+        /// Members whose last contact from this node failed, with how long they have been failing
+        /// (seconds): a node that is down shows here on every node that tried it.
+        public var unreachable: [String: Double]
         /// The share of digests and repositories this node owns (1 / members with rendezvous
         /// hashing, give or take the hash's spread).
         public var share: Double
@@ -17,7 +20,11 @@ extension AdminStatus {
 extension AdminStatus.Fleet {
     init(_ fleet: LayoverFleet.Fleet) {
         let members = fleet.membership.current
-        self.init(me: fleet.membership.me.url, members: members.map(\.url),
+        var unreachable: [String: Double] = [:]
+        for member in members {
+            if let seconds = fleet.health.failingFor(member) { unreachable[member.url] = seconds }
+        }
+        self.init(me: fleet.membership.me.url, members: members.map(\.url), unreachable: unreachable,
                   share: members.isEmpty ? 1 : 1 / Double(members.count), traffic: Telemetry.fleet.snapshot)
     }
 }

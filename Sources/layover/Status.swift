@@ -44,7 +44,10 @@ enum StatusTable {
             lines.append("fleet     \(fleet.members.count) members, this node \(fleet.me) (share \(percent(fleet.share))); "
                 + "peer fills \(traffic.peerFillsUsed) used (\(ByteSize.format(traffic.peerFillBytes))) / \(traffic.peerFillsServed) served; "
                 + "\(traffic.forwardedRequests) forwarded; \(traffic.peerErrors) peer errors; \(traffic.refusedPeerRequests) refused")
-            lines.append("members   " + fleet.members.joined(separator: ", "))
+            lines.append("members   " + fleet.members.map { member in
+                if member == fleet.me { return "\(member) (this node)" }
+                return fleet.unreachable[member].map { "\(member) (unreachable for \(duration($0)))" } ?? member
+            }.joined(separator: ", "))
         }
         lines.append("")
         let header = ["UPSTREAM", "STATE", "REQUESTS", "FAILURES", "429s", "LAST ERROR"]

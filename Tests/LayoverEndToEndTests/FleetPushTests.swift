@@ -119,6 +119,9 @@ struct FleetPushTests {
         let newer = PushTests.image(layerSizes: [200_000])
         let answer = try await PushTests.push(newer, to: OCIPusher(base: "\(rig.url(other))/v2/up/team/pushed"), tag: "v2")
         #expect(answer.status == 201, "\(answer.text)")
+        // The node that tried the dead owner shows it.
+        let status = try await LayoverProcess.run(["status", "--server", rig.url(other)])
+        #expect(status.output.contains("\(rig.url(killed)) (unreachable for "), "\(status.output)")
 
         try await rig.nodes[killed].start()
         try await eventually(timeout: .seconds(60)) {

@@ -28,4 +28,27 @@ struct StatusTableTests {
         #expect(row.split(separator: " ", omittingEmptySubsequences: true).prefix(5) == ["ghcr.io", "failing", "9", "4", "1"])
         #expect(row.hasSuffix("answered 503"))
     }
+
+    @Test func rendersTheFleet() throws {
+        let json = """
+            {"uptimeSeconds": 5, "egressSavedBytes": 0,
+             "store": {"root": "/s", "bytes": 0, "files": 0, "reservedBytes": 0, "budgetBytes": 1},
+             "traffic": {"requests": 0, "manifestHits": 0, "manifestMisses": 0, "blobHits": 0, "blobMisses": 0, "coalesced": 0,
+                         "servedFromStoreBytes": 0, "servedWhileFetchingBytes": 0, "fetchedUpstreamBytes": 0},
+             "upstreams": [],
+             "fleet": {"me": "http://a:5000", "members": ["http://a:5000", "http://b:5000", "http://c:5000"],
+                       "unreachable": {"http://c:5000": 75}, "share": 0.3333,
+                       "traffic": {"peerFillsUsed": 4, "peerFillBytes": 2097152, "peerFillsServed": 6, "peerErrors": 1,
+                                   "forwardedRequests": 9, "refusedPeerRequests": 2}}}
+            """
+        let status = try JSONDecoder().decode(AdminStatus.self, from: Data(json.utf8))
+        let text = StatusTable.render(status, server: "http://a:5000")
+        #expect(text.contains("fleet     3 members, this node http://a:5000 (share 33.3%); peer fills 4 used (2MiB) / 6 served; "
+                              + "9 forwarded; 1 peer errors; 2 refused"), "\(text)")
+        #expect(text.contains("members   http://a:5000 (this node), http://b:5000, http://c:5000 (unreachable for 1m 15s)"))
+        // A single node's status has no fleet lines.
+        var single = status
+        single.fleet = nil
+        #expect(!StatusTable.render(single, server: "x").contains("fleet "))
+    }
 }
