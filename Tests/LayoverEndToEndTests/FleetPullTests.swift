@@ -7,8 +7,6 @@ import Testing
 /// a dead, frozen or new member costing only what it alone held, and a peer side closed to clients.
 @Suite("Fleet pulls", .endToEnd)
 struct FleetPullTests {
-    static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
-
     @Test("16 concurrent pulls of two repositories sharing layers, through all three nodes: each unique byte crosses the upstream link about once")
     func pullsMoveEachByteOnce() async throws {
         let rig = try await FleetRig()
@@ -28,7 +26,7 @@ struct FleetPullTests {
                 let (expected, blobs) = (image.manifest, image.layers.map(\.digest) + [image.configDigest])
                 let base = "\(rig.url(client % 3))/v2/up/\(client % 2 == 0 ? "team/a" : "team/b")"
                 group.addTask {
-                    let manifest = try await TestHTTP.shared.get("\(base)/manifests/v1", headers: [("Accept", Self.ociManifest)])
+                    let manifest = try await TestHTTP.shared.get("\(base)/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
                     #expect(manifest.body == expected)
                     for blob in blobs {
                         let (status, _, digest) = try await TestHTTP.shared.streamedDigest("\(base)/blobs/\(blob)")

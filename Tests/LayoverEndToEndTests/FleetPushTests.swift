@@ -6,8 +6,6 @@ import Testing
 /// repository on one node behind the shipped HAProxy, and a dead owner's pushes kept until it returns.
 @Suite("Fleet pushes", .endToEnd)
 struct FleetPushTests {
-    static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
-
     @Test("pushes through a round-robin HAProxy (monolithic, chunked, skopeo) land on the repository's owner, read back from every node and replicate once")
     func pushesBehindRoundRobin() async throws {
         let rig = try await FleetRig()
@@ -25,12 +23,12 @@ struct FleetPushTests {
         try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 100_000)
         try await pusher.pushBlobMonolithic(content.config)
         let before = rig.relay.bytesToUpstream
-        let put = try await pusher.putManifest("v1", content.manifest, mediaType: Self.ociManifest)
+        let put = try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest)
         #expect(put.status == 201, "\(put.text)")
 
         // Read-your-writes on every node, before or after replication.
         for node in 0..<3 {
-            let manifest = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/manifests/v1", headers: [("Accept", Self.ociManifest)])
+            let manifest = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
             #expect(manifest.status == 200 && manifest.body == content.manifest, "node \(node): \(manifest.text)")
             for blob in content.blobs + [content.config] {
                 let answer = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/blobs/\(TestHTTP.digest(of: blob))")
@@ -50,10 +48,10 @@ struct FleetPushTests {
         _ = try await rig.seeder.pushImage("team/source", tag: "v1", layerSizes: [500_000, 700_000])
         _ = try await Skopeo.copy("\(rig.registry.url.dropFirst(7))/team/source:v1", into: scratch.path + "/image")
         try await Skopeo.push(directory: scratch.path + "/image", to: "\(haproxy.url.dropFirst(7))/up/team/copied:v1")
-        let copied = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/team/copied/manifests/v1", headers: [("Accept", Self.ociManifest)])
+        let copied = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/team/copied/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
         #expect(copied.status == 200)
         try await eventually(timeout: .seconds(30)) {
-            try await TestHTTP.shared.get("\(rig.registry.url)/v2/team/copied/manifests/v1", headers: [("Accept", Self.ociManifest)]).body == copied.body
+            try await TestHTTP.shared.get("\(rig.registry.url)/v2/team/copied/manifests/v1", headers: [("Accept", PushTests.ociManifest)]).body == copied.body
         }
     }
 
@@ -70,8 +68,8 @@ struct FleetPushTests {
             try await pusher.pushBlobMonolithic(content.blobs[0])
             try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 64_000)
             try await pusher.pushBlobMonolithic(content.config)
-            #expect(try await pusher.putManifest("v1", content.manifest, mediaType: Self.ociManifest).status == 201)
-            let pulled = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/\(repository)/manifests/v1", headers: [("Accept", Self.ociManifest)])
+            #expect(try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest).status == 201)
+            let pulled = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/\(repository)/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
             #expect(pulled.body == content.manifest)
             for blob in content.blobs + [content.config] {
                 #expect(try await TestHTTP.shared.get("\(haproxy.url)/v2/up/\(repository)/blobs/\(TestHTTP.digest(of: blob))").body == blob)
@@ -96,7 +94,7 @@ struct FleetPushTests {
         rig.registry.stop()
         let pusher = OCIPusher(base: "\(rig.url(0))/v2/up/team/pushed")
         for blob in content.blobs + [content.config] { try await pusher.pushBlobMonolithic(blob) }
-        let put = try await pusher.putManifest("v1", content.manifest, mediaType: Self.ociManifest)
+        let put = try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest)
         #expect(put.status == 201, "\(put.text)")
         let owner = try await (0..<3).asyncFirst { node in
             let queue = try await TestHTTP.shared.get("\(rig.url(node))/_layover/queue").text
