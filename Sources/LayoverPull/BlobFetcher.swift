@@ -15,6 +15,9 @@ final class BlobFetcher: Sendable {
     private let store: BlobStore
     /// Asked before the upstream, when the fetch may ask peers; nil outside a fleet.
     private let peers: (any BlobPeers)?
+    /// Digests whose bytes from a peer failed their digest: fetched from the upstream from then on,
+    /// so a peer with a bad copy costs one failed download, not every one.
+    private let distrusted = Locked<Set<Digest>>([])
     private let logger: Logger
 
     init(store: BlobStore, peers: (any BlobPeers)? = nil, logger: Logger) {
@@ -58,12 +61,18 @@ final class BlobFetcher: Sendable {
         return decision
     }
 
+    /// Whether a download of `digest` may start at a peer (none of its peers' bytes failed it).
+    func asksPeers(for digest: Digest) -> Bool {
+        !distrusted.withLock { $0.contains(digest) }
+    }
+
     private func run(_ fetch: InflightFetch, client: RegistryClient, peers: (any BlobPeers)?) async {
         var logger = logger
         logger[metadataKey: "digest"] = "\(fetch.digest)"
         logger[metadataKey: "repository"] = "\(fetch.repository)"
         let download: BlobDownload
         let fromPeer: Bool
+        let peers = asksPeers(for: fetch.digest) ? peers : nil
         do {
             if let filled = await peers?.download(fetch.digest, repository: fetch.repository) {
                 (download, fromPeer) = (filled, true)
@@ -107,7 +116,13 @@ final class BlobFetcher: Sendable {
             try await store.link(fetch.repository, fetch.digest)
             fetch.committed()
         } catch {
-            logger.error("downloaded blob rejected", metadata: ["error": "\(error)"])
+            logger.error("downloaded blob rejected", metadata: ["error": "\(error)", "fromPeer": "\(fromPeer)"])
+            if fromPeer {
+                distrusted.withLock { set in
+                    if set.count >= 4096 { set.removeAll() }
+                    set.insert(fetch.digest)
+                }
+            }
             fetch.failed(.corrupt("\(error)"))
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
+import LayoverLocks
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
 import Logging
+import NIOCore
 import Testing
 @testable import LayoverPull
 
@@ -22,12 +24,12 @@ final class BlobFetcherTests {
     }
 
     /// A fetcher whose downloads hang: the upstream accepts connections and never answers.
-    func fetcher() throws -> (BlobFetcher, RegistryClient) {
+    func fetcher(peers: (any BlobPeers)? = nil) throws -> (BlobFetcher, RegistryClient) {
         let store = try BlobStore(layout: StoreLayout(root: root), budget: StoreBudget(maxBytes: 1 << 30),
                                   availableBytes: { _ in 1 << 40 })
         let client = RegistryClient(upstream: UpstreamConfiguration(name: "up", url: "http://127.0.0.1:\(upstream.port)"),
                                     http: Self.http, retryPolicy: RetryPolicy(attempts: 1))
-        return (BlobFetcher(store: store, logger: Logger(label: "test")), client)
+        return (BlobFetcher(store: store, peers: peers, logger: Logger(label: "test")), client)
     }
 
     /// One client for the process: an HTTPClient must be shut down before it is freed.
@@ -53,6 +55,49 @@ final class BlobFetcherTests {
             return
         }
         #expect(same === started)
+    }
+
+    @Test func aMissIsFilledFromAPeerAndTheDigestVerified() async throws {
+        let bytes = Array("layer".utf8)
+        let peers = FakePeers(body: bytes)
+        let (fetcher, client) = try fetcher(peers: peers)
+        guard case .joined(let fetch, started: true) = fetcher.join(digest, repository: first, client: client, confirmed: false) else {
+            Issue.record("the first caller starts the download")
+            return
+        }
+        // The upstream never answers: only the peer's bytes can complete it.
+        guard case .success = await fetch.waitForEnd() else {
+            Issue.record("the peer's bytes are committed")
+            return
+        }
+        #expect(peers.asked.withLock { $0 } == 1)
+    }
+
+    @Test func aPeerWhoseBytesFailTheDigestIsNotAskedForThatDigestAgain() async throws {
+        let peers = FakePeers(body: Array("LAYER".utf8))
+        let (fetcher, client) = try fetcher(peers: peers)
+        guard case .joined(let fetch, started: true) = fetcher.join(digest, repository: first, client: client, confirmed: false),
+              case .failure(.corrupt) = await fetch.waitForEnd() else {
+            Issue.record("bytes that fail the digest are rejected")
+            return
+        }
+        // The next download of the digest goes to the upstream, not the peer; other digests still may.
+        #expect(!fetcher.asksPeers(for: digest))
+        #expect(fetcher.asksPeers(for: Digest.sha256(of: Array("other".utf8))))
+        #expect(peers.asked.withLock { $0 } == 1)
+    }
+}
+
+/// Peers that answer every blob with `body`, counting the questions.
+final class FakePeers: BlobPeers {
+    let body: [UInt8]
+    let asked = Locked<Int>(0)
+
+    init(body: [UInt8]) { self.body = body }
+
+    func download(_ digest: Digest, repository: RepositoryKey) async -> BlobDownload? {
+        asked.withLock { $0 += 1 }
+        return BlobDownload(size: Int64(body.count), body: .bytes(ByteBuffer(bytes: body)))
     }
 }
 
