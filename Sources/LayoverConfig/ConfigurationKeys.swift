@@ -24,6 +24,7 @@ enum ConfigurationKeys {
         "upstreams": .named(.keys([
             "url": .value, "username": .value, "password": .value, "tagFreshnessSeconds": .value,
             "push": .value, "allowDelete": .value, "stallTimeoutSeconds": .value, "uploadChunkSize": .value,
+            "prefetch": .keys(["cacheManifests": .value, "maxBytes": .value, "concurrency": .value]),
         ])),
         "auth": .keys([
             "htpasswd": .value,

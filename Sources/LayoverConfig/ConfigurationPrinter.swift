@@ -33,6 +33,8 @@ public enum ConfigurationPrinter {
             if upstream.uploadChunkBytes != UpstreamConfiguration.defaultUploadChunkBytes {
                 lines.append("    uploadChunkSize: \(upstream.uploadChunkBytes)")
             }
+            let prefetch = upstream.prefetch
+            lines.append("    prefetch: {cacheManifests: \(prefetch.cacheManifests), maxBytes: \(ByteSize.format(prefetch.maxBytes)), concurrency: \(prefetch.concurrency)}")
             lines.append("    push: \(configuration.pushModes[name] ?? "async")")
             if configuration.deletionAllowed.contains(name) { lines.append("    allowDelete: true") }
         }

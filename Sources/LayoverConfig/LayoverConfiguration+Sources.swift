@@ -38,6 +38,13 @@ extension LayoverConfiguration {
             var allowDelete: Bool?
             var stallTimeoutSeconds: Double?
             var uploadChunkSize: String?
+            var prefetch: PrefetchSection?
+        }
+
+        struct PrefetchSection: Decodable {
+            var cacheManifests: Bool?
+            var maxBytes: String?
+            var concurrency: Int?
         }
     }
 
@@ -84,6 +91,7 @@ extension LayoverConfiguration {
                 }
                 upstreams[name]?.uploadChunkBytes = bytes
             }
+            if let prefetch = upstream.prefetch { try apply(prefetch: prefetch, to: name) }
         }
         if let defaultUpstream = file.defaultUpstream { self.defaultUpstream = defaultUpstream }
         if let timeout = file.uploadTimeoutSeconds { uploadTimeoutSeconds = timeout }
@@ -101,6 +109,25 @@ extension LayoverConfiguration {
         if let key = file.tls?.key { tlsKey = key }
         if let limits = file.limits { try apply(limits: limits) }
         if let fleet = file.fleet { apply(fleet: fleet) }
+    }
+
+    /// Applies an upstream's `prefetch:` section over its current policy.
+    private mutating func apply(prefetch section: File.PrefetchSection, to name: String) throws(ConfigurationError) {
+        var policy = upstreams[name]?.prefetch ?? PrefetchPolicy()
+        if let enabled = section.cacheManifests { policy.cacheManifests = enabled }
+        if let text = section.maxBytes {
+            guard let bytes = ByteSize.parse(text) else {
+                throw ConfigurationError("upstreams.\(name).prefetch.maxBytes: cannot parse \(text)")
+            }
+            policy.maxBytes = bytes
+        }
+        if let concurrency = section.concurrency {
+            guard (1...64).contains(concurrency) else {
+                throw ConfigurationError("upstreams.\(name).prefetch.concurrency: expected 1 to 64, got \(concurrency)")
+            }
+            policy.concurrency = concurrency
+        }
+        upstreams[name]?.prefetch = policy
     }
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,

@@ -104,6 +104,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
             upstream.tagFreshnessSeconds = existing.tagFreshnessSeconds
             upstream.stallTimeoutSeconds = existing.stallTimeoutSeconds
             upstream.uploadChunkBytes = existing.uploadChunkBytes
+            upstream.prefetch = existing.prefetch
         }
         upstreams[name] = upstream
     }

@@ -83,6 +83,7 @@ extension PullService {
             } }
             if let answer = answer(for: digest, withBody: withBody, stale: stale) {
                 Telemetry.lookup(.manifest, hit: true)
+                if withBody { prefetcher.resolved(digest, mediaType: answer.mediaType, repository: repository, client: client) }
                 return answer
             }
         }
@@ -103,7 +104,10 @@ extension PullService {
         } catch {
             throw .store("\(error)")
         }
-        if let answer = answer(for: digest, withBody: withBody, stale: stale) { return answer }
+        if let answer = answer(for: digest, withBody: withBody, stale: stale) {
+            if withBody { prefetcher.resolved(digest, mediaType: answer.mediaType, repository: repository, client: client) }
+            return answer
+        }
         throw .store("manifest \(manifest.digest) vanished from the store")
     }
 

@@ -14,6 +14,7 @@ public final class PullService: Sendable {
     /// The upstreams clients may name.
     public let upstreams: UpstreamDirectory
     let fetcher: BlobFetcher
+    let prefetcher: Prefetcher
     let manifestFetches = SingleFlight<ManifestFetchKey, Manifest>()
     let tagRevalidations = SingleFlight<TagKey, ManifestHead>()
     let negotiatedTags = NegotiatedTags()
@@ -29,7 +30,9 @@ public final class PullService: Sendable {
         self.upstreams = upstreams
         self.clock = clock
         self.logger = logger
-        self.fetcher = BlobFetcher(store: store, peers: peers, logger: logger)
+        let fetcher = BlobFetcher(store: store, peers: peers, logger: logger)
+        self.fetcher = fetcher
+        self.prefetcher = Prefetcher(store: store, fetcher: fetcher, logger: logger)
     }
 
     struct ManifestFetchKey: Hashable, Sendable {

@@ -17,6 +17,8 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var uploadChunkBytes: Int64 = defaultUploadChunkBytes
     /// 64 MiB: a chunk takes seconds on a fast link, well within any token's life.
     public static let defaultUploadChunkBytes: Int64 = 64 << 20
+    /// Whether and how far the layers of a BuildKit cache manifest are warmed when it is resolved.
+    public var prefetch = PrefetchPolicy()
 
     public struct Credentials: Sendable, Equatable {
         public var username: String

@@ -19,18 +19,23 @@ struct ConfigurationPrinterTests {
             upstreams:
               docker.io:
                 url: https://registry-1.docker.io
+                prefetch: {cacheManifests: true, maxBytes: 8GiB, concurrency: 4}
                 push: async
               gcr.io:
                 url: https://gcr.io
+                prefetch: {cacheManifests: true, maxBytes: 8GiB, concurrency: 4}
                 push: async
               ghcr.io:
                 url: https://ghcr.io
+                prefetch: {cacheManifests: true, maxBytes: 8GiB, concurrency: 4}
                 push: async
               quay.io:
                 url: https://quay.io
+                prefetch: {cacheManifests: true, maxBytes: 8GiB, concurrency: 4}
                 push: async
               registry.k8s.io:
                 url: https://registry.k8s.io
+                prefetch: {cacheManifests: true, maxBytes: 8GiB, concurrency: 4}
                 push: async
             limits:
               headerTimeoutSeconds: 10.0
@@ -62,6 +67,7 @@ struct ConfigurationPrinterTests {
                 username: bot
                 password: '********'
                 tagFreshnessSeconds: 30.0
+                prefetch: {cacheManifests: true, maxBytes: 8GiB, concurrency: 4}
                 push: sync
             """))
         #expect(!printed.contains("defaultUpstream"))

@@ -36,14 +36,27 @@ struct BuildKitCacheTests {
         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(layer.digest)\",\"size\":\(layer.bytes.count),\"annotations\":{\"buildkit/createdat\":\"2026-11-26T00:00:00Z\"}}"
     }
 
+    /// A cache in the `image-manifest=true` form: an OCI manifest whose config is the cacheconfig.
+    static func cacheManifest(_ layers: [(digest: String, bytes: [UInt8])], configDigest: String, config: [UInt8]) -> [UInt8] {
+        Array("""
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.buildkit.cacheconfig.v0","digest":"\(configDigest)","size":\(config.count)},"layers":[\(layers.map(layerDescriptor).joined(separator: ","))]}
+            """.utf8)
+    }
+
+    /// A cache in the index form: an OCI index whose entries are the layers, then the cacheconfig.
+    static func cacheIndex(_ layers: [(digest: String, bytes: [UInt8])], configDigest: String, config: [UInt8]) -> [UInt8] {
+        let entries = layers.map(layerDescriptor) + ["{\"mediaType\":\"application/vnd.buildkit.cacheconfig.v0\",\"digest\":\"\(configDigest)\",\"size\":\(config.count)}"]
+        return Array("""
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[\(entries.joined(separator: ","))]}
+            """.utf8)
+    }
+
     @Test("an OCI manifest with a cacheconfig config imports byte-identical")
     func imageManifestForm() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
         let (layers, configDigest, config) = try await Self.seedLayers(fixture.seeder, "team/cache")
-        let manifest = Array("""
-            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.buildkit.cacheconfig.v0","digest":"\(configDigest)","size":\(config.count)},"layers":[\(layers.map(Self.layerDescriptor).joined(separator: ","))]}
-            """.utf8)
+        let manifest = Self.cacheManifest(layers, configDigest: configDigest, config: config)
         let digest = try await fixture.seeder.pushManifest("team/cache", "buildcache", manifest, mediaType: "application/vnd.oci.image.manifest.v1+json")
         try await importCache(fixture, Cache(manifest: manifest, digest: digest, mediaType: "application/vnd.oci.image.manifest.v1+json",
                                              configDigest: configDigest, config: config, layers: layers))
@@ -54,10 +67,7 @@ struct BuildKitCacheTests {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
         let (layers, configDigest, config) = try await Self.seedLayers(fixture.seeder, "team/cache")
-        let entries = layers.map(Self.layerDescriptor) + ["{\"mediaType\":\"application/vnd.buildkit.cacheconfig.v0\",\"digest\":\"\(configDigest)\",\"size\":\(config.count)}"]
-        let index = Array("""
-            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[\(entries.joined(separator: ","))]}
-            """.utf8)
+        let index = Self.cacheIndex(layers, configDigest: configDigest, config: config)
         let digest = try await fixture.seeder.pushManifest("team/cache", "buildcache", index, mediaType: "application/vnd.oci.image.index.v1+json")
         try await importCache(fixture, Cache(manifest: index, digest: digest, mediaType: "application/vnd.oci.image.index.v1+json",
                                              configDigest: configDigest, config: config, layers: layers))

@@ -1,0 +1,98 @@
+import LayoverLocks
+import LayoverMetrics
+import LayoverStore
+import LayoverUpstream
+import LayoverWire
+import Logging
+
+/// Warms the layers of a BuildKit cache manifest when a client resolves it (DESIGN.md §6).
+///
+/// Each layer goes through the pull path's `BlobFetcher`: one upstream download per digest
+/// whatever comes first, the prefetch or a client (which then streams from the same growing
+/// file), peer fill first in a fleet, the digest verified before the blob is visible. A
+/// prefetch runs detached from the request that resolved the manifest, at most
+/// `PrefetchPolicy.concurrency` layers at a time, and a manifest is prefetched once at a time.
+///
+/// Thread safety: the sets below are behind locks held for one insert or removal; nothing here
+/// blocks the request path beyond that.
+final class Prefetcher: Sendable {
+    private let store: BlobStore
+    private let fetcher: BlobFetcher
+    /// Manifests whose prefetch runs now.
+    private let running = Locked<Set<Digest>>([])
+    /// Manifests seen not to be caches, so re-resolving an image costs no read and no parse.
+    /// Bounded: cleared when full.
+    private let ordinary = Locked<Set<Digest>>([])
+    private let logger: Logger
+
+    static let ordinaryMemoryLimit = 8192
+
+    init(store: BlobStore, fetcher: BlobFetcher, logger: Logger) {
+        self.store = store
+        self.fetcher = fetcher
+        self.logger = logger
+    }
+
+    /// A client read manifest `digest` (of `mediaType`) through `repository`: when it is a
+    /// BuildKit cache, starts fetching its missing layers in the background. Returns at once.
+    func resolved(_ digest: Digest, mediaType: String, repository: RepositoryKey, client: RegistryClient) {
+        let policy = client.upstream.prefetch
+        guard policy.cacheManifests, Self.mayBeCache(mediaType) else { return }
+        if ordinary.withLock({ $0.contains(digest) }) { return }
+        guard running.withLock({ $0.insert(digest).inserted }) else { return }
+        Task.detached { [self] in
+            await prefetch(digest, repository: repository, client: client, policy: policy)
+            running.withLock { _ = $0.remove(digest) }
+        }
+    }
+
+    /// Whether a manifest of this media type can be a BuildKit cache (either form, OCI or Docker).
+    static func mayBeCache(_ mediaType: String) -> Bool {
+        mediaType == MediaType.ociManifest || mediaType == MediaType.ociIndex
+            || mediaType == MediaType.dockerManifest || mediaType == MediaType.dockerManifestList
+    }
+
+    private func prefetch(_ digest: Digest, repository: RepositoryKey, client: RegistryClient, policy: PrefetchPolicy) async {
+        guard let bytes = store.read(digest), let manifest = try? Manifest(bytes: bytes, contentType: nil),
+              manifest.cacheForm != nil else {
+            ordinary.withLock { set in
+                if set.count >= Self.ordinaryMemoryLimit { set.removeAll() }
+                set.insert(digest)
+            }
+            return
+        }
+        let plan = PrefetchPlan(manifest, policy: policy) { [store] in store.record(for: $0) != nil }
+        Telemetry.prefetched(.capped, count: plan.capped.count)
+        guard !plan.layers.isEmpty else { return }
+        Telemetry.prefetchStarted()
+        logger.info("prefetching a BuildKit cache", metadata: [
+            "manifest": "\(digest)", "repository": "\(repository)", "layers": "\(plan.layers.count)",
+            "bytes": "\(plan.bytes)", "capped": "\(plan.capped.count)"])
+        await withTaskGroup(of: Void.self) { group in
+            var next = plan.layers.makeIterator()
+            for _ in 0..<policy.concurrency {
+                guard let layer = next.next() else { break }
+                group.addTask { await self.fetch(layer, repository: repository, client: client) }
+            }
+            while await group.next() != nil {
+                guard let layer = next.next() else { continue }
+                group.addTask { await self.fetch(layer, repository: repository, client: client) }
+            }
+        }
+    }
+
+    /// Fetches one layer through the shared fetcher and waits for its end. A download of it
+    /// running through another repository is left alone: the layer is on its way either way.
+    private func fetch(_ layer: Descriptor, repository: RepositoryKey, client: RegistryClient) async {
+        guard store.record(for: layer.digest) == nil,
+              case .joined(let fetch, _) = fetcher.join(layer.digest, repository: repository, client: client, confirmed: false) else { return }
+        switch await fetch.waitForEnd() {
+        case .success:
+            Telemetry.prefetched(.fetched, bytes: layer.size)
+        case .failure(let failure):
+            Telemetry.prefetched(.failed)
+            logger.notice("prefetch of a cache layer failed", metadata: [
+                "digest": "\(layer.digest)", "repository": "\(repository)", "failure": "\(failure)"])
+        }
+    }
+}
