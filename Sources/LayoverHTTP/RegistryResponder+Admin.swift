@@ -20,7 +20,7 @@ extension RegistryResponder {
             return .text("no metrics backend in this process\n", status: .notFound)
         }
         let usage = pull.store.usage
-        Telemetry.store(bytes: usage.bytes, files: usage.files, budget: pull.store.budget.maxBytes)
+        Telemetry.store(bytes: usage.bytes, files: usage.files, budget: pull.store.budget.maxBytes, orphanedBytes: pull.store.orphanedBytes)
         if let queue = queueSummary() {
             Telemetry.replication(depth: queue.pending, oldestPendingSeconds: queue.oldestPendingSeconds, deadLetters: queue.dead)
         }

@@ -16,8 +16,10 @@ public enum Telemetry {
         _ = Cache.servedFromStore
         _ = Cache.servedFromUpstream
         _ = Cache.revalidations
-        _ = [StoreGauges.bytes, StoreGauges.files, StoreGauges.budget] as [Gauge]
-        _ = [StoreGauges.evictions, StoreGauges.evictedBytes] as [Counter]
+        _ = [StoreGauges.bytes, StoreGauges.files, StoreGauges.budget, StoreGauges.orphanedBytes] as [Gauge]
+        _ = [StoreGauges.evictions, StoreGauges.evictedBytes, StoreGauges.orphansEvicted, StoreGauges.orphanBytesEvicted] as [Counter]
+        _ = Prefetch.layers
+        _ = [Prefetch.manifests, Prefetch.bytes] as [Counter]
         _ = [ScrubCounters.bytes, ScrubCounters.quarantined] as [Counter]
         _ = [ReplicationGauges.depth, ReplicationGauges.oldestPending, ReplicationGauges.deadLetters] as [Gauge]
         _ = HTTP.active

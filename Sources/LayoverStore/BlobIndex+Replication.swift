@@ -35,7 +35,7 @@ extension BlobIndex {
     /// them), or, for a local push by tag, pins what the tag now needs in place of what it needed.
     /// Returns the new job's id and the ids of superseded jobs.
     func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String, needs: [Digest],
-                    replicate: Bool, now: Double) async throws(StoreError) -> (job: Int64?, superseded: [Int64]) {
+                    replicate: Bool, now: Double) async throws(StoreError) -> (job: Int64?, superseded: [Int64], previous: Digest?) {
         let closure = Array(Set(needs + [manifest]))
         return try await guarded {
             try await pool.write { db in
@@ -47,7 +47,10 @@ extension BlobIndex {
                     try db.execute(sql: "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
                                    arguments: names + [digest.description])
                 }
+                var previous: Digest?
                 if let tag {
+                    previous = try String.fetchOne(db, sql: "SELECT digest FROM tag WHERE upstream = ? AND repository = ? AND tag = ?",
+                                                   arguments: names + [tag.value]).flatMap { try? Digest(parsing: $0) }
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt, pushPending)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -62,7 +65,7 @@ extension BlobIndex {
                                            arguments: names + [tag.value, digest.description])
                         }
                     }
-                    return (nil, [])
+                    return (nil, [], previous)
                 }
                 var superseded: [Int64] = []
                 if let tag {
@@ -82,7 +85,7 @@ extension BlobIndex {
                 for digest in closure {
                     try db.execute(sql: "INSERT OR IGNORE INTO jobBlob (jobId, digest) VALUES (?, ?)", arguments: [id, digest.description])
                 }
-                return (id, superseded)
+                return (id, superseded, previous)
             }
         }
     }

@@ -64,6 +64,7 @@ final class BlobIndex: Sendable {
         registerReferrersMigration(&migrator)
         registerHoldsMigration(&migrator)
         registerDeletesMigration(&migrator)
+        registerOrphansMigration(&migrator)
         return migrator
     }
 
@@ -109,9 +110,7 @@ final class BlobIndex: Sendable {
         guard !digests.isEmpty else { return }
         try await guarded {
             try await pool.write { db in
-                for digest in digests {
-                    try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.description])
-                }
+                for digest in digests { try Self.deleteRows(db, digest) }
             }
         }
     }
@@ -120,9 +119,7 @@ final class BlobIndex: Sendable {
     func deleteNow(_ digests: [Digest]) throws(StoreError) {
         try guarded {
             try pool.write { db in
-                for digest in digests {
-                    try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.description])
-                }
+                for digest in digests { try Self.deleteRows(db, digest) }
             }
         }
     }
@@ -141,6 +138,14 @@ final class BlobIndex: Sendable {
                 }
             }
         }
+    }
+
+    /// Drops a blob's row and what only a stored blob needs: its orphan mark and, for a
+    /// manifest, the references recorded for it.
+    private static func deleteRows(_ db: Database, _ digest: Digest) throws {
+        try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.description])
+        try db.execute(sql: "DELETE FROM orphan WHERE digest = ?", arguments: [digest.description])
+        try db.execute(sql: "DELETE FROM manifestReference WHERE manifest = ?", arguments: [digest.description])
     }
 
     func isLinked(_ key: RepositoryKey, _ digest: Digest) async throws(StoreError) -> Bool {
@@ -177,9 +182,13 @@ final class BlobIndex: Sendable {
     }
 
     /// Records where a tag points as seen upstream; a tag pushed and not yet replicated is kept.
-    func setTag(_ key: RepositoryKey, _ tag: Tag, _ record: TagRecord) async throws(StoreError) {
+    /// Returns whether the tag now points somewhere new, and where it pointed before (nil: a new tag).
+    @discardableResult
+    func setTag(_ key: RepositoryKey, _ tag: Tag, _ record: TagRecord) async throws(StoreError) -> (moved: Bool, previous: Digest?) {
         try await guarded {
             try await pool.write { db in
+                let previous = try String.fetchOne(db, sql: "SELECT digest FROM tag WHERE upstream = ? AND repository = ? AND tag = ?",
+                                                   arguments: [key.upstream, key.repository.value, tag.value])
                 try db.execute(sql: """
                     INSERT INTO tag (upstream, repository, tag, digest, mediaType, confirmedAt, pushPending)
                     VALUES (?, ?, ?, ?, ?, ?, 0)
@@ -188,6 +197,8 @@ final class BlobIndex: Sendable {
                     WHERE pushPending = 0
                     """, arguments: [key.upstream, key.repository.value, tag.value, record.digest.description,
                                      record.mediaType, record.confirmedAt])
+                let moved = db.changesCount > 0 && previous != record.digest.description
+                return (moved, previous.flatMap { try? Digest(parsing: $0) })
             }
         }
     }

@@ -64,25 +64,27 @@ extension BlobStore {
         }
     }
 
-    /// Evicts least recently used, unprotected blobs while stored plus reserved bytes (plus
+    /// Evicts unprotected blobs, orphans first (oldest orphaned first), then least recently used, while stored plus reserved bytes (plus
     /// `extra` bytes wanted) are above the high watermark, down to the low watermark.
     /// `sparing` names a blob just committed, which its caller is about to use.
     /// Costs O(1) when nothing needs evicting and O(victims + open blobs passed over) otherwise.
     public func evictIfNeeded(extra: Int64 = 0, sparing: Digest? = nil) async {
         let now = clock()
-        let victims: [BlobRecord] = state.withLock { state in
-            guard !state.closing else { return [] }
+        let (victims, orphans): ([BlobRecord], (count: Int, bytes: Int64)) = state.withLock { state in
+            guard !state.closing else { return ([], (0, 0)) }
             state.expireHolds(now: now)
             let used = state.totalBytes + state.reservedBytes + extra
-            guard used > budget.highWatermark || extra > 0 else { return [] }
+            guard used > budget.highWatermark || extra > 0 else { return ([], (0, 0)) }
             let target = extra > 0 ? used - extra : budget.lowWatermark
-            guard used > target else { return [] }
+            guard used > target else { return ([], (0, 0)) }
             let chosen = state.victims(excess: used - target, sparing: sparing)
+            var orphans = (count: 0, bytes: Int64(0))
             for record in chosen {
+                if state.records.isOrphan(record.digest) { orphans = (orphans.count + 1, orphans.bytes + record.size) }
                 state.remove(record.digest)
                 state.evicting.insert(record.digest)
             }
-            return chosen
+            return (chosen, orphans)
         }
         guard !victims.isEmpty else { return }
         for record in victims { FileSystem.remove(layout.blobPath(for: record.digest)) }
@@ -93,7 +95,7 @@ extension BlobStore {
         }
         state.withLock { state in for record in victims { state.evicting.remove(record.digest) } }
         let bytes = victims.reduce(0) { $0 + $1.size }
-        Telemetry.evicted(blobs: victims.count, bytes: bytes)
-        logger.info("evicted", metadata: ["blobs": "\(victims.count)", "bytes": "\(bytes)"])
+        Telemetry.evicted(blobs: victims.count, bytes: bytes, orphans: orphans.count, orphanBytes: orphans.bytes)
+        logger.info("evicted", metadata: ["blobs": "\(victims.count)", "bytes": "\(bytes)", "orphans": "\(orphans.count)"])
     }
 }

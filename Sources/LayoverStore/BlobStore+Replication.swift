@@ -9,7 +9,7 @@ extension BlobStore {
     public func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String,
                            needs: [Digest], replicate: Bool) async throws(StoreError) -> (job: ReplicationJob?, superseded: [Int64]) {
         let now = clock()
-        let (id, superseded) = try await index.recordPush(repository: repository, tag: tag, manifest: manifest, mediaType: mediaType,
+        let (id, superseded, previous) = try await index.recordPush(repository: repository, tag: tag, manifest: manifest, mediaType: mediaType,
                                                           needs: needs, replicate: replicate, now: now)
         let closure = Array(Set(needs + [manifest]))
         clearTombstones(repository, closure.map(\.description) + (tag.map { [$0.value] } ?? []))
@@ -25,6 +25,7 @@ extension BlobStore {
                 state.rememberLink(.init(repository: repository, digest: digest))
             }
         }
+        if let tag { await tagMoved(repository, tag, from: previous, to: manifest, newReferences: needs) }
         guard let id else { return (nil, superseded) }
         let job = ReplicationJob(id: id, repository: repository, tag: tag, manifestDigest: manifest, mediaType: mediaType,
                                  state: .pending, attempts: 0, nextAttemptAt: now, lastError: nil, createdAt: now)

@@ -23,9 +23,10 @@ extension BlobStore {
         try await index.tag(repository, tag)
     }
 
-    /// Records where `tag` points now.
+    /// Records where `tag` points now; a tag that moved orphans what only its old manifest named.
     public func setTag(_ repository: RepositoryKey, _ tag: Tag, _ record: TagRecord) async throws(StoreError) {
-        try await index.setTag(repository, tag, record)
+        let (moved, previous) = try await index.setTag(repository, tag, record)
+        if moved { await tagMoved(repository, tag, from: previous, to: record.digest) }
     }
 }
 

@@ -54,6 +54,7 @@ public final class BlobStore: Sendable {
         let cleanlyClosed = Self.takeCleanShutdownMark(layout)
         state = Locked(try Self.reconcile(layout: layout, index: index, trustingIndex: cleanlyClosed, now: clock(), logger: logger))
         try loadProtection()
+        try loadOrphans()
         let deleted = try index.tombstones()
         tombstones.withLock { $0 = Set(deleted) }
     }

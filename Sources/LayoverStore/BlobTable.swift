@@ -28,6 +28,9 @@ struct BlobTable: Sendable, Sequence {
         /// 0 for none, else 1 + the index in `mediaTypeNames`.
         var mediaType: UInt32
         var isSHA512: Bool
+        /// Left by a tag that moved and named by no tagged manifest: listed in the orphan
+        /// segment at the front of the recency list (see `setOrphan`).
+        var isOrphan = false
     }
 
     private static let none: Int32 = -1
@@ -43,6 +46,9 @@ struct BlobTable: Sendable, Sequence {
     private var sha512Digests: [Int32: Digest] = [:]
     private var first: Int32 = none
     private var last: Int32 = none
+    /// The last slot of the orphan segment (the recency list's prefix of orphans, oldest
+    /// orphaned first); `none` when no listed blob is an orphan.
+    private var lastOrphan: Int32 = none
     private(set) var count = 0
 
     init() {}
@@ -128,7 +134,8 @@ struct BlobTable: Sendable, Sequence {
     mutating func touch(_ digest: Digest, at time: Double, persistingEvery interval: Double) -> Bool? {
         guard let slot = find(digest) else { return nil }
         slots[Int(slot)].lastAccess = time
-        if slots[Int(slot)].previous != Self.unlisted, last != slot {
+        // An orphan stays in the orphan segment, read or not, until a tag names it again.
+        if slots[Int(slot)].previous != Self.unlisted, last != slot, !slots[Int(slot)].isOrphan {
             unlink(slot)
             link(atBack: slot)
         }
@@ -143,12 +150,12 @@ struct BlobTable: Sendable, Sequence {
     mutating func appendToRecency(_ digest: Digest) {
         guard let slot = find(digest) else { return }
         unlink(slot)
-        link(atBack: slot)
+        relink(slot)
     }
 
     /// Moves `digest` to the most recently used end if it is listed.
     mutating func moveToBackOfRecency(_ digest: Digest) {
-        guard let slot = find(digest), slots[Int(slot)].previous != Self.unlisted, last != slot else { return }
+        guard let slot = find(digest), slots[Int(slot)].previous != Self.unlisted, last != slot, !slots[Int(slot)].isOrphan else { return }
         unlink(slot)
         link(atBack: slot)
     }
@@ -165,11 +172,33 @@ struct BlobTable: Sendable, Sequence {
         order.sort { (slots[$0].lastAccess, $0) < (slots[$1].lastAccess, $1) }
         first = Self.none
         last = Self.none
+        lastOrphan = Self.none
         for index in slots.indices {
             slots[index].previous = Self.unlisted
             slots[index].next = Self.unlisted
         }
-        for index in order { link(atBack: Int32(index)) }
+        for index in order { relink(Int32(index)) }
+    }
+
+    // MARK: Orphans
+
+    /// Marks `digest` an orphan (or no longer one). A listed orphan moves to the end of the orphan
+    /// segment, so eviction, which walks the list from the front, takes orphans first, oldest
+    /// orphaned first, then the rest least recently used first; one no longer an orphan moves to
+    /// the most recently used end. An unlisted (protected) blob keeps the mark for when it is
+    /// listed again. O(1). Returns the blob's size when the mark changed, else nil.
+    mutating func setOrphan(_ digest: Digest, _ orphan: Bool) -> Int64? {
+        guard let slot = find(digest), slots[Int(slot)].isOrphan != orphan else { return nil }
+        let listed = slots[Int(slot)].previous != Self.unlisted
+        if listed { unlink(slot) }
+        slots[Int(slot)].isOrphan = orphan
+        if listed { relink(slot) }
+        return slots[Int(slot)].size
+    }
+
+    /// Whether `digest` is stored and marked an orphan.
+    func isOrphan(_ digest: Digest) -> Bool {
+        find(digest).map { slots[Int($0)].isOrphan } ?? false
     }
 
     /// Listed records from least to most recently used, as long as `body` returns true.
@@ -306,10 +335,24 @@ struct BlobTable: Sendable, Sequence {
     private mutating func unlink(_ slot: Int32) {
         let entry = slots[Int(slot)]
         guard entry.previous != Self.unlisted else { return }
+        // Orphans are a prefix: the one before the last orphan is an orphan too (or none).
+        if slot == lastOrphan { lastOrphan = entry.previous }
         if entry.previous == Self.none { first = entry.next } else { slots[Int(entry.previous)].next = entry.next }
         if entry.next == Self.none { last = entry.previous } else { slots[Int(entry.next)].previous = entry.previous }
         slots[Int(slot)].previous = Self.unlisted
         slots[Int(slot)].next = Self.unlisted
+    }
+
+    /// Lists an unlisted slot where it belongs: an orphan at the end of the orphan segment,
+    /// anything else at the most recently used end.
+    private mutating func relink(_ slot: Int32) {
+        guard slots[Int(slot)].isOrphan else { return link(atBack: slot) }
+        let next = lastOrphan == Self.none ? first : slots[Int(lastOrphan)].next
+        slots[Int(slot)].previous = lastOrphan
+        slots[Int(slot)].next = next
+        if lastOrphan == Self.none { first = slot } else { slots[Int(lastOrphan)].next = slot }
+        if next == Self.none { last = slot } else { slots[Int(next)].previous = slot }
+        lastOrphan = slot
     }
 
     private mutating func link(atBack slot: Int32) {

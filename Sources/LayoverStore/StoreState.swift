@@ -19,6 +19,8 @@ struct StoreState: Sendable {
     private(set) var protection: [Digest: Int] = [:]
     /// Bytes of stored blobs that pins or holds protect.
     private(set) var protectedBytes: Int64 = 0
+    /// Bytes of stored blobs marked orphans (left by a moved tag, named by no tagged manifest).
+    private(set) var orphanedBytes: Int64 = 0
     /// What each pin owner (a replication job, a local tag) pins.
     private(set) var pins: [PinOwner: [Digest]] = [:]
     /// Push holds: a blob pushed to a repository, kept until that repository's manifest names it
@@ -133,7 +135,9 @@ struct StoreState: Sendable {
     }
 
     mutating func remove(_ digest: Digest) {
+        let wasOrphan = records.isOrphan(digest)
         guard let old = records.removeValue(forKey: digest) else { return }
+        if wasOrphan { orphanedBytes -= old.size }
         totalBytes -= old.size
         dirtyRecency[digest] = nil
         if protection[digest] != nil { protectedBytes -= old.size }
@@ -153,6 +157,15 @@ struct StoreState: Sendable {
             return true
         }
         return chosen
+    }
+
+    /// Marks `digests` orphans (`orphan`) or no longer orphans; O(1) each. Orphans are evicted
+    /// first, oldest orphaned first (see `BlobTable.setOrphan`); pins and holds still protect them.
+    mutating func setOrphans(_ digests: [Digest], _ orphan: Bool) {
+        for digest in digests {
+            guard let size = records.setOrphan(digest, orphan) else { continue }
+            orphanedBytes += orphan ? size : -size
+        }
     }
 
     /// Whether eviction must leave `digest` alone.
