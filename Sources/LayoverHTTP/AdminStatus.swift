@@ -1,5 +1,6 @@
 import Foundation
 import LayoverMetrics
+import LayoverStore
 import LayoverUpstream
 
 /// What `/_layover/status` answers and `layover status` prints: the store's usage, the traffic
@@ -47,6 +48,8 @@ public struct AdminStatus: Codable, Sendable, Equatable {
     public var upstreams: [Upstream]
     /// Nil for a single node.
     public var fleet: Fleet? = nil
+    /// The BuildKit caches seen since start, most recently active first (as `/_layover/caches`).
+    public var caches: [CacheLedger.Entry]? = nil
 
     /// The JSON the admin endpoint answers with (sorted keys, stable for scripts).
     public func json() -> String {

@@ -58,7 +58,8 @@ extension RegistryResponder {
             traffic: traffic, hitRatio: traffic.hitRatio, egressSavedBytes: traffic.egressSavedBytes,
             queue: queueSummary(),
             upstreams: pull.upstreams.all.sorted { $0.upstream.name < $1.upstream.name }.map(AdminStatus.Upstream.init),
-            fleet: fleet.map(AdminStatus.Fleet.init))
+            fleet: fleet.map(AdminStatus.Fleet.init),
+            caches: pull.store.caches.entries)
     }
 
     /// Waiting and dead jobs; nil when pushes are disabled or the index cannot be read.

@@ -127,6 +127,9 @@ public final class RegistryResponder: Sendable {
         case .admin("status"):
             guard request.method == .GET else { throw Self.methodNotAllowed }
             return .json(status().json())
+        case .admin("caches"):
+            guard request.method == .GET else { throw Self.methodNotAllowed }
+            return .json(CachesStatus(caches: pull.store.caches.entries).json())
         case .admin("verify"):
             return try verify(request)
         case .health:

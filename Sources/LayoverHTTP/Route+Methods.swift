@@ -9,7 +9,7 @@ extension Route {
         case .blob: ["GET", "HEAD"] + (deletion ? ["DELETE"] : [])
         case .upload(_, nil): ["POST"]
         case .upload(_, _?): ["GET", "PATCH", "PUT", "DELETE"]
-        case .admin("queue"), .admin("status"): ["GET"]
+        case .admin("queue"), .admin("status"), .admin("caches"): ["GET"]
         case .admin("queue/retry"): ["POST"]
         case .admin("verify"): ["GET", "POST"]
         case .admin, .unknown, .notRegistry: []

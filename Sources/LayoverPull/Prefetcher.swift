@@ -23,21 +23,24 @@ final class Prefetcher: Sendable {
     /// Manifests seen not to be caches, so re-resolving an image costs no read and no parse.
     /// Bounded: cleared when full.
     private let ordinary = Locked<Set<Digest>>([])
+    private let clock: @Sendable () -> Double
     private let logger: Logger
 
     static let ordinaryMemoryLimit = 8192
 
-    init(store: BlobStore, fetcher: BlobFetcher, logger: Logger) {
+    init(store: BlobStore, fetcher: BlobFetcher, clock: @escaping @Sendable () -> Double, logger: Logger) {
         self.store = store
+        self.clock = clock
         self.fetcher = fetcher
         self.logger = logger
     }
 
     /// A client read manifest `digest` (of `mediaType`) through `repository`: when it is a
-    /// BuildKit cache, starts fetching its missing layers in the background. Returns at once.
+    /// BuildKit cache, records the import in the store's cache ledger and starts fetching its
+    /// missing layers in the background (when the upstream's policy allows). Returns at once.
     func resolved(_ digest: Digest, mediaType: String, repository: RepositoryKey, client: RegistryClient) {
         let policy = client.upstream.prefetch
-        guard policy.cacheManifests, Self.mayBeCache(mediaType) else { return }
+        guard Self.mayBeCache(mediaType) else { return }
         if ordinary.withLock({ $0.contains(digest) }) { return }
         guard running.withLock({ $0.insert(digest).inserted }) else { return }
         Task.detached { [self] in
@@ -60,6 +63,13 @@ final class Prefetcher: Sendable {
                 set.insert(digest)
             }
             return
+        }
+        let stored = manifest.cacheLayers.map { store.record(for: $0.digest) != nil }
+        if let summary = CacheLedger.Summary(manifest) {
+            let bytes = zip(manifest.cacheLayers, stored).reduce(into: (fromStore: Int64(0), fetched: Int64(0))) { sum, layer in
+                if layer.1 { sum.fromStore += layer.0.size } else { sum.fetched += layer.0.size }
+            }
+            store.caches.imported(repository, summary, fromStore: bytes.fromStore, fetched: bytes.fetched, at: clock())
         }
         let plan = PrefetchPlan(manifest, policy: policy) { [store] in store.record(for: $0) != nil }
         Telemetry.prefetched(.capped, count: plan.capped.count)

@@ -24,6 +24,14 @@ extension PullService {
 
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ tag: Tag,
                           accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
+        let answer = try await resolve(client, repository, tag, accept: accept, withBody: withBody)
+        // A `GET` by this digest that follows is the tag's import (BuildKit resolves the tag first).
+        store.caches.tagResolved(repository, tag.value, answer.digest)
+        return answer
+    }
+
+    private func resolve(_ client: RegistryClient, _ repository: RepositoryKey, _ tag: Tag,
+                         accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
         // Deleted here, its deletion not yet upstream: not revived by revalidation.
         if store.isDeleted(repository, tag.value) { throw .manifestUnknown("\(repository):\(tag)") }
         let known = try? await store.tag(repository, tag)

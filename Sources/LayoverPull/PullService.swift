@@ -32,7 +32,7 @@ public final class PullService: Sendable {
         self.logger = logger
         let fetcher = BlobFetcher(store: store, peers: peers, logger: logger)
         self.fetcher = fetcher
-        self.prefetcher = Prefetcher(store: store, fetcher: fetcher, logger: logger)
+        self.prefetcher = Prefetcher(store: store, fetcher: fetcher, clock: clock, logger: logger)
     }
 
     struct ManifestFetchKey: Hashable, Sendable {

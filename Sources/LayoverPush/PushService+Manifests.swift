@@ -41,6 +41,7 @@ extension PushService {
         } catch {
             throw .store("\(error)")
         }
+        if let tag, let cache = CacheLedger.Summary(manifest) { store.caches.pushed(repository, tag.value, cache, at: clock()) }
         if let subject = manifest.subject {
             let annotations = manifest.annotations.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
             try? await store.addReferrer(repository, subject: subject.digest, ReferrerRecord(

@@ -31,7 +31,10 @@ extension BlobStore {
             state.setOrphans(move.orphaned, true)
             return move.orphaned.reduce(0) { $0 + (state.records[$1]?.size ?? 0) }
         }
-        if old != nil, old != new { try? await index.recordOrphanedBytes(repository, tag, bytes: bytes) }
+        if old != nil, old != new {
+            try? await index.recordOrphanedBytes(repository, tag, bytes: bytes)
+            caches.rewritten(repository, tag.value, orphaned: bytes)
+        }
         return bytes
     }
 

@@ -22,6 +22,8 @@ public final class BlobStore: Sendable {
     /// References deleted here whose deletion has not reached the upstream, in memory (the pull
     /// path asks on every request); loaded from the index when the store opens.
     let tombstones = Locked<Set<Tombstone>>([])
+    /// The BuildKit caches seen: what `layover caches` shows.
+    public let caches = CacheLedger()
     let clock: @Sendable () -> Double
     let availableBytes: @Sendable (String) -> Int64?
     let logger: Logger

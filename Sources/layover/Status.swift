@@ -56,6 +56,10 @@ enum StatusTable {
              "\(upstream.health.throttled)", upstream.health.lastError ?? ""]
         }
         lines.append(contentsOf: Columns.render([header] + rows))
+        if let caches = status.caches, !caches.isEmpty {
+            lines.append("")
+            lines.append(contentsOf: CachesTable.rows(caches, now: Date().timeIntervalSince1970))
+        }
         return lines.joined(separator: "\n")
     }
 
