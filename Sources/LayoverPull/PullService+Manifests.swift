@@ -103,6 +103,7 @@ extension PullService {
                 Telemetry.fetched(fetched.bytes.count, upstream: client.upstream.name)
                 _ = try await store.put(fetched.bytes, digest: digest, mediaType: fetched.mediaType)
                 try await store.link(repository, digest)
+                await store.recordReferences(of: digest, fetched.references.map(\.digest))
                 return fetched
             }
         } catch let error as UpstreamError {

@@ -61,9 +61,12 @@ extension BlobIndex {
                     """, arguments: [repository.upstream, repository.repository.value, tag.value, old.description, now])
                 let references = try oldReferences ?? String.fetchAll(db, sql: "SELECT digest FROM manifestReference WHERE manifest = ?",
                                                                       arguments: [old.description]).compactMap { try? Digest(parsing: $0) }
+                // Named by a tag, by a tagged manifest, or by a child of a tagged index.
                 let tagged = try db.cachedStatement(sql: """
                     SELECT EXISTS (SELECT 1 FROM tag WHERE digest = ?1)
                         OR EXISTS (SELECT 1 FROM manifestReference AS r JOIN tag AS t ON t.digest = r.manifest WHERE r.digest = ?1)
+                        OR EXISTS (SELECT 1 FROM manifestReference AS r JOIN manifestReference AS p ON p.digest = r.manifest
+                                   JOIN tag AS t ON t.digest = p.manifest WHERE r.digest = ?1)
                     """)
                 let mark = try db.cachedStatement(sql: "INSERT OR IGNORE INTO orphan (digest, since) VALUES (?, ?)")
                 for digest in Set(references + [old]) {
@@ -72,6 +75,18 @@ extension BlobIndex {
                     move.orphaned.append(digest)
                 }
                 return move
+            }
+        }
+    }
+
+    /// Records what a manifest stored without a tag (an index's child, fetched or pushed by
+    /// digest) references, so that a tagged index's grandchildren count as tagged.
+    func recordReferences(_ manifest: Digest, _ references: [Digest]) async throws(StoreError) {
+        guard !references.isEmpty else { return }
+        try await guarded {
+            try await pool.write { db in
+                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO manifestReference (manifest, digest) VALUES (?, ?)")
+                for digest in Set(references) { try insert.execute(arguments: [manifest.description, digest.description]) }
             }
         }
     }

@@ -38,6 +38,16 @@ extension BlobStore {
         return bytes
     }
 
+    /// Records what manifest `manifest` (stored) references, for one stored without a tag: a
+    /// blob a child of a tagged index names is then not orphaned. Failures are logged.
+    public func recordReferences(of manifest: Digest, _ references: [Digest]) async {
+        do {
+            try await index.recordReferences(manifest, references)
+        } catch {
+            logger.error("recording a manifest's references failed", metadata: ["manifest": "\(manifest)", "error": "\(error)"])
+        }
+    }
+
     /// The digests a stored manifest references (an index's children, not theirs); nil when it
     /// is not stored or not a manifest.
     func storedReferences(of manifest: Digest) -> [Digest]? {

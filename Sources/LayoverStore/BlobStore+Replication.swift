@@ -25,7 +25,11 @@ extension BlobStore {
                 state.rememberLink(.init(repository: repository, digest: digest))
             }
         }
-        if let tag { await tagMoved(repository, tag, from: previous, to: manifest, newReferences: needs) }
+        if let tag {
+            await tagMoved(repository, tag, from: previous, to: manifest, newReferences: needs)
+        } else {
+            await recordReferences(of: manifest, needs)
+        }
         guard let id else { return (nil, superseded) }
         let job = ReplicationJob(id: id, repository: repository, tag: tag, manifestDigest: manifest, mediaType: mediaType,
                                  state: .pending, attempts: 0, nextAttemptAt: now, lastError: nil, createdAt: now)

@@ -38,12 +38,18 @@ final class OrphanEvictionTests {
         return digest
     }
 
+    /// An image tagged `team/app:v1` at time 1,000, before any cache: plain LRU would evict it first. Returns its layer.
+    func olderImage(_ store: BlobStore) async throws -> Digest {
+        clock.set(1_000)
+        let layer = try await blob(store, 1)
+        try await manifest(store, app, "v1", layers: [layer], cache: false)
+        return layer
+    }
+
     @Test("a replaced cache's own blobs go first; an older, still tagged image and shared layers stay; the marks survive a restart")
     func replacedCacheFirst() async throws {
         var store = try open()
-        clock.set(1_000)
-        let imageLayer = try await blob(store, 1)
-        try await manifest(store, app, "v1", layers: [imageLayer], cache: false)
+        let imageLayer = try await olderImage(store)
         clock.set(2_000)
         let shared = try await blob(store, 2), onlyOld = try await blob(store, 3)
         let old = try await manifest(store, cache, "bc", layers: [shared, onlyOld], cache: true)
@@ -65,12 +71,31 @@ final class OrphanEvictionTests {
         for kept in [imageLayer, shared, onlyNew, new] { #expect(store.record(for: kept) != nil) }
     }
 
+    @Test("a layer a child of a tagged index names is not orphaned when a cache that shared it is replaced")
+    func layerOfATaggedIndexChild() async throws {
+        let store = try open()
+        let shared = try await blob(store, 5)
+        // A multi-platform image: a tagged index whose child (stored by digest) names the shared layer.
+        let child = Array("{\"schemaVersion\":2,\"mediaType\":\"\(MediaType.ociManifest)\",\"layers\":[{\"digest\":\"\(shared)\",\"size\":10000}]}".utf8)
+        let childDigest = Digest.sha256(of: child)
+        _ = try await store.put(child, digest: childDigest, mediaType: MediaType.ociManifest)
+        await store.recordReferences(of: childDigest, [shared])
+        let index = Array("{\"schemaVersion\":2,\"mediaType\":\"\(MediaType.ociIndex)\",\"manifests\":[{\"mediaType\":\"\(MediaType.ociManifest)\",\"digest\":\"\(childDigest)\",\"size\":\(child.count)}]}".utf8)
+        let indexDigest = Digest.sha256(of: index)
+        _ = try await store.put(index, digest: indexDigest, mediaType: MediaType.ociIndex)
+        try await store.setTag(app, try Tag("v1"), TagRecord(digest: indexDigest, mediaType: MediaType.ociIndex, confirmedAt: 1_000))
+
+        let onlyOld = try await blob(store, 6)
+        let old = try await manifest(store, cache, "bc", layers: [shared, onlyOld], cache: true)
+        try await manifest(store, cache, "bc", layers: [try await blob(store, 7)], cache: true)
+        #expect(store.isOrphan(old) && store.isOrphan(onlyOld))
+        #expect(!store.isOrphan(shared), "the tagged index's child still names it")
+    }
+
     @Test("content a pending replication job needs is never evicted, orphan or not")
     func pinnedReplacedCache() async throws {
         let store = try open()
-        clock.set(1_000)
-        let imageLayer = try await blob(store, 1)
-        try await manifest(store, app, "v1", layers: [imageLayer], cache: false)
+        let imageLayer = try await olderImage(store)
         clock.set(2_000)
         let oldLayer = try await blob(store, 3)
         let old = try await manifest(store, cache, "bc", layers: [oldLayer], cache: true)
