@@ -82,6 +82,22 @@ final class Report {
             check("push: peak RSS < 64 MiB", value("layover", "push-peak-rss") < 64, "\(format(value("layover", "push-peak-rss"))) MiB")
         }
         if measured("scale-startup") { printScaleBars() }
+        if measured("fleet-cold-seconds") { printFleetBars() }
+    }
+
+    /// Issue 12's goals: three nodes fetch each unique byte from the upstream once (behind either
+    /// balancer), every client completes, and the cold import takes at most 1.3x one node's time.
+    private func printFleetBars() {
+        let single = value("layover-1-node", "fleet-cold-seconds")
+        for fleet in ["layover-3-hash", "layover-3-roundrobin"] where !value(fleet, "fleet-cold-seconds").isNaN {
+            let perUnique = value(fleet, "fleet-upstream-per-unique")
+            check("\(fleet): upstream bytes / unique bytes <= 1.01", perUnique <= 1.01, format(perUnique))
+            check("\(fleet): every client complete", value(fleet, "fleet-cold-complete") == value("layover-1-node", "fleet-cold-complete"),
+                  "\(format(value(fleet, "fleet-cold-complete"))) clients")
+            let ratio = value(fleet, "fleet-cold-seconds") / single
+            check("\(fleet): cold import within 1.3x one node's time", ratio <= 1.3,
+                  "\(format(value(fleet, "fleet-cold-seconds"))) vs \(format(single)) s (\(format(ratio))x)")
+        }
     }
 
     /// Issue 18's goals: every store's request and push rates within 20 % of the smallest

@@ -1,0 +1,100 @@
+import Foundation
+import LayoverTestSupport
+
+/// Issue 12's proof: a CI fleet's cold import of the synthetic BuildKit cache (`clients` clients
+/// at once, `parallel` downloads each) through three Layover nodes behind HAProxy, hashing on the
+/// repository as `deploy/haproxy/haproxy.cfg` ships it and round-robin, beside one Layover node
+/// and three of distribution's registry proxies behind round-robin HAProxy (one proxy per node,
+/// as people run them today). Every setup starts cold, with its own counting relay to the
+/// upstream: what crossed it over the cache's unique bytes, the wall time, and for the fleets the
+/// requests nodes forwarded to each other (the cost of a balancer that does not hash).
+struct FleetScenario {
+    let layover: String
+    let clients: Int
+    let parallel: Int
+    let timeout: Int
+    let layerMiB: [Int]
+    static let secret = "layover-bench-fleet-secret-0123456789"
+
+    /// One cold setup: its `/v2` root (with the upstream prefix where it needs one), what its
+    /// nodes forwarded, and how to stop it.
+    struct Setup {
+        var base: String
+        var forwarded: () async -> Int?
+        var stop: () -> Void
+    }
+
+    func run(report: Report) async throws {
+        let upstream = try await UpstreamRegistry()
+        defer { upstream.stop() }
+        let cache = try await SyntheticCache.seed(Seeder(registry: upstream.url), repository: "bench/cache", layerMiB: layerMiB)
+        say("# fleet: \(clients) clients × (manifest + \(cache.blobs.count) blobs, \(parallel) at a time), "
+            + "\(cache.bytes >> 20) MiB unique, cold, through each setup")
+        let unique = Double(cache.bytes + cache.manifest.count)
+        let setups: [(name: String, start: (Relay, TemporaryDirectory) async throws -> Setup)] = [
+            ("layover-1-node", { relay, storage in try await oneNode(relay, storage) }),
+            ("layover-3-hash", { relay, storage in try await fleet(relay, storage, balancer: nil) }),
+            ("layover-3-roundrobin", { relay, storage in try await fleet(relay, storage, balancer: ["balance roundrobin"]) }),
+            ("registry-proxy-3-roundrobin", { relay, _ in try await registryProxies(relay) }),
+        ]
+        for (name, start) in setups {
+            let relay = try await Relay(upstreamPort: upstream.port)
+            let storage = try TemporaryDirectory()
+            let setup = try await start(relay, storage)
+            let cold = await CacheImport.fleet(cache, from: setup.base, clients: clients, parallel: parallel, timeout: timeout)
+            report.add(name, "fleet-cold-seconds", cold.seconds, "s")
+            report.add(name, "fleet-cold-complete", Double(cold.complete), "clients of \(clients)")
+            report.add(name, "fleet-upstream-per-unique", Double(relay.bytesFromUpstream) / unique, "x")
+            if let forwarded = await setup.forwarded() { report.add(name, "fleet-forwarded-requests", Double(forwarded), "requests") }
+            setup.stop()
+            relay.close()
+            storage.remove()
+        }
+    }
+
+    private func oneNode(_ relay: Relay, _ storage: TemporaryDirectory) async throws -> Setup {
+        let node = try await LayoverProcess(upstreamURL: relay.url, storage: storage.path + "/store", binary: layover)
+        return Setup(base: "\(node.url)/v2/up", forwarded: { nil }, stop: { node.stop(signal: SIGKILL) })
+    }
+
+    /// Three nodes in one fleet behind HAProxy: `balancer` lines for its backend, or nil for the
+    /// configuration `deploy/` ships (hashing on the repository).
+    private func fleet(_ relay: Relay, _ storage: TemporaryDirectory, balancer: [String]?) async throws -> Setup {
+        let ports = try (0..<3).map { _ in try freePort() }
+        var nodes: [LayoverProcess] = []
+        for (index, port) in ports.enumerated() {
+            var arguments = ["--listen", "127.0.0.1:\(port)", "--advertise", "http://127.0.0.1:\(port)"]
+            for peer in ports { arguments += ["--peer", "http://127.0.0.1:\(peer)"] }
+            nodes.append(try await LayoverProcess(upstreamURL: relay.url, storage: "\(storage.path)/node\(index)", extraArguments: arguments,
+                                                  environment: ["LAYOVER_FLEET_SECRET": Self.secret], binary: layover))
+        }
+        let haproxy: HAProxy
+        if let balancer {
+            haproxy = try await HAProxy(backend: balancer + ["option httpchk GET /readyz"], ports: ports)
+        } else {
+            haproxy = try await HAProxy(deployedFor: ports)
+        }
+        return Setup(base: "\(haproxy.url)/v2/up", forwarded: {
+            var total = 0
+            for node in nodes {
+                guard let status = try? await TestHTTP.shared.get("\(node.url)/_layover/status").text,
+                      let range = status.range(of: "\"forwardedRequests\" : ") else { return nil }
+                total += Int(status[range.upperBound...].prefix { $0.isNumber }) ?? 0
+            }
+            return total
+        }, stop: {
+            haproxy.stop()
+            for node in nodes { node.stop(signal: SIGKILL) }
+        })
+    }
+
+    private func registryProxies(_ relay: Relay) async throws -> Setup {
+        var proxies: [UpstreamRegistry] = []
+        for _ in 0..<3 { proxies.append(try await UpstreamRegistry(proxyOf: relay.url)) }
+        let haproxy = try await HAProxy(backend: ["balance roundrobin"], ports: proxies.map(\.port))
+        return Setup(base: "\(haproxy.url)/v2", forwarded: { nil }, stop: {
+            haproxy.stop()
+            for proxy in proxies { proxy.stop() }
+        })
+    }
+}
