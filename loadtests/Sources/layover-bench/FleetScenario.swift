@@ -5,7 +5,7 @@ import LayoverTestSupport
 /// at once, `parallel` downloads each) through three Layover nodes behind HAProxy, hashing on the
 /// repository as `deploy/haproxy/haproxy.cfg` ships it and round-robin, beside one Layover node
 /// and three of distribution's registry proxies behind round-robin HAProxy (one proxy per node,
-/// as people run them today). Every setup starts cold, with its own counting relay to the
+/// as people run them today), and one node behind HAProxy (what the balancer alone costs). Every setup starts cold, with its own counting relay to the
 /// upstream: what crossed it over the cache's unique bytes, the wall time, and for the fleets the
 /// requests nodes forwarded to each other (the cost of a balancer that does not hash).
 struct FleetScenario {
@@ -32,7 +32,8 @@ struct FleetScenario {
             + "\(cache.bytes >> 20) MiB unique, cold, through each setup")
         let unique = Double(cache.bytes + cache.manifest.count)
         let setups: [(name: String, start: (Relay, TemporaryDirectory) async throws -> Setup)] = [
-            ("layover-1-node", { relay, storage in try await oneNode(relay, storage) }),
+            ("layover-1-node", { relay, storage in try await oneNode(relay, storage, behindHAProxy: false) }),
+            ("layover-1-node-haproxy", { relay, storage in try await oneNode(relay, storage, behindHAProxy: true) }),
             ("layover-3-hash", { relay, storage in try await fleet(relay, storage, balancer: nil) }),
             ("layover-3-roundrobin", { relay, storage in try await fleet(relay, storage, balancer: ["balance roundrobin"]) }),
             ("registry-proxy-3-roundrobin", { relay, _ in try await registryProxies(relay) }),
@@ -52,9 +53,17 @@ struct FleetScenario {
         }
     }
 
-    private func oneNode(_ relay: Relay, _ storage: TemporaryDirectory) async throws -> Setup {
+    /// One node, alone or behind HAProxy (what the balancer itself costs on this machine).
+    private func oneNode(_ relay: Relay, _ storage: TemporaryDirectory, behindHAProxy: Bool) async throws -> Setup {
         let node = try await LayoverProcess(upstreamURL: relay.url, storage: storage.path + "/store", binary: layover)
-        return Setup(base: "\(node.url)/v2/up", forwarded: { nil }, stop: { node.stop(signal: SIGKILL) })
+        guard behindHAProxy, let port = URL(string: node.url)?.port else {
+            return Setup(base: "\(node.url)/v2/up", forwarded: { nil }, stop: { node.stop(signal: SIGKILL) })
+        }
+        let haproxy = try await HAProxy(backend: ["balance roundrobin"], ports: [port])
+        return Setup(base: "\(haproxy.url)/v2/up", forwarded: { nil }, stop: {
+            haproxy.stop()
+            node.stop(signal: SIGKILL)
+        })
     }
 
     /// Three nodes in one fleet behind HAProxy: `balancer` lines for its backend, or nil for the

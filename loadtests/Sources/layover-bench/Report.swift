@@ -86,7 +86,8 @@ final class Report {
     }
 
     /// Issue 12's goals: three nodes fetch each unique byte from the upstream once (behind either
-    /// balancer), every client completes, and the cold import takes at most 1.3x one node's time.
+    /// balancer), every client completes, and the cold import takes at most 1.3x one node's time
+    /// (one node alone; the time behind the same HAProxy is reported beside it).
     private func printFleetBars() {
         let single = value("layover-1-node", "fleet-cold-seconds")
         for fleet in ["layover-3-hash", "layover-3-roundrobin"] where !value(fleet, "fleet-cold-seconds").isNaN {
