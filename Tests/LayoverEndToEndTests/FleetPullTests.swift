@@ -39,8 +39,18 @@ struct FleetPullTests {
         let moved = rig.relay.bytesFromUpstream - before
         let uniqueBytes = unique.values.reduce(0, +)
         #expect(moved >= uniqueBytes)
-        #expect(moved < uniqueBytes + uniqueBytes / 10 + 256 << 10,
-                "the fleet moved \(moved) upstream bytes for \(uniqueBytes) unique bytes")
+        // A peer too slow to answer in time is skipped and the node goes upstream itself (by
+        // design): on a loaded machine (a whole-suite run on 2 cores) that happened, 1.25x moved.
+        // Then the bound is the one such a fallback allows; otherwise "about once".
+        var peerErrors = 0
+        for node in 0..<3 {
+            let metrics = try await TestHTTP.shared.get("\(rig.url(node))/metrics").text
+            for line in metrics.split(separator: "\n") where line.hasPrefix("layover_peer_errors_total") {
+                peerErrors += Int(Double(line.split(separator: " ").last ?? "") ?? 0)
+            }
+        }
+        let bound = peerErrors == 0 ? uniqueBytes + uniqueBytes / 10 + 256 << 10 : 2 * uniqueBytes
+        #expect(moved < bound, "the fleet moved \(moved) upstream bytes for \(uniqueBytes) unique bytes, \(peerErrors) peer errors")
         // Every node that served a blob keeps its own copy.
         for node in 0..<3 {
             #expect(rig.storedBlobs(node).isSuperset(of: Set(first.layers.map(\.digest))), "node \(node)")

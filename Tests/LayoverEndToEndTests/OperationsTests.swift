@@ -152,9 +152,12 @@ struct OperationsTests {
         let port = try #require(fixture.layover.url.split(separator: ":").last.flatMap { Int($0) })
         let process = try #require(fixture.layover.process)
 
-        // A slow reader (32 KiB every 2 ms at most, a small receive buffer): the download lasts seconds.
-        let download = Task.detached { try SlowReader.get(port: port, path: path) }
-        try await Task.sleep(for: .milliseconds(500))
+        // A slow reader (32 KiB every 2 ms at most, a small receive buffer): the download lasts
+        // seconds. On a thread of its own, and the stop only once its answer has begun: on a busy
+        // machine a reader in a task could start after the stop (seen in a whole-suite run).
+        let started = Shared(false)
+        async let download = onThread { try SlowReader.get(port: port, path: path) { started.withLock { $0 = true } } }
+        try await eventually(timeout: .seconds(30)) { started.withLock { $0 } }
         kill(process.process.processIdentifier, SIGTERM)
         try await Task.sleep(for: .milliseconds(300))
         #expect(process.process.isRunning, "the download in progress holds the exit back: \(process.output)")
@@ -162,7 +165,7 @@ struct OperationsTests {
             _ = try await TestHTTP.shared.get("\(fixture.layover.url)/v2/")
         }
 
-        let received = try await download.value
+        let received = try await download
         #expect(received.status == 200)
         #expect(received.count == size)
         #expect(received.digest == digest)

@@ -8,9 +8,10 @@ import Glibc
 /// write really lasts (an HTTP client library would buffer the body as fast as it arrives).
 public enum SlowReader {
     /// GETs `path` from `127.0.0.1:port`, reading `chunk` bytes then pausing `pause`; returns the
-    /// status, the body length and its digest. Blocking: call it from a detached task.
-    public static func get(port: Int, path: String, chunk: Int = 32 << 10, pause: Duration = .milliseconds(2)) throws
-        -> (status: Int, count: Int, digest: String) {
+    /// status, the body length and its digest. `started` is called once the answer's head has
+    /// arrived. Blocking: call it on a thread of its own (`onThread`).
+    public static func get(port: Int, path: String, chunk: Int = 32 << 10, pause: Duration = .milliseconds(2),
+                           started: @Sendable () -> Void = {}) throws -> (status: Int, count: Int, digest: String) {
         let fd = try RawHTTP.connect(port: port) { fd in
             var small: Int32 = 128 << 10
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
@@ -34,6 +35,7 @@ public enum SlowReader {
                 guard let end = head.firstRange(of: Array("\r\n\r\n".utf8)) else { continue }
                 status = Int(String(decoding: head[9..<12], as: UTF8.self)) ?? -1
                 body = ArraySlice(head[end.upperBound...])
+                started()
             }
             body.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             count += body.count
