@@ -46,7 +46,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds after which a cold-herd client is given up.")
     var herdTimeout = 90
 
-    @Option(help: "Scenarios to run: cold, warm, small, tls, cache, push, synchronous, scale, fleet (comma-separated; scale and fleet only when named).")
+    @Option(help: "Scenarios to run: cold, warm, small, tls, cache, push, synchronous, scale, fleet, buildkit (comma-separated; scale, fleet and buildkit only when named).")
     var only = "cold,warm,small,tls,cache,push,synchronous"
 
     @Option(name: .customLong("cache-layers-mib"), help: "Layer sizes of the synthetic BuildKit cache, MiB (comma-separated).")
@@ -98,6 +98,9 @@ struct Bench: AsyncParsableCommand {
         if !scenarios.isDisjoint(with: Self.suiteScenarios) { try await runSuite(scenarios, report: report) }
         if scenarios.contains("synchronous") {
             try await SynchronousScenario(layover: layover, blobPushes: syncPushes, imagePushes: max(1, syncPushes / 4)).run(report: report)
+        }
+        if scenarios.contains("buildkit") {
+            try await BuildKitScenario(layover: layover).run(report: report)
         }
         if scenarios.contains("fleet") {
             try await FleetScenario(layover: layover, clients: cacheClients, parallel: cacheParallel, timeout: herdTimeout * 3,

@@ -83,6 +83,24 @@ final class Report {
         }
         if measured("scale-startup") { printScaleBars() }
         if measured("fleet-cold-seconds") { printFleetBars() }
+        if measured("buildkit-wait-seconds") { printBuildKitBars() }
+    }
+
+    /// Issue 13's goals: a cold BuildKit-style import through Layover waits at least 2x less for
+    /// its layers than one straight from the upstream, with the same upstream bytes; warm, at least
+    /// 10x less; orphan-first eviction keeps the older image and the latest cache whole.
+    private func printBuildKitBars() {
+        let straight = value("upstream", "buildkit-wait-seconds")
+        let cold = value("layover-cold", "buildkit-wait-seconds"), warm = value("layover-warm", "buildkit-wait-seconds")
+        check("BuildKit import, cold with prefetch: waits >= 2x lower than from the upstream", straight / cold >= 2,
+              "\(format(cold)) vs \(format(straight)) s (\(format(straight / cold))x)")
+        check("BuildKit import, cold: upstream bytes / unique bytes <= 1.01", value("layover-cold", "buildkit-upstream-per-unique") <= 1.01,
+              format(value("layover-cold", "buildkit-upstream-per-unique")))
+        check("BuildKit import, warm: waits >= 10x lower than from the upstream", straight / warm >= 10,
+              "\(format(warm)) vs \(format(straight)) s (\(format(straight / warm))x)")
+        check("cache tag rewritten: the older image and the latest cache stay whole",
+              value("layover", "buildkit-first-image-whole") == 1 && value("layover", "buildkit-latest-cache-whole") == 1,
+              "\(format(value("layover", "buildkit-orphans-evicted"))) orphans evicted")
     }
 
     /// Issue 12's goals: three nodes fetch each unique byte from the upstream once (behind either
