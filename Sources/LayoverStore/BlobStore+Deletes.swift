@@ -28,8 +28,11 @@ extension BlobStore {
 
     /// Whether `reference` (a tag or a digest's text) was deleted in `repository` here and its
     /// deletion has not yet reached the upstream. No I/O.
-    public func isDeleted(_ repository: RepositoryKey, _ reference: String) -> Bool {
-        tombstones.withLock { $0.isEmpty ? false : $0.contains(Tombstone(repository: repository, reference: reference)) }
+    public func isDeleted(_ repository: RepositoryKey, _ reference: @autoclosure () -> String) -> Bool {
+        // Asked on every pull: with no tombstone (the usual case) the reference is never spelt out.
+        guard tombstones.withLock({ !$0.isEmpty }) else { return false }
+        let tombstone = Tombstone(repository: repository, reference: reference())
+        return tombstones.withLock { $0.contains(tombstone) }
     }
 
     /// Ends tombstones in memory once the index no longer has them (a push or upload of the

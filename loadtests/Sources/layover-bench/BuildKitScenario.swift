@@ -105,9 +105,7 @@ struct BuildKitScenario {
         }
         let config = Array("{\"layers\":\(layers)}".utf8)
         let configDigest = try await pusher.pushBlobMonolithic(config)
-        let manifest = Array("""
-            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"\(configType)","digest":"\(configDigest)","size":\(config.count)},"layers":[\(descriptors.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\($0.digest)\",\"size\":\($0.size)}" }.joined(separator: ","))]}
-            """.utf8)
+        let manifest = SyntheticCache.manifest(configType: configType, config: (configDigest, config.count), layers: descriptors)
         let answer = try await pusher.putManifest(tag, manifest, mediaType: "application/vnd.oci.image.manifest.v1+json")
         guard answer.status == 201 else { throw TestFailure("manifest PUT: \(answer.status) \(answer.text)") }
         return descriptors.map(\.digest) + [configDigest]

@@ -39,14 +39,19 @@ struct SyntheticCache {
         return try await finish(seeder, repository: repository, layers: layers)
     }
 
+    /// An OCI image manifest naming `config` (of media type `configType`) and gzip `layers`.
+    static func manifest(configType: String, config: (digest: String, size: Int), layers: [(digest: String, size: Int)]) -> [UInt8] {
+        Array("""
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"\(configType)","digest":"\(config.digest)","size":\(config.size)},"layers":[\(layers.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\($0.digest)\",\"size\":\($0.size)}" }.joined(separator: ","))]}
+            """.utf8)
+    }
+
     private static func finish(_ seeder: Seeder, repository: String, layers: [(digest: String, size: Int)]) async throws -> SyntheticCache {
         let config = Array("""
             {"layers":[\(layers.indices.map { "{\"blob\":\"\(layers[$0].digest)\",\"parent\":\($0 - 1)}" }.joined(separator: ","))],"records":[]}
             """.utf8)
         let configDigest = try await seeder.pushBlob(repository, config)
-        let manifest = Array("""
-            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.buildkit.cacheconfig.v0","digest":"\(configDigest)","size":\(config.count)},"layers":[\(layers.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\($0.digest)\",\"size\":\($0.size)}" }.joined(separator: ","))]}
-            """.utf8)
+        let manifest = Self.manifest(configType: "application/vnd.buildkit.cacheconfig.v0", config: (configDigest, config.count), layers: layers)
         try await seeder.pushManifest(repository, "buildcache", manifest, mediaType: "application/vnd.oci.image.manifest.v1+json")
         return SyntheticCache(repository: repository, tag: "buildcache", manifest: manifest,
                               blobs: [(configDigest, config.count)] + layers)
