@@ -110,13 +110,7 @@ public final class PushService: Sendable {
             throw error
         }
         uploads.remove(id)
-        let record = try await session.commit(digest)
-        do {
-            try await store.holdForPush([digest], in: repository, seconds: uploadTimeout)
-        } catch {
-            throw .store("\(error)")
-        }
-        return record
+        return try await session.commit(digest, hold: PushHold(repository: repository, seconds: uploadTimeout))
     }
 
     /// A single `POST ?digest=` carrying the whole blob. Its session has no id the client

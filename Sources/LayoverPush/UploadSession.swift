@@ -78,11 +78,11 @@ public final class UploadSession: @unchecked Sendable {
         if lied, let expectedCount { throw .sizeMismatch(expected: expectedCount, actual: wrote) }
     }
 
-    /// Verifies the content against `digest` and commits it; only after a closing `append`.
-    /// On a mismatch nothing is kept.
-    func commit(_ digest: Digest) async throws(PushError) -> BlobRecord {
+    /// Verifies the content against `digest` and commits it, held as `hold` says; only after a
+    /// closing `append`. On a mismatch nothing is kept.
+    func commit(_ digest: Digest, hold: PushHold) async throws(PushError) -> BlobRecord {
         do {
-            return try await writer.commit(expected: digest)
+            return try await writer.commit(expected: digest, hold: hold)
         } catch .digestMismatch(let expected, let actual) {
             throw .digestMismatch(expected: expected, actual: actual)
         } catch {

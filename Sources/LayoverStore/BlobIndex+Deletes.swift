@@ -95,10 +95,8 @@ extension BlobIndex {
 
     /// A push or upload of `references` (tags or digests) in a repository ends their tombstones.
     static func clearTombstones(_ db: Database, _ names: StatementArguments, _ references: [String]) throws {
-        for reference in references {
-            try db.execute(sql: "DELETE FROM tombstone WHERE upstream = ? AND repository = ? AND reference = ?",
-                           arguments: names + [reference])
-        }
+        let statement = try db.cachedStatement(sql: "DELETE FROM tombstone WHERE upstream = ? AND repository = ? AND reference = ?")
+        for reference in references { try statement.execute(arguments: names + [reference]) }
     }
 
     func tombstones() throws(StoreError) -> [Tombstone] {

@@ -36,17 +36,31 @@ extension BlobIndex {
         guard !keys.isEmpty else { return }
         try await guarded {
             try await pool.write { db in
-                for key in keys {
-                    try db.execute(sql: """
-                        INSERT INTO pushHold (upstream, repository, digest, until) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (upstream, repository, digest) DO UPDATE SET until = MAX(until, excluded.until)
-                        """, arguments: [key.repository.upstream, key.repository.repository.value, key.digest.description, until])
-                    try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
-                                   arguments: [key.repository.upstream, key.repository.repository.value, key.digest.description])
-                    try Self.clearTombstones(db, [key.repository.upstream, key.repository.repository.value], [key.digest.description])
-                }
+                for key in keys { try Self.writeHold(db, key, until: until) }
             }
         }
+    }
+
+    /// Records a blob just put in place together with its push hold and repository link: one
+    /// transaction (one WAL fsync) for what an upload's `PUT` makes durable.
+    func insert(_ record: BlobRecord, holding key: HoldKey, until: Double) async throws(StoreError) {
+        try await guarded {
+            try await pool.write { db in
+                try Self.writeBlob(db, record)
+                try Self.writeHold(db, key, until: until)
+            }
+        }
+    }
+
+    private static func writeHold(_ db: Database, _ key: HoldKey, until: Double) throws {
+        let upstream = key.repository.upstream, repository = key.repository.repository.value, digest = key.digest.description
+        try db.cachedStatement(sql: """
+            INSERT INTO pushHold (upstream, repository, digest, until) VALUES (?, ?, ?, ?)
+            ON CONFLICT (upstream, repository, digest) DO UPDATE SET until = MAX(until, excluded.until)
+            """).execute(arguments: [upstream, repository, digest, until])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)")
+            .execute(arguments: [upstream, repository, digest])
+        try clearTombstones(db, [upstream, repository], [digest])
     }
 
     /// Holds still running at `now`; expired rows are deleted on the way.

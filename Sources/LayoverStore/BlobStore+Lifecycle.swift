@@ -10,7 +10,10 @@ extension BlobStore {
     /// digest is put in place at a time, claimed in the step that finds it absent: a second copy
     /// arriving meanwhile waits and then finds the first, so no eviction of the first can remove
     /// the second's file or row.
-    func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64) async throws(StoreError) -> BlobRecord {
+    /// With `hold`, the blob is held for that repository's manifest (as `holdForPush` does) in
+    /// the same index transaction that records it.
+    func adopt(ingestPath: String, digest: Digest, size: Int64, mediaType: String?, reservation: Int64,
+               hold: PushHold?) async throws(StoreError) -> BlobRecord {
         claiming: while true {
             switch state.withLock({ $0.claim(digest) }) {
             case .claimed:
@@ -18,6 +21,7 @@ extension BlobStore {
             case .stored(let existing):
                 FileSystem.remove(ingestPath)
                 release(reservation: reservation)
+                if let hold { try await holdForPush([digest], in: hold.repository, seconds: hold.seconds) }
                 return existing
             case .busy:
                 try? await Task.sleep(for: .milliseconds(2))
@@ -28,12 +32,18 @@ extension BlobStore {
             }
         }
         let record = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: clock())
+        let key = hold.map { HoldKey(repository: $0.repository, digest: digest) }
+        let until = record.lastAccess + (hold?.seconds ?? 0)
         let directory = layout.blobDirectory(for: digest)
         do {
             try FileSystem.makeDirectories(directory)
             try FileSystem.move(ingestPath, layout.blobPath(for: digest))
             FileSystem.syncDirectory(directory)
-            try await index.insert(record)
+            if let key {
+                try await index.insert(record, holding: key, until: until)
+            } else {
+                try await index.insert(record)
+            }
         } catch {
             FileSystem.remove(ingestPath)
             FileSystem.remove(layout.blobPath(for: digest))
@@ -43,9 +53,14 @@ extension BlobStore {
         }
         state.withLock { state in
             state.add(record)
+            if let key {
+                state.hold(key, until: until)
+                state.rememberLink(.init(repository: key.repository, digest: digest))
+            }
             state.adopting.remove(digest)
             state.reservedBytes -= reservation
         }
+        if let key { clearTombstones(key.repository, [digest.description]) }
         await evictIfNeeded(sparing: digest)
         return record
     }

@@ -83,8 +83,10 @@ public final class IngestWriter: @unchecked Sendable {
     public var currentDigest: Digest { hasher.finalize() }
 
     /// Verifies the content against `expected` (and `expectedSize` when given), makes it durable and
-    /// visible, and records it in the index. On any mismatch the file is removed and nothing is kept.
-    public func commit(expected: Digest, expectedSize: Int64? = nil, mediaType: String? = nil) async throws(StoreError) -> BlobRecord {
+    /// visible, and records it in the index; with `hold`, held for a pushed manifest to come, in the
+    /// same index transaction. On any mismatch the file is removed and nothing is kept.
+    public func commit(expected: Digest, expectedSize: Int64? = nil, mediaType: String? = nil,
+                       hold: PushHold? = nil) async throws(StoreError) -> BlobRecord {
         precondition(!finished, "commit after commit or abort")
         finished = true
         let actual = hasher.finalize()
@@ -106,7 +108,8 @@ public final class IngestWriter: @unchecked Sendable {
             throw error
         }
         close(descriptor)
-        return try await store.adopt(ingestPath: path, digest: expected, size: written, mediaType: mediaType, reservation: reservation)
+        return try await store.adopt(ingestPath: path, digest: expected, size: written, mediaType: mediaType, reservation: reservation,
+                                     hold: hold)
     }
 
     /// Drops the content: the file is removed and its reservation returned.
