@@ -3,19 +3,34 @@ import LayoverConfig
 import LayoverTestSupport
 import Testing
 
-/// deploy/'s fleet files: HAProxy and Envoy hash the repository part of the path with consistent
-/// hashing and check /readyz; the Kubernetes fleet takes its members from a headless Service.
-/// (FleetTests runs the HAProxy file in front of three real nodes.)
+/// deploy/'s fleet files: HAProxy sends a repository to Layover's owner (its Lua script) and
+/// otherwise, like Envoy, hashes the repository part of the path with consistent hashing; both
+/// check /readyz; the Kubernetes fleet takes its members from a headless Service. (FleetPushTests
+/// runs the HAProxy file in front of three real nodes.)
 @Suite("deploy/ fleet")
 struct FleetDeployTests {
-    @Test("haproxy.cfg: HAProxy accepts it; it hashes the repository, consistently, and checks /readyz")
+    @Test("haproxy.cfg: HAProxy accepts it with its Lua script; a use-server rule per server for Layover's owner, the repository hashed consistently otherwise, /readyz checked")
     func haproxy() async throws {
         let text = try Deploy.text("haproxy/haproxy.cfg")
         #expect(text.contains("hash-type consistent"))
         #expect(text.contains("option httpchk GET /readyz"))
-        let balance = try #require(text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("balance ") })
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let balance = try #require(lines.first { $0.hasPrefix("balance ") })
         #expect(balance.contains("balance hash path,regsub(/manifests/.*$,/),regsub(/blobs/.*$,/),regsub(/tags/.*$,/),regsub(/referrers/.*$,/)"))
-        let check = try TestProcess(executable: "/usr/sbin/haproxy", arguments: ["-c", "-f", Deploy.root.appendingPathComponent("haproxy/haproxy.cfg").path])
+        #expect(lines.contains("lua-load /etc/haproxy/layover-owner.lua"))
+        #expect(lines.contains { $0.hasPrefix("http-request lua.layover_owner ") })
+        let servers = lines.filter { $0.hasPrefix("server ") }.map { $0.split(separator: " ")[1] }
+        #expect(servers.count == 3)
+        for server in servers {
+            #expect(lines.contains("use-server \(server) if { var(txn.layover_owner) -m str \(server) }"), "\(server)")
+        }
+        // As installed: the script where lua-load says.
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let script = Deploy.root.appendingPathComponent("haproxy/layover-owner.lua").path
+        try text.replacingOccurrences(of: "lua-load /etc/haproxy/layover-owner.lua", with: "lua-load \(script)")
+            .write(toFile: scratch.path + "/haproxy.cfg", atomically: true, encoding: .utf8)
+        let check = try TestProcess(executable: "/usr/sbin/haproxy", arguments: ["-c", "-f", scratch.path + "/haproxy.cfg"])
         #expect(try await check.waitForExit() == 0, "\(check.output)")
     }
 

@@ -55,7 +55,7 @@ struct FleetPushTests {
         }
     }
 
-    @Test("behind deploy/haproxy/haproxy.cfg (repository hash): a push and its pulls reach one node (and its owner at most), all byte-identical")
+    @Test("behind deploy/haproxy/haproxy.cfg (Layover's owner, computed by its Lua script): a push and its pulls reach the owner, no node forwards, all byte-identical")
     func pushesBehindTheShippedHAProxy() async throws {
         let rig = try await FleetRig()
         defer { rig.shutdown() }
@@ -75,12 +75,32 @@ struct FleetPushTests {
                 #expect(try await TestHTTP.shared.get("\(haproxy.url)/v2/up/\(repository)/blobs/\(TestHTTP.digest(of: blob))").body == blob)
             }
             try await eventually(timeout: .seconds(30)) { try await PushTests.upstreamHolds(rig.registry, repository, tag: "v1", content) }
-            // Every request of the repository reached one node: at most that node forwarded (when
-            // HAProxy's ring and Layover's owners differ); round-robin makes two nodes forward.
+            // Every request of the repository reached its owner, which applied it: no node
+            // forwarded (round-robin makes two of three forward).
             let forwardedAfter = try await rig.forwardedCounts()
             let forwarding = (0..<3).filter { forwardedAfter[$0] > forwardedBefore[$0] }
-            #expect(forwarding.count <= 1, "\(repository): nodes \(forwarding) forwarded")
+            #expect(forwarding.isEmpty, "\(repository): nodes \(forwarding) forwarded")
         }
+    }
+
+    @Test("behind deploy/haproxy/haproxy.cfg, tag lists of 30 repositories (which a non-owner forwards) each reach their owner: no node forwards")
+    func shippedHAProxyPicksLayoversOwner() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let haproxy = try await HAProxy(deployedFor: rig.ports)
+        defer { haproxy.stop() }
+        let before = try await rig.forwardedCounts()
+        for index in 0..<30 {
+            let answer = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/team/r\(index)/tags/list")
+            #expect(answer.status == 404, "team/r\(index): \(answer.text)")
+        }
+        let after = try await rig.forwardedCounts()
+        #expect(after == before, "forwarded before \(before), after \(after)")
+        // And a round-robin balancer, for contrast, makes non-owners forward.
+        let roundRobin = try await HAProxy(backend: ["balance roundrobin"], ports: rig.ports)
+        defer { roundRobin.stop() }
+        for index in 0..<30 { _ = try await TestHTTP.shared.get("\(roundRobin.url)/v2/up/team/r\(index)/tags/list") }
+        #expect(try await rig.forwardedCounts().reduce(0, +) > after.reduce(0, +))
     }
 
     @Test("a node killed with pushes pending: pulls and new pushes of its repositories go on through the others, and its pushes replicate once it restarts")

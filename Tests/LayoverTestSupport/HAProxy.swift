@@ -18,13 +18,22 @@ public final class HAProxy: @unchecked Sendable {
     }
 
     /// Starts HAProxy with deploy/haproxy/haproxy.cfg as shipped, but for its listening address
-    /// (127.0.0.1 and a free port) and its servers (`ports`, checked every second).
+    /// (127.0.0.1 and a free port), its servers (`ports`, checked every second) and the path of
+    /// deploy/haproxy/layover-owner.lua.
     public convenience init(deployedFor ports: [Int]) async throws {
         let port = try freePort()
-        let shipped = try String(contentsOf: Self.repository.appendingPathComponent("deploy/haproxy/haproxy.cfg"), encoding: .utf8)
+        let deploy = Self.repository.appendingPathComponent("deploy/haproxy")
+        let shipped = try String(contentsOf: deploy.appendingPathComponent("haproxy.cfg"), encoding: .utf8)
+        let script = deploy.appendingPathComponent("layover-owner.lua").path
         var lines = shipped.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter {
             !$0.trimmingCharacters(in: .whitespaces).hasPrefix("server ")
-        }.map { $0.trimmingCharacters(in: .whitespaces) == "bind :5000" ? "    bind 127.0.0.1:\(port)" : $0 }
+        }.map { line in
+            switch line.trimmingCharacters(in: .whitespaces) {
+            case "bind :5000": "    bind 127.0.0.1:\(port)"
+            case "lua-load /etc/haproxy/layover-owner.lua": "    lua-load \(script)"
+            default: line
+            }
+        }
         lines += ports.enumerated().map { "    server layover-\($0.offset) 127.0.0.1:\($0.element) inter 1s" }
         try await self.init(configuration: lines.joined(separator: "\n") + "\n", port: port)
     }
