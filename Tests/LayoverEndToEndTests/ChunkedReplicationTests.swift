@@ -7,9 +7,10 @@ import Testing
 struct ChunkedReplicationTests {
     @Test("a 200 MiB blob goes up in 16 MiB chunks through tokens that expire every 6 s and one revoked mid-upload")
     func largeBlobThroughExpiringTokens() async throws {
-        // The token in use is revoked after the third chunk (within its life: Layover keeps a
-        // 6 s token for 3 s): the fourth chunk is answered 401. Chunks take over 0.3 s each, so
-        // the upload also outlives the tokens that follow.
+        // The fourth chunk revokes every token issued so far, its own included, and is answered
+        // 401 (on a slow machine the token it carries may be fresher than the third chunk's:
+        // Layover keeps a 6 s token for 3 s). Chunks take over 0.3 s each, so the upload also
+        // outlives the tokens that follow.
         let rig = try await GatewayRig(lifetime: 6, chunk: "16MiB") { state in
             state.revokeAfterPatches = 3
             state.chunkDelay = 0.3

@@ -19,8 +19,9 @@ final class TokenGateway: Sendable {
         var tokenRequests = 0
         /// Seconds a token is accepted for.
         var lifetime: Double
-        /// After this many chunks (`PATCH`es) were accepted, every token issued so far is revoked
-        /// once: the next request with one is answered `401`, mid-upload.
+        /// After this many chunks (`PATCH`es) were accepted, the next one revokes every token
+        /// issued so far, its own included, and is answered `401`: mid-upload, however long the
+        /// chunks before it took (a token fetched since would be accepted otherwise).
         var revokeAfterPatches: Int?
         /// When set, every `PATCH` is answered `401`, whatever the token.
         var refuseChunks = false
@@ -59,6 +60,10 @@ final class TokenGateway: Sendable {
             let bearer = head.headers["authorization"].first.map { String($0.dropFirst("Bearer ".count)) } ?? ""
             let valid = state.withLock { state in
                 state.largestBody = max(state.largestBody, request.body.count)
+                if head.method == .PATCH, let after = state.revokeAfterPatches, state.patches.count >= after {
+                    state.issued = [:]
+                    state.revokeAfterPatches = nil
+                }
                 guard let issued = state.issued[bearer], now - issued < state.lifetime else { return false }
                 return !(head.method == .PATCH && state.refuseChunks)
             }
@@ -82,13 +87,7 @@ final class TokenGateway: Sendable {
                 try await Task.sleep(for: .seconds(delay))
             }
             if head.method == .PATCH, answer.0 == .accepted {
-                state.withLock { state in
-                    state.patches.append(head.headers["content-range"].first ?? "")
-                    if let after = state.revokeAfterPatches, state.patches.count >= after {
-                        state.issued = [:]
-                        state.revokeAfterPatches = nil
-                    }
-                }
+                state.withLock { $0.patches.append(head.headers["content-range"].first ?? "") }
             }
             return answer
         }
