@@ -47,4 +47,38 @@ extension Fleet: BlobPeers {
             return nil
         }
     }
+
+    /// Asks the digest's owner for the manifest (`GET /v2/<upstream>/<repository>/manifests/<digest>`
+    /// with the peer headers and the client's `Accept` types), as for a blob. The bytes are
+    /// checked against `digest` here; anything else (not `200`, too large, unparsable, another
+    /// digest, the owner down or slow) is nil: the caller goes upstream.
+    public func manifest(_ digest: Digest, repository: RepositoryKey, accept: [String]) async -> Manifest? {
+        guard let owner = membership.owner(of: digest) else { return nil }
+        var request = peerRequest(owner, "/v2/\(repository)/manifests/\(digest)")
+        for type in accept { request.headers.add(name: "Accept", value: type) }
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, deadline: .now() + Self.firstByteTimeout, logger: logger)
+            body = try await response.body.collect(upTo: Manifest.maximumSize)
+        } catch {
+            health.failed(owner)
+            Telemetry.peerError()
+            logger.notice("peer unreachable; going upstream", metadata: ["peer": "\(owner)", "digest": "\(digest)", "error": "\(error)"])
+            return nil
+        }
+        health.reached(owner)
+        guard response.status == .ok else {
+            if response.status.code >= 500 || response.status == .unauthorized { Telemetry.peerError() }
+            return nil
+        }
+        guard let manifest = try? Manifest(bytes: Array(body.readableBytesView), contentType: response.headers.first(name: "content-type")),
+              manifest.matches(digest) else {
+            Telemetry.peerError()
+            logger.warning("peer answered another manifest; going upstream", metadata: ["peer": "\(owner)", "digest": "\(digest)"])
+            return nil
+        }
+        Telemetry.peerFillUsed()
+        return manifest
+    }
 }

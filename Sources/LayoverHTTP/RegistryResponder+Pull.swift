@@ -19,7 +19,8 @@ extension RegistryResponder {
         let withBody = request.method == .GET
         let answer: ManifestAnswer
         do {
-            answer = try await pull.manifest(client, repository, parsed, accept: Self.acceptList(request.headers), withBody: withBody)
+            answer = try await pull.manifest(client, repository, parsed, accept: Self.acceptList(request.headers), withBody: withBody,
+                                             askPeers: !request.fromPeer)
         } catch {
             if case .manifestUnknown = error, let owners = try await ownerAnswerAfterMiss(request, repository) { return owners }
             throw OCIError(error)

@@ -12,11 +12,13 @@ extension PullService {
     /// request with the same `Accept` types as the one that was revalidated);
     /// when the upstream is down or rate limiting, the last known digest is served. A tag or
     /// digest deleted here is unknown until its deletion reached the upstream (and after).
+    /// A miss by digest asks the digest's owner in a fleet first when `askPeers` (false for a
+    /// peer's request: one hop).
     public func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ reference: Reference,
-                         accept: [String], withBody: Bool) async throws(PullError) -> ManifestAnswer {
+                         accept: [String], withBody: Bool, askPeers: Bool = true) async throws(PullError) -> ManifestAnswer {
         switch reference {
         case .digest(let digest):
-            return try await manifest(client, repository, digest, accept: accept, withBody: withBody, stale: false)
+            return try await manifest(client, repository, digest, accept: accept, withBody: withBody, stale: false, askPeers: askPeers)
         case .tag(let tag):
             return try await manifest(client, repository, tag, accept: accept, withBody: withBody)
         }
@@ -81,7 +83,7 @@ extension PullService {
     }
 
     private func manifest(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
-                          accept: [String], withBody: Bool, stale: Bool) async throws(PullError) -> ManifestAnswer {
+                          accept: [String], withBody: Bool, stale: Bool, askPeers: Bool = false) async throws(PullError) -> ManifestAnswer {
         let reference = "\(repository)@\(digest)"
         if store.isDeleted(repository, digest.description) { throw .manifestUnknown(reference) }
         let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.manifestUnknownUpstreamDown(reference, reason: "\(error)") }
@@ -98,9 +100,15 @@ extension PullService {
         Telemetry.lookup(.manifest, hit: false)
         let manifest: Manifest
         do {
+            let peers = askPeers ? peers : nil
             manifest = try await manifestFetches.run(ManifestFetchKey(repository: repository, digest: digest)) { [store] in
-                let fetched = try await client.getManifest(repository.repository, .digest(digest), accept: accept)
-                Telemetry.fetched(fetched.bytes.count, upstream: client.upstream.name)
+                let fetched: Manifest
+                if let filled = await peers?.manifest(digest, repository: repository, accept: accept) {
+                    fetched = filled
+                } else {
+                    fetched = try await client.getManifest(repository.repository, .digest(digest), accept: accept)
+                    Telemetry.fetched(fetched.bytes.count, upstream: client.upstream.name)
+                }
                 _ = try await store.put(fetched.bytes, digest: digest, mediaType: fetched.mediaType)
                 try await store.link(repository, digest)
                 await store.recordReferences(of: digest, fetched.references.map(\.digest))

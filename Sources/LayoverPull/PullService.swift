@@ -14,6 +14,8 @@ public final class PullService: Sendable {
     /// The upstreams clients may name.
     public let upstreams: UpstreamDirectory
     let fetcher: BlobFetcher
+    /// The fleet's other nodes, asked before the upstream on a miss of a manifest by digest.
+    let peers: (any BlobPeers)?
     let prefetcher: Prefetcher
     let manifestFetches = SingleFlight<ManifestFetchKey, Manifest>()
     let tagRevalidations = SingleFlight<TagKey, ManifestHead>()
@@ -21,8 +23,8 @@ public final class PullService: Sendable {
     let clock: @Sendable () -> Double
     let logger: Logger
 
-    /// - Parameter peers: the fleet's other nodes, asked before the upstream on a blob miss
-    ///   (peer fill); nil for a fleet of one.
+    /// - Parameter peers: the fleet's other nodes, asked before the upstream on a miss of a blob
+    ///   or of a manifest by digest (peer fill); nil for a fleet of one.
     public init(store: BlobStore, upstreams: UpstreamDirectory, peers: (any BlobPeers)? = nil,
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 logger: Logger = Logger(label: "layover.pull")) {
@@ -30,6 +32,7 @@ public final class PullService: Sendable {
         self.upstreams = upstreams
         self.clock = clock
         self.logger = logger
+        self.peers = peers
         let fetcher = BlobFetcher(store: store, peers: peers, logger: logger)
         self.fetcher = fetcher
         self.prefetcher = Prefetcher(store: store, fetcher: fetcher, clock: clock, logger: logger)

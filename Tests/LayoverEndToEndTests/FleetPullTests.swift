@@ -69,6 +69,25 @@ struct FleetPullTests {
         #expect(used > 0 && used == served, "fills used \(used), served \(served)")
     }
 
+    @Test("a manifest by digest missed on every node crosses the upstream link once: the digest's owner fills the others")
+    func manifestsByDigestFromTheOwner() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        // 150 layers: a manifest of about 20 KiB, larger than the headers around it.
+        let image = try await rig.seeder.pushImage("team/many", tag: "v1", layerSizes: Array(repeating: 8, count: 150))
+        #expect(image.manifest.count > 20_000)
+        let before = rig.relay.bytesFromUpstream
+        for node in 0..<3 {
+            let answer = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/many/manifests/\(image.manifestDigest)",
+                                                       headers: [("Accept", PushTests.ociManifest)])
+            #expect(answer.status == 200 && answer.body == image.manifest, "node \(node): \(answer.status)")
+            #expect(answer.header("docker-content-digest") == image.manifestDigest)
+        }
+        let fetched = rig.relay.bytesFromUpstream - before
+        #expect(fetched >= image.manifest.count && fetched < image.manifest.count * 3 / 2,
+                "\(fetched) bytes from the upstream for a \(image.manifest.count)-byte manifest asked of three nodes")
+    }
+
     @Test("a fourth node joining fills its misses from the nodes that hold the blobs, not from the upstream")
     func joiningNodeFillsFromPeers() async throws {
         let rig = try await FleetRig()

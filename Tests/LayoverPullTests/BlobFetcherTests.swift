@@ -99,6 +99,9 @@ final class FakePeers: BlobPeers {
         asked.withLock { $0 += 1 }
         return BlobDownload(size: Int64(body.count), body: .bytes(ByteBuffer(bytes: body)))
     }
+
+    /// Blobs only: every manifest miss goes upstream.
+    func manifest(_ digest: Digest, repository: RepositoryKey, accept: [String]) async -> Manifest? { nil }
 }
 
 /// A TCP listener on 127.0.0.1 that never accepts: connections complete in the backlog and
