@@ -2,8 +2,9 @@ import Foundation
 import LayoverTestSupport
 
 /// Issue 12's proof: a CI fleet's cold import of the synthetic BuildKit cache (`clients` clients
-/// at once, `parallel` downloads each) through three Layover nodes behind HAProxy, hashing on the
-/// repository as `deploy/haproxy/haproxy.cfg` ships it and round-robin, beside one Layover node
+/// at once, `parallel` downloads each) through three Layover nodes behind HAProxy, configured as
+/// `deploy/haproxy/haproxy.cfg` ships it (each repository to Layover's owner of it, by its Lua
+/// script) and round-robin, beside one Layover node
 /// and three of distribution's registry proxies behind round-robin HAProxy (one proxy per node,
 /// as people run them today), and one node behind HAProxy (what the balancer alone costs). Every setup starts cold, with its own counting relay to the
 /// upstream: what crossed it over the cache's unique bytes, the wall time, and for the fleets the
@@ -67,7 +68,7 @@ struct FleetScenario {
     }
 
     /// Three nodes in one fleet behind HAProxy: `balancer` lines for its backend, or nil for the
-    /// configuration `deploy/` ships (hashing on the repository).
+    /// configuration `deploy/` ships (each repository to its owner).
     private func fleet(_ relay: Relay, _ storage: TemporaryDirectory, balancer: [String]?) async throws -> Setup {
         let ports = try (0..<3).map { _ in try freePort() }
         var nodes: [LayoverProcess] = []
