@@ -57,10 +57,8 @@ extension Fleet: BlobPeers {
         var request = peerRequest(owner, "/v2/\(repository)/manifests/\(digest)")
         for type in accept { request.headers.add(name: "Accept", value: type) }
         let response: HTTPClientResponse
-        let body: ByteBuffer
         do {
             response = try await http.execute(request, deadline: .now() + Self.firstByteTimeout, logger: logger)
-            body = try await response.body.collect(upTo: Manifest.maximumSize)
         } catch {
             health.failed(owner)
             Telemetry.peerError()
@@ -72,7 +70,9 @@ extension Fleet: BlobPeers {
             if response.status.code >= 500 || response.status == .unauthorized { Telemetry.peerError() }
             return nil
         }
-        guard let manifest = try? Manifest(bytes: Array(body.readableBytesView), contentType: response.headers.first(name: "content-type")),
+        // Too large or cut short: the owner is reachable, its answer is not used.
+        guard let body = try? await response.body.collect(upTo: Manifest.maximumSize),
+              let manifest = try? Manifest(bytes: Array(body.readableBytesView), contentType: response.headers.first(name: "content-type")),
               manifest.matches(digest) else {
             Telemetry.peerError()
             logger.warning("peer answered another manifest; going upstream", metadata: ["peer": "\(owner)", "digest": "\(digest)"])
