@@ -79,6 +79,7 @@ extension Fleet: BlobPeers {
             return nil
         }
         Telemetry.peerFillUsed()
+        Telemetry.peerFilled(manifest.bytes.count)
         return manifest
     }
 }

@@ -25,6 +25,7 @@ extension RegistryResponder {
             if case .manifestUnknown = error, let owners = try await ownerAnswerAfterMiss(request, repository) { return owners }
             throw OCIError(error)
         }
+        if request.fromPeer, withBody, case .digest = parsed { Telemetry.peerFillServed() }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: answer.mediaType)
         headers.add(name: "Content-Length", value: String(answer.size))

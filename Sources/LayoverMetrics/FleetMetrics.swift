@@ -14,11 +14,11 @@ public final class FleetTally: Sendable {
 
     /// The totals at one moment.
     public struct Snapshot: Sendable, Codable, Equatable {
-        /// Blob misses this node filled from their owner instead of the upstream.
+        /// Misses (blobs, manifests by digest) this node filled from their owner instead of the upstream.
         public var peerFillsUsed: Int
         /// Bytes those fills brought.
         public var peerFillBytes: Int64
-        /// Blob requests from peers this node answered.
+        /// Requests for blobs and manifests by digest from peers this node answered.
         public var peerFillsServed: Int
         /// Peers that could not be asked (down, slow, or an error): this node went upstream.
         public var peerErrors: Int
@@ -46,7 +46,7 @@ extension Telemetry {
         Gauge(label: "layover_fleet_members").record(count)
     }
 
-    /// A blob miss filled from its owner: `layover_peer_fills_total{role="used"}`.
+    /// A miss (a blob, a manifest by digest) filled from its owner: `layover_peer_fills_total{role="used"}`.
     public static func peerFillUsed() {
         Counter(label: "layover_peer_fills_total", dimensions: [("role", "used")]).increment()
         fleet.fillsUsed.add(1, ordering: .relaxed)
@@ -59,7 +59,7 @@ extension Telemetry {
         fleet.fillBytes.add(bytes, ordering: .relaxed)
     }
 
-    /// A peer's blob request answered: `layover_peer_fills_total{role="served"}`.
+    /// A peer's request for a blob or a manifest by digest answered: `layover_peer_fills_total{role="served"}`.
     public static func peerFillServed() {
         Counter(label: "layover_peer_fills_total", dimensions: [("role", "served")]).increment()
         fleet.fillsServed.add(1, ordering: .relaxed)

@@ -100,11 +100,7 @@ final class BlobIndex: Sendable {
     func insert(_ records: [BlobRecord], links: [(RepositoryKey, Digest)]) async throws(StoreError) {
         try await guarded {
             try await pool.write { db in
-                let blob = try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)")
-                for record in records {
-                    try blob.execute(arguments: [record.digest.description, record.size, record.mediaType, record.lastAccess])
-                }
+                for record in records { try Self.writeBlob(db, record) }
                 let link = try db.cachedStatement(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)")
                 for (key, digest) in links {
                     try link.execute(arguments: [key.upstream, key.repository.value, digest.description])

@@ -218,11 +218,7 @@ extension BlobIndex {
         guard !records.isEmpty else { return }
         try guarded {
             try pool.write { db in
-                for record in records {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)",
-                        arguments: [record.digest.description, record.size, record.mediaType, record.lastAccess])
-                }
+                for record in records { try BlobIndex.writeBlob(db, record) }
             }
         }
     }

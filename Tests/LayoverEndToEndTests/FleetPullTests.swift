@@ -86,6 +86,13 @@ struct FleetPullTests {
         let fetched = rig.relay.bytesFromUpstream - before
         #expect(fetched >= image.manifest.count && fetched < image.manifest.count * 3 / 2,
                 "\(fetched) bytes from the upstream for a \(image.manifest.count)-byte manifest asked of three nodes")
+        var used = 0, served = 0
+        for node in 0..<3 {
+            let json = try await TestHTTP.shared.get("\(rig.url(node))/_layover/status").text
+            used += FleetRig.number("peerFillsUsed", in: json)
+            served += FleetRig.number("peerFillsServed", in: json)
+        }
+        #expect(used == 2 && served == 2, "fills used \(used), served \(served)")
     }
 
     @Test("a fourth node joining fills its misses from the nodes that hold the blobs, not from the upstream")
