@@ -40,6 +40,7 @@ enum ConfigurationKeys {
         ]),
         "fleet": .keys([
             "advertise": .value, "peers": .value, "secret": .value, "secretFile": .value, "peersFromDNS": .value,
+            "redirectBlobs": .value,
         ]),
     ])
 

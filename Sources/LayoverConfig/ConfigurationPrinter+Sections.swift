@@ -51,6 +51,7 @@ extension ConfigurationPrinter {
         if let dns = fleet.peersFromDNS { lines.append("  peersFromDNS: \(quoted(dns))") }
         if fleet.secret != nil { lines.append("  secret: '********'") }
         if let file = fleet.secretFile { lines.append("  secretFile: \(quoted(file))") }
+        if fleet.redirectBlobs { lines.append("  redirectBlobs: true") }
         return lines
     }
 

@@ -14,6 +14,10 @@ public struct FleetConfiguration: Sendable, Equatable {
     /// `NAME:PORT`: every A/AAAA record of NAME is a member at `http://ADDRESS:PORT` (a Kubernetes
     /// headless Service), re-resolved every few seconds.
     public var peersFromDNS: String?
+    /// Blob downloads a node does not hold are redirected (`307`) to the digest's owner, so
+    /// blob bytes go from the owner to the client, not through another node or the balancer.
+    /// Clients must reach every member's advertised URL.
+    public var redirectBlobs = false
 
     public init() {}
 
@@ -76,6 +80,7 @@ extension LayoverConfiguration {
         var secret: String?
         var secretFile: String?
         var peersFromDNS: String?
+        var redirectBlobs: Bool?
     }
 
     /// Applies the `fleet:` section.
@@ -85,5 +90,6 @@ extension LayoverConfiguration {
         if let secret = section.secret { fleet.secret = secret }
         if let secretFile = section.secretFile { fleet.secretFile = secretFile }
         if let dns = section.peersFromDNS { fleet.peersFromDNS = dns }
+        if let redirect = section.redirectBlobs { fleet.redirectBlobs = redirect }
     }
 }

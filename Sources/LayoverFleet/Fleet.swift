@@ -13,6 +13,9 @@ public final class Fleet: Sendable {
     public let secret: FleetSecret
     /// Which peers answered lately, for the status page.
     public let health = MemberHealth()
+    /// Blob downloads this node does not hold are redirected (`307`) to the digest's owner, so
+    /// the bytes go from the owner to the client straight, not through this node or a balancer.
+    public let redirectsBlobs: Bool
     let http: HTTPClient
     let logger: Logger
 
@@ -24,9 +27,11 @@ public final class Fleet: Sendable {
     /// is served here instead. Longer than `firstByteTimeout`: the owner may be asking the upstream.
     public static let forwardedHeadTimeout: TimeAmount = .seconds(10)
 
-    public init(membership: Membership, secret: FleetSecret, http: HTTPClient, logger: Logger = Logger(label: "layover.fleet")) {
+    public init(membership: Membership, secret: FleetSecret, http: HTTPClient, redirectsBlobs: Bool = false,
+                logger: Logger = Logger(label: "layover.fleet")) {
         self.membership = membership
         self.secret = secret
+        self.redirectsBlobs = redirectsBlobs
         self.http = http
         self.logger = logger
     }

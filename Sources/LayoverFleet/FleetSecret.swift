@@ -1,3 +1,5 @@
+import Crypto
+
 /// The secret every peer request carries. Compared in constant time: how long a refusal takes
 /// says nothing about how much of a guess was right.
 public struct FleetSecret: Sendable {
@@ -6,6 +8,9 @@ public struct FleetSecret: Sendable {
     public init(_ text: String) {
         bytes = Array(text.utf8)
     }
+
+    /// The key redirect grants are signed with.
+    var key: SymmetricKey { SymmetricKey(data: bytes) }
 
     /// The value to send.
     public var headerValue: String { String(decoding: bytes, as: UTF8.self) }

@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import LayoverFleet
 import LayoverMetrics
@@ -20,6 +21,38 @@ extension RegistryResponder {
             throw OCIError(status: 401, code: .unauthorized, message: "peer requests need the fleet secret")
         }
         return true
+    }
+
+    /// `request` marked as granted when it carries a redirect grant (`BlobGrant`) valid for its
+    /// blob, the grant removed; nil when it carries none. Any other grant is refused `401`:
+    /// expired, altered, for another blob or another route, or outside a fleet.
+    func withGrant(_ request: Request, _ route: Route) throws(OCIError) -> Request? {
+        guard let grant = request.queryValue(BlobGrant.queryName) else { return nil }
+        guard let fleet, case .blob(let name, let digest) = route, request.method == .GET || request.method == .HEAD,
+              BlobGrant.isValid(grant, fleet.secret, name: name, digest: digest, namespace: request.queryValue("ns"),
+                                now: Date().timeIntervalSince1970) else {
+            logger.info("redirect grant refused", metadata: ["remote": "\(request.remoteAddress?.ipAddress ?? "-")"])
+            throw OCIError(status: 401, code: .unauthorized, message: "the redirect's grant is not valid for this request (expired, altered or for another blob)",
+                           headers: [("WWW-Authenticate", Self.challenge)])
+        }
+        var granted = request
+        granted.granted = true
+        granted.query.removeAll { $0.name == BlobGrant.queryName }
+        return granted
+    }
+
+    /// A `307` to the digest's owner for a blob download this node does not hold, when the fleet
+    /// redirects blobs; nil to serve here. Never for a peer's or an already redirected request.
+    func blobRedirect(_ request: Request, name: String, digest: Digest) -> Response? {
+        guard let fleet, fleet.redirectsBlobs, request.method == .GET, !request.fromPeer, !request.granted,
+              pull.store.record(for: digest) == nil,
+              let location = fleet.blobRedirect(name: name, digest: digest, namespace: request.queryValue("ns")) else { return nil }
+        Telemetry.blobRedirected()
+        var headers = HTTPHeaders()
+        headers.add(name: "Location", value: location)
+        headers.add(name: "Docker-Content-Digest", value: digest.description)
+        headers.add(name: "Content-Length", value: "0")
+        return Response(status: .temporaryRedirect, headers: headers)
     }
 
     /// A peer's request as its client sent it: from the client's address, not the peer's.

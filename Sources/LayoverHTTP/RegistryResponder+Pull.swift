@@ -47,6 +47,7 @@ extension RegistryResponder {
         let etag = "\"\(digest)\""
         let rangeHeader = withBody ? Self.applicableRange(request.headers, etag: etag) : nil
         if wantsStoredOnly(request, digest) { throw OCIError(PullError.blobUnknown(digest)) }
+        if let redirect = blobRedirect(request, name: name, digest: digest) { return redirect }
         let answer: BlobAnswer
         do {
             answer = try await pull.blob(client, repository, digest, withBody: withBody, ranged: rangeHeader != nil,

@@ -63,7 +63,13 @@ public final class RegistryResponder: Sendable {
             try Self.checkHost(request)
             try Self.checkNamespace(request)
             // A peer already authorized its client; the secret stands for that.
-            let authorized = try isPeerRequest(request) ? Self.asSentByClient(request) : try await authorize(request, route)
+            let authorized = if try isPeerRequest(request) {
+                Self.asSentByClient(request)
+            } else if let granted = try withGrant(request, route) {
+                granted
+            } else {
+                try await authorize(request, route)
+            }
             if let forwarded = try await forwardedToOwner(authorized, route) {
                 response = forwarded
             } else {

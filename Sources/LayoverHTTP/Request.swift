@@ -23,6 +23,9 @@ public struct Request: Sendable {
     public var remoteAddress: SocketAddress?
     /// Whether a fleet peer sent it (with the secret): served here, never forwarded again.
     public var fromPeer = false
+    /// Whether it came with a valid redirect grant from a fleet peer (`BlobGrant`): served here,
+    /// without client credentials, and never redirected again.
+    public var granted = false
 
     public init(head: HTTPRequestHead, body: RequestBody = .empty, remoteAddress: SocketAddress? = nil) {
         self.body = body

@@ -9,6 +9,7 @@ public final class FleetTally: Sendable {
     fileprivate let errors = Atomic<Int>(0)
     fileprivate let forwarded = Atomic<Int>(0)
     fileprivate let refused = Atomic<Int>(0)
+    fileprivate let redirected = Atomic<Int>(0)
 
     init() {}
 
@@ -26,15 +27,16 @@ public final class FleetTally: Sendable {
         public var forwardedRequests: Int
         /// Requests that claimed to come from a peer without the fleet secret.
         public var refusedPeerRequests: Int
+        /// Blob downloads this node sent to their digest's owner with a `307`.
+        public var blobRedirects: Int
     }
 
     public var snapshot: Snapshot {
         Snapshot(peerFillsUsed: fillsUsed.load(ordering: .relaxed), peerFillBytes: Int64(fillBytes.load(ordering: .relaxed)),
                  peerFillsServed: fillsServed.load(ordering: .relaxed), peerErrors: errors.load(ordering: .relaxed),
-                 forwardedRequests: forwarded.load(ordering: .relaxed), refusedPeerRequests: refused.load(ordering: .relaxed))
+                 forwardedRequests: forwarded.load(ordering: .relaxed), refusedPeerRequests: refused.load(ordering: .relaxed),
+                 blobRedirects: redirected.load(ordering: .relaxed))
     }
-
-
 }
 
 extension Telemetry {
@@ -77,6 +79,12 @@ extension Telemetry {
         fleet.forwarded.add(1, ordering: .relaxed)
     }
 
+    /// A blob download redirected to its digest's owner: `layover_blob_redirects_total`.
+    public static func blobRedirected() {
+        Counter(label: "layover_blob_redirects_total").increment()
+        fleet.redirected.add(1, ordering: .relaxed)
+    }
+
     /// A request claiming to come from a peer without the secret: `layover_peer_refused_total`.
     public static func peerRefused() {
         Counter(label: "layover_peer_refused_total").increment()
@@ -88,7 +96,7 @@ extension Telemetry {
         fleetMembers(members)
         for role in ["used", "served"] { Counter(label: "layover_peer_fills_total", dimensions: [("role", role)]).increment(by: 0) }
         for label in ["layover_peer_fill_bytes_total", "layover_peer_errors_total", "layover_forwarded_requests_total",
-                      "layover_peer_refused_total"] {
+                      "layover_peer_refused_total", "layover_blob_redirects_total"] {
             Counter(label: label).increment(by: 0)
         }
     }

@@ -59,7 +59,8 @@ public struct DigestHasher {
 }
 
 extension Sequence where Element == UInt8 {
-    var hexString: String {
+    /// The bytes as lower-case hex, two digits each.
+    public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(128)

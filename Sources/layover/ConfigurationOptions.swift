@@ -40,6 +40,10 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("peer"), help: "A fleet member's URL (repeatable: every member, this node included).")
     var peers: [String] = []
 
+    @Flag(name: .customLong("redirect-blobs"),
+          help: "Fleet: redirect blob downloads this node does not hold to the digest's owner (clients must reach every member).")
+    var redirectBlobs = false
+
     /// The embedded default, then the YAML file, the environment and these flags, validated.
     func effectiveConfiguration() throws -> LayoverConfiguration {
         var configuration = LayoverConfiguration.embeddedDefault
@@ -64,6 +68,7 @@ struct ConfigurationOptions: ParsableArguments {
         if let tlsKey { configuration.tlsKey = tlsKey }
         if let advertise { configuration.fleet.advertise = advertise }
         if !peers.isEmpty { configuration.fleet.peers = peers }
+        if redirectBlobs { configuration.fleet.redirectBlobs = true }
         return try configuration.validated()
     }
 }

@@ -18,6 +18,7 @@ extension Serve {
         let membership = Membership(me: me, members: members)
         Telemetry.registerFleet(members: membership.current.count)
         logger.info("fleet member", metadata: ["advertise": "\(me)", "members": "\(membership.current.map(\.url))"])
-        return Fleet(membership: membership, secret: FleetSecret(secret), http: Fleet.makeHTTPClient())
+        return Fleet(membership: membership, secret: FleetSecret(secret), http: Fleet.makeHTTPClient(),
+                     redirectsBlobs: section.redirectBlobs)
     }
 }

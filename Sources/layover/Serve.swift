@@ -96,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         if let fleet, let dns = configuration.fleet.peersFromDNS.flatMap(DNSMembers.init) {
             services.append(FleetDNSService(fleet: fleet, dns: dns, logger: logger))
         }
+        if let fleet, fleet.redirectsBlobs { services.append(FleetProbeService(fleet: fleet)) }
         if configuration.scrubBytesPerSecond > 0 {
             services.append(ScrubService(scrubber: StoreScrubber(store: store, bytesPerSecond: configuration.scrubBytesPerSecond)))
         }

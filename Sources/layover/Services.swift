@@ -100,6 +100,19 @@ struct ReloadError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Every 2 s, when blob downloads are redirected: asks every other member's `/readyz`, so that a
+/// member that is down or not ready gets no redirects until it answers again.
+struct FleetProbeService: Service {
+    let fleet: Fleet
+
+    func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await fleet.probeMembers()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
+        }
+    }
+}
+
 /// Every 5 s: resolves the fleet's DNS name again and replaces the member list when it changed
 /// (a name that does not resolve keeps the last list).
 struct FleetDNSService: Service {

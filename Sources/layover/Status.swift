@@ -43,7 +43,8 @@ enum StatusTable {
             let traffic = fleet.traffic
             lines.append("fleet     \(fleet.members.count) members, this node \(fleet.me) (share \(percent(fleet.share))); "
                 + "peer fills \(traffic.peerFillsUsed) used (\(ByteSize.format(traffic.peerFillBytes))) / \(traffic.peerFillsServed) served; "
-                + "\(traffic.forwardedRequests) forwarded; \(traffic.peerErrors) peer errors; \(traffic.refusedPeerRequests) refused")
+                + "\(traffic.forwardedRequests) forwarded; \(traffic.blobRedirects) blob redirects; "
+                + "\(traffic.peerErrors) peer errors; \(traffic.refusedPeerRequests) refused")
             lines.append("members   " + fleet.members.map { member in
                 if member == fleet.me { return "\(member) (this node)" }
                 return fleet.unreachable[member].map { "\(member) (unreachable for \(duration($0)))" } ?? member

@@ -39,12 +39,12 @@ struct StatusTableTests {
              "fleet": {"me": "http://a:5000", "members": ["http://a:5000", "http://b:5000", "http://c:5000"],
                        "unreachable": {"http://c:5000": 75}, "share": 0.3333,
                        "traffic": {"peerFillsUsed": 4, "peerFillBytes": 2097152, "peerFillsServed": 6, "peerErrors": 1,
-                                   "forwardedRequests": 9, "refusedPeerRequests": 2}}}
+                                   "forwardedRequests": 9, "refusedPeerRequests": 2, "blobRedirects": 5}}}
             """
         let status = try JSONDecoder().decode(AdminStatus.self, from: Data(json.utf8))
         let text = StatusTable.render(status, server: "http://a:5000")
         #expect(text.contains("fleet     3 members, this node http://a:5000 (share 33.3%); peer fills 4 used (2MiB) / 6 served; "
-                              + "9 forwarded; 1 peer errors; 2 refused"), "\(text)")
+                              + "9 forwarded; 5 blob redirects; 1 peer errors; 2 refused"), "\(text)")
         #expect(text.contains("members   http://a:5000 (this node), http://b:5000, http://c:5000 (unreachable for 1m 15s)"))
         // A single node's status has no fleet lines.
         var single = status

@@ -13,8 +13,12 @@ final class FleetRig: @unchecked Sendable {
     private(set) var nodes: [LayoverProcess] = []
     let seeder: Seeder
 
+    /// Extra `serve` arguments every node gets.
+    let nodeArguments: [String]
+
     /// Starts `count` nodes on fixed free ports, each told every member.
-    init(count: Int = 3) async throws {
+    init(count: Int = 3, nodeArguments: [String] = []) async throws {
+        self.nodeArguments = nodeArguments
         registry = try await UpstreamRegistry()
         relay = try await Relay(upstreamPort: registry.port)
         storage = try TemporaryDirectory()
@@ -35,6 +39,7 @@ final class FleetRig: @unchecked Sendable {
     private func startNode(_ index: Int) async throws -> LayoverProcess {
         var arguments = ["--listen", "127.0.0.1:\(ports[index])", "--advertise", "http://127.0.0.1:\(ports[index])"]
         for port in ports { arguments += ["--peer", "http://127.0.0.1:\(port)"] }
+        arguments += nodeArguments
         return try await LayoverProcess(upstreamURL: relay.url, storage: "\(storage.path)/node\(index)", extraArguments: arguments,
                                         environment: ["LAYOVER_FLEET_SECRET": Self.secret])
     }
