@@ -4,34 +4,50 @@ import LayoverWire
 import NIOCore
 
 extension Fleet {
-    /// Where a client should fetch `digest` instead: the owner's URL for the same blob, carrying
-    /// a grant (see `BlobGrant`). Nil when redirects are off, this node owns the digest, or the
-    /// owner's last contact failed (this node then serves the blob itself).
+    /// Where a client should fetch `digest` instead, when blob redirects are on: the URL of the
+    /// same blob on the member that will serve it, carrying a grant (see `BlobGrant`); nil to
+    /// serve it here.
+    ///
+    /// The member that serves a blob is this node when it holds it, else the digest's owner (this
+    /// node again when the owner's last probe failed). A client that addressed that member
+    /// directly (its `Host` is the member's) is served in place; any other, as one that came
+    /// through a balancer, is sent to the member's own URL, so the body never crosses the
+    /// balancer or a second node.
     /// - Parameters:
     ///   - name: the repository as the client wrote it in the path.
     ///   - namespace: the request's `ns`, kept in the new URL.
-    public func blobRedirect(name: String, digest: Digest, namespace: String?) -> String? {
-        guard redirectsBlobs, let owner = membership.owner(of: digest), health.failingFor(owner) == nil else { return nil }
+    ///   - heldHere: whether this node's store has the blob.
+    ///   - host: the request's `Host`.
+    public func blobRedirect(name: String, digest: Digest, namespace: String?, heldHere: Bool, host: String?) -> String? {
+        guard redirectsBlobs else { return nil }
+        var server = membership.me
+        if !heldHere, let owner = membership.owner(of: digest), !probedDown.withLock({ $0.contains(owner) }) { server = owner }
+        if server.isAddressed(byHost: host) { return nil }
         let grant = BlobGrant.make(secret, name: name, digest: digest.description, namespace: namespace,
                                    now: Date().timeIntervalSince1970)
         let namespaceItem = namespace.map { "ns=\($0)&" } ?? ""
-        return "\(owner.url)/v2/\(name)/blobs/\(digest)?\(namespaceItem)\(BlobGrant.queryName)=\(grant)"
+        return "\(server.url)/v2/\(name)/blobs/\(digest)?\(namespaceItem)\(BlobGrant.queryName)=\(grant)"
     }
 
-    /// Asks every other member's `/readyz` once, at most `timeout` each, and records who answered
-    /// `200`: a redirect never sends a client to a member that is down or not ready.
-    public func probeMembers(timeout: TimeAmount = .seconds(1)) async {
+    /// Asks every other member's `/readyz` once, at most `timeout` each: a member that does not
+    /// answer `200` gets no redirects until a later probe succeeds.
+    public func probeMembers(timeout: TimeAmount = .seconds(2)) async {
         await withTaskGroup(of: Void.self) { group in
             for member in membership.current where member != membership.me {
                 group.addTask {
-                    var request = HTTPClientRequest(url: member.url + "/readyz")
-                    request.method = .GET
+                    var ready = false
                     do {
-                        let response = try await self.http.execute(request, deadline: .now() + timeout, logger: self.logger)
+                        let response = try await self.probeHTTP.execute(HTTPClientRequest(url: member.url + "/readyz"),
+                                                                        deadline: .now() + timeout, logger: self.logger)
                         _ = try? await response.body.collect(upTo: 64 << 10)
-                        if response.status == .ok { self.health.reached(member) } else { self.health.failed(member) }
-                    } catch {
+                        ready = response.status == .ok
+                    } catch {}
+                    if ready {
+                        self.health.reached(member)
+                        self.probedDown.withLock { _ = $0.remove(member) }
+                    } else {
                         self.health.failed(member)
+                        self.probedDown.withLock { _ = $0.insert(member) }
                     }
                 }
             }

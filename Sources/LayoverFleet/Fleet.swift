@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import LayoverLocks
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -17,6 +18,11 @@ public final class Fleet: Sendable {
     /// the bytes go from the owner to the client straight, not through this node or a balancer.
     public let redirectsBlobs: Bool
     let http: HTTPClient
+    /// Asks members' `/readyz` for redirects: a client of its own, so that a probe never waits
+    /// behind peer fills for a connection.
+    let probeHTTP: HTTPClient
+    /// Members whose last probe failed: they get no redirects.
+    let probedDown = Locked<Set<Member>>([])
     let logger: Logger
 
     /// A peer that has not connected within this is skipped (this node goes upstream itself).
@@ -32,6 +38,7 @@ public final class Fleet: Sendable {
         self.membership = membership
         self.secret = secret
         self.redirectsBlobs = redirectsBlobs
+        self.probeHTTP = Self.makeHTTPClient(idleTimeout: .seconds(10))
         self.http = http
         self.logger = logger
     }
@@ -60,5 +67,6 @@ extension Fleet {
     /// Closes the peer connections.
     public func shutdown() async {
         try? await http.shutdown()
+        try? await probeHTTP.shutdown()
     }
 }

@@ -11,5 +11,17 @@ public struct Member: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var description: String { url }
 
+    /// Whether a request's `Host` (`host[:port]`) names this member: the client addressed it
+    /// directly, not through a balancer.
+    public func isAddressed(byHost host: String?) -> Bool {
+        guard let host, let colon = url.range(of: "://") else { return false }
+        let authority = url[colon.upperBound...]
+        let scheme = url[..<colon.lowerBound]
+        let given = host.lowercased()
+        if given == authority { return true }
+        let defaultPort = scheme == "https" ? ":443" : ":80"
+        return given + defaultPort == authority
+    }
+
     public static func < (lhs: Member, rhs: Member) -> Bool { lhs.url < rhs.url }
 }

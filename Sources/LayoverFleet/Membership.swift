@@ -54,6 +54,16 @@ public final class Membership: Sendable {
         other(Rendezvous.owner(of: "repository:\(repository)", among: current))
     }
 
+    /// The share of keys this node owns with the current members, counted over `samples` fixed
+    /// keys (digests and repositories alike are hashed the same way): near 1 / members, off by
+    /// the hash's spread for these URLs.
+    public func ownedShare(samples: Int = 2048) -> Double {
+        let members = current
+        guard members.count > 1, samples > 0 else { return 1 }
+        let owned = (0..<samples).count { Rendezvous.owner(of: "share-sample:\($0)", among: members) == me }
+        return Double(owned) / Double(samples)
+    }
+
     /// A member by URL, when it is one now (a URL from a client is never trusted as a peer).
     public func member(named url: String) -> Member? {
         current.first { $0.url == url }

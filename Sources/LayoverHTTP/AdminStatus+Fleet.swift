@@ -10,8 +10,8 @@ extension AdminStatus {
         /// Members whose last contact from this node failed, with how long they have been failing
         /// (seconds): a node that is down shows here on every node that tried it.
         public var unreachable: [String: Double]
-        /// The share of digests and repositories this node owns (1 / members with rendezvous
-        /// hashing, give or take the hash's spread).
+        /// The share of digests and repositories this node owns, counted over 2048 sample keys
+        /// with the current members (near 1 / members; rendezvous hashing spreads it a little).
         public var share: Double
         public var traffic: FleetTally.Snapshot
     }
@@ -25,6 +25,6 @@ extension AdminStatus.Fleet {
             if let seconds = fleet.health.failingFor(member) { unreachable[member.url] = seconds }
         }
         self.init(me: fleet.membership.me.url, members: members.map(\.url), unreachable: unreachable,
-                  share: members.isEmpty ? 1 : 1 / Double(members.count), traffic: Telemetry.fleet.snapshot)
+                  share: fleet.membership.ownedShare(), traffic: Telemetry.fleet.snapshot)
     }
 }

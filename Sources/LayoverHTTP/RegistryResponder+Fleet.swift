@@ -41,12 +41,13 @@ extension RegistryResponder {
         return granted
     }
 
-    /// A `307` to the digest's owner for a blob download this node does not hold, when the fleet
-    /// redirects blobs; nil to serve here. Never for a peer's or an already redirected request.
+    /// A `307` to the member that serves this blob download (see `Fleet.blobRedirect`), when the
+    /// fleet redirects blobs; nil to serve here. Never for a peer's or an already redirected request.
     func blobRedirect(_ request: Request, name: String, digest: Digest) -> Response? {
         guard let fleet, fleet.redirectsBlobs, request.method == .GET, !request.fromPeer, !request.granted,
-              pull.store.record(for: digest) == nil,
-              let location = fleet.blobRedirect(name: name, digest: digest, namespace: request.queryValue("ns")) else { return nil }
+              let location = fleet.blobRedirect(name: name, digest: digest, namespace: request.queryValue("ns"),
+                                                heldHere: pull.store.record(for: digest) != nil,
+                                                host: request.headers.first(name: "host")) else { return nil }
         Telemetry.blobRedirected()
         var headers = HTTPHeaders()
         headers.add(name: "Location", value: location)

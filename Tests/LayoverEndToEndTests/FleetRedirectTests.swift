@@ -4,8 +4,9 @@ import LayoverTestSupport
 import Testing
 
 /// Three nodes with `--redirect-blobs`: a blob download a node does not hold is sent (`307`) to
-/// the digest's owner with a signed grant, so the bytes go from the owner to the client straight;
-/// the grant opens that one blob only, for a short time; a member that is down gets no redirects.
+/// the digest's owner with a signed grant, and one that came through a balancer to the serving
+/// node's own URL, so the bytes go from the owner to the client straight; the grant opens that one
+/// blob only, for a short time; a member that is down gets no redirects.
 @Suite("Fleet blob redirects", .endToEnd)
 struct FleetRedirectTests {
     final class Setup: @unchecked Sendable {
@@ -71,14 +72,31 @@ struct FleetRedirectTests {
         }
         // Each blob is owned by one of three nodes: two of its three askers are redirected.
         #expect(redirects == 2 * image.layers.count)
-        let layerBytes = image.layers.map(\.bytes.count).reduce(0, +)
-        let moved = rig.relay.bytesFromUpstream - before
-        #expect(moved >= layerBytes && moved < layerBytes + layerBytes / 10, "moved \(moved) for \(layerBytes)")
+        // Through a balancer (another Host), even the owner sends the client to its own URL, so the
+        // body does not cross the balancer.
+        for layer in image.layers {
+            let owners = try await (0..<3).asyncMap { node in
+                try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/r/blobs/\(layer.digest)", headers: [setup.credential]).status
+            }
+            let owner = try #require(owners.firstIndex(of: 200))
+            redirects += owners.count { $0 == 307 }
+            let url = "\(rig.url(owner))/v2/up/team/r/blobs/\(layer.digest)"
+            let viaBalancer = try await TestHTTP.shared.get(url, headers: [setup.credential, ("Host", "registry.example:443")])
+            #expect(viaBalancer.status == 307)
+            let location = try #require(viaBalancer.header("Location"))
+            #expect(location.hasPrefix(url + "?"))
+            let followed = try await TestHTTP.shared.streamedDigest(location)
+            #expect(followed.status == 200 && followed.digest == layer.digest)
+            redirects += 1
+        }
         var counted = 0
         for node in 0..<3 {
             counted += FleetRig.number("blobRedirects", in: try await TestHTTP.shared.get("\(rig.url(node))/_layover/status").text)
         }
         #expect(counted == redirects)
+        let layerBytes = image.layers.map(\.bytes.count).reduce(0, +)
+        let moved = rig.relay.bytesFromUpstream - before
+        #expect(moved >= layerBytes && moved < layerBytes + layerBytes / 10, "moved \(moved) for \(layerBytes)")
 
         // curl follows the redirect as docker and containerd do (dropping Authorization on the
         // new host): byte-identical.

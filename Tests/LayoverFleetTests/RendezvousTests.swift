@@ -101,3 +101,18 @@ struct FleetSecretTests {
         #expect(!secret.matches("Correct horse battery staple"))
     }
 }
+
+@Suite("Owned share")
+struct OwnedShareTests {
+    @Test func aLoneNodeOwnsEverything() {
+        let me = Member(url: "http://10.0.0.1:5000")
+        #expect(Membership(me: me, members: [me]).ownedShare() == 1)
+    }
+
+    @Test func threeMembersShareTheKeysAndTheSharesAddUp() {
+        let members = RendezvousTests.three
+        let shares = members.map { Membership(me: $0, members: members).ownedShare() }
+        #expect(abs(shares.reduce(0, +) - 1) < 1e-9)
+        for share in shares { #expect((0.28...0.39).contains(share), "\(shares)") }
+    }
+}

@@ -18,7 +18,8 @@ enum CacheImport {
             func startNext() {
                 guard let blob = pending.popFirst() else { return }
                 group.addTask {
-                    let result = try await Curl.download("\(base)/blobs/\(blob.digest)", maximumSeconds: timeout)
+                    // Following redirects, as BuildKit and containerd do.
+                    let result = try await Curl.download("\(base)/blobs/\(blob.digest)", arguments: ["-L"], maximumSeconds: timeout)
                     guard result.bytes == blob.size else { throw TestFailure("\(blob.digest): \(result.bytes) of \(blob.size) bytes") }
                     return result.bytes
                 }

@@ -8,7 +8,8 @@ import LayoverTestSupport
 /// and three of distribution's registry proxies behind round-robin HAProxy (one proxy per node,
 /// as people run them today), and one node behind HAProxy (what the balancer alone costs). Every setup starts cold, with its own counting relay to the
 /// upstream: what crossed it over the cache's unique bytes, the wall time, and for the fleets the
-/// requests nodes forwarded to each other (the cost of a balancer that does not hash).
+/// requests nodes forwarded to each other (the cost of a balancer that does not hash). Each fleet
+/// runs twice: blobs through the balancer, and blobs redirected to their owner (`--redirect-blobs`).
 struct FleetScenario {
     let layover: String
     let clients: Int
@@ -17,11 +18,11 @@ struct FleetScenario {
     let layerMiB: [Int]
     static let secret = "layover-bench-fleet-secret-0123456789"
 
-    /// One cold setup: its `/v2` root (with the upstream prefix where it needs one), what its
-    /// nodes forwarded, and how to stop it.
+    /// One cold setup: its `/v2` root (with the upstream prefix where it needs one), its fleet's
+    /// nodes (none for a single node or the registry proxies), and how to stop it.
     struct Setup {
         var base: String
-        var forwarded: () async -> Int?
+        var fleetNodes: [String] = []
         var stop: () -> Void
     }
 
@@ -37,6 +38,10 @@ struct FleetScenario {
             ("layover-1-node-haproxy", { relay, storage in try await oneNode(relay, storage, behindHAProxy: true) }),
             ("layover-3-hash", { relay, storage in try await fleet(relay, storage, balancer: nil) }),
             ("layover-3-roundrobin", { relay, storage in try await fleet(relay, storage, balancer: ["balance roundrobin"]) }),
+            ("layover-3-hash-redirect", { relay, storage in try await fleet(relay, storage, balancer: nil, redirectBlobs: true) }),
+            ("layover-3-roundrobin-redirect", { relay, storage in
+                try await fleet(relay, storage, balancer: ["balance roundrobin"], redirectBlobs: true)
+            }),
             ("registry-proxy-3-roundrobin", { relay, _ in try await registryProxies(relay) }),
         ]
         for (name, start) in setups {
@@ -47,7 +52,10 @@ struct FleetScenario {
             report.add(name, "fleet-cold-seconds", cold.seconds, "s")
             report.add(name, "fleet-cold-complete", Double(cold.complete), "clients of \(clients)")
             report.add(name, "fleet-upstream-per-unique", Double(relay.bytesFromUpstream) / unique, "x")
-            if let forwarded = await setup.forwarded() { report.add(name, "fleet-forwarded-requests", Double(forwarded), "requests") }
+            if !setup.fleetNodes.isEmpty {
+                report.add(name, "fleet-forwarded-requests", Double(await Self.total("forwardedRequests", setup.fleetNodes)), "requests")
+                report.add(name, "fleet-blob-redirects", Double(await Self.total("blobRedirects", setup.fleetNodes)), "redirects")
+            }
             setup.stop()
             relay.close()
             storage.remove()
@@ -58,23 +66,25 @@ struct FleetScenario {
     private func oneNode(_ relay: Relay, _ storage: TemporaryDirectory, behindHAProxy: Bool) async throws -> Setup {
         let node = try await LayoverProcess(upstreamURL: relay.url, storage: storage.path + "/store", binary: layover)
         guard behindHAProxy, let port = URL(string: node.url)?.port else {
-            return Setup(base: "\(node.url)/v2/up", forwarded: { nil }, stop: { node.stop(signal: SIGKILL) })
+            return Setup(base: "\(node.url)/v2/up", stop: { node.stop(signal: SIGKILL) })
         }
         let haproxy = try await HAProxy(backend: ["balance roundrobin"], ports: [port])
-        return Setup(base: "\(haproxy.url)/v2/up", forwarded: { nil }, stop: {
+        return Setup(base: "\(haproxy.url)/v2/up", stop: {
             haproxy.stop()
             node.stop(signal: SIGKILL)
         })
     }
 
     /// Three nodes in one fleet behind HAProxy: `balancer` lines for its backend, or nil for the
-    /// configuration `deploy/` ships (each repository to its owner).
-    private func fleet(_ relay: Relay, _ storage: TemporaryDirectory, balancer: [String]?) async throws -> Setup {
+    /// configuration `deploy/` ships (each repository to its owner); with `redirectBlobs`, blob
+    /// downloads go from their owner to the client, past the balancer.
+    private func fleet(_ relay: Relay, _ storage: TemporaryDirectory, balancer: [String]?, redirectBlobs: Bool = false) async throws -> Setup {
         let ports = try (0..<3).map { _ in try freePort() }
         var nodes: [LayoverProcess] = []
         for (index, port) in ports.enumerated() {
             var arguments = ["--listen", "127.0.0.1:\(port)", "--advertise", "http://127.0.0.1:\(port)"]
             for peer in ports { arguments += ["--peer", "http://127.0.0.1:\(peer)"] }
+            if redirectBlobs { arguments.append("--redirect-blobs") }
             nodes.append(try await LayoverProcess(upstreamURL: relay.url, storage: "\(storage.path)/node\(index)", extraArguments: arguments,
                                                   environment: ["LAYOVER_FLEET_SECRET": Self.secret], binary: layover))
         }
@@ -84,25 +94,28 @@ struct FleetScenario {
         } else {
             haproxy = try await HAProxy(deployedFor: ports)
         }
-        return Setup(base: "\(haproxy.url)/v2/up", forwarded: {
-            var total = 0
-            for node in nodes {
-                guard let status = try? await TestHTTP.shared.get("\(node.url)/_layover/status").text,
-                      let range = status.range(of: "\"forwardedRequests\" : ") else { return nil }
-                total += Int(status[range.upperBound...].prefix { $0.isNumber }) ?? 0
-            }
-            return total
-        }, stop: {
+        return Setup(base: "\(haproxy.url)/v2/up", fleetNodes: nodes.map(\.url), stop: {
             haproxy.stop()
             for node in nodes { node.stop(signal: SIGKILL) }
         })
+    }
+
+    /// The sum of one fleet figure (`forwardedRequests`, `blobRedirects`) over the nodes' status pages.
+    static func total(_ key: String, _ nodes: [String]) async -> Int {
+        var total = 0
+        for node in nodes {
+            guard let status = try? await TestHTTP.shared.get("\(node)/_layover/status").text,
+                  let range = status.range(of: "\"\(key)\" : ") else { continue }
+            total += Int(status[range.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+        return total
     }
 
     private func registryProxies(_ relay: Relay) async throws -> Setup {
         var proxies: [UpstreamRegistry] = []
         for _ in 0..<3 { proxies.append(try await UpstreamRegistry(proxyOf: relay.url)) }
         let haproxy = try await HAProxy(backend: ["balance roundrobin"], ports: proxies.map(\.port))
-        return Setup(base: "\(haproxy.url)/v2", forwarded: { nil }, stop: {
+        return Setup(base: "\(haproxy.url)/v2", stop: {
             haproxy.stop()
             for proxy in proxies { proxy.stop() }
         })

@@ -108,7 +108,7 @@ final class Report {
     /// (one node alone; the time behind the same HAProxy is reported beside it).
     private func printFleetBars() {
         let single = value("layover-1-node", "fleet-cold-seconds")
-        for fleet in ["layover-3-hash", "layover-3-roundrobin"] where !value(fleet, "fleet-cold-seconds").isNaN {
+        for fleet in ["layover-3-hash", "layover-3-roundrobin", "layover-3-hash-redirect", "layover-3-roundrobin-redirect"] where !value(fleet, "fleet-cold-seconds").isNaN {
             let perUnique = value(fleet, "fleet-upstream-per-unique")
             check("\(fleet): upstream bytes / unique bytes <= 1.01", perUnique <= 1.01, format(perUnique))
             check("\(fleet): every client complete", value(fleet, "fleet-cold-complete") == value("layover-1-node", "fleet-cold-complete"),
