@@ -32,7 +32,7 @@ final class BlobIndex: Sendable {
         }
     }
 
-    private static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -70,6 +70,23 @@ final class BlobIndex: Sendable {
         // more page written: in a store of a million blobs, a random one.
         migrator.registerMigration("v7-no-recency-index") { db in
             try db.execute(sql: "DROP INDEX blob_lastAccess")
+        }
+        // Repository links keyed by digest first: the key alone answers both the check of one
+        // link and the mount sources of a digest, so a new link writes one B-tree, not two (the
+        // table and a digest index: in a store of a million blobs, two random pages per push).
+        migrator.registerMigration("v8-links-by-digest") { db in
+            try db.execute(sql: """
+                CREATE TABLE repositoryLinkByDigest (
+                    upstream TEXT NOT NULL,
+                    repository TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (upstream, digest, repository)
+                ) WITHOUT ROWID;
+                INSERT INTO repositoryLinkByDigest (upstream, repository, digest)
+                    SELECT upstream, repository, digest FROM repositoryLink;
+                DROP TABLE repositoryLink;
+                ALTER TABLE repositoryLinkByDigest RENAME TO repositoryLink;
+                """)
         }
         return migrator
     }
