@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -35,6 +37,18 @@ let package = Package(
             dependencies: [
                 "LayoverLocks",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        /// Intercept mode's certificate authority: the CA made once, and leaf certificates for the
+        /// registry hosts clients CONNECT to, made on demand and cached.
+        .target(
+            name: "LayoverIntercept",
+            dependencies: [
+                "LayoverLocks",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         /// OCI wire types: names, digests, references, manifests, errors. No I/O.
@@ -131,6 +145,7 @@ let package = Package(
         .target(
             name: "LayoverHTTP",
             dependencies: [
+                "LayoverIntercept",
                 "LayoverLocks",
                 "LayoverAuth",
                 "LayoverMetrics",
@@ -163,6 +178,7 @@ let package = Package(
         .executableTarget(
             name: "layover",
             dependencies: [
+                "LayoverIntercept",
                 "LayoverLocks",
                 "LayoverAuth",
                 "LayoverMetrics",
@@ -194,6 +210,7 @@ let package = Package(
         .testTarget(name: "LayoverStoreTests", dependencies: ["LayoverLocks", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverPullTests", dependencies: ["LayoverLocks", "LayoverPull", "LayoverWire"]),
         .testTarget(name: "LayoverConfigTests", dependencies: ["LayoverAuth", "LayoverConfig", "LayoverUpstream"]),
+        .testTarget(name: "LayoverInterceptTests", dependencies: ["LayoverIntercept", .product(name: "X509", package: "swift-certificates")]),
         .testTarget(name: "LayoverFleetTests", dependencies: ["LayoverFleet", "LayoverLocks", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverLocks", "LayoverAuth", "LayoverWire"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverLocks", "LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),

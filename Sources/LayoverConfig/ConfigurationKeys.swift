@@ -42,6 +42,10 @@ enum ConfigurationKeys {
             "advertise": .value, "peers": .value, "secret": .value, "secretFile": .value, "peersFromDNS": .value,
             "redirectBlobs": .value,
         ]),
+        "intercept": .keys([
+            "listen": .value, "tunnel": .value, "tunnelPorts": .value,
+            "ca": .keys(["certificate": .value, "key": .value]),
+        ]),
     ])
 
     /// Throws for the first key of `node` the file format does not know.

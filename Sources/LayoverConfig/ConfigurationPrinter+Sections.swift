@@ -39,7 +39,20 @@ extension ConfigurationPrinter {
         lines.append("  maxHeaderBytes: \(limits.maxHeaderBytes)")
         lines.append("  maxConcurrentStreams: \(limits.maxConcurrentStreams)")
         if let bytes = limits.maxUploadBytes { lines.append("  maxUploadBytes: \(ByteSize.format(bytes))") }
-        return lines + fleetLines(configuration.fleet)
+        return lines + fleetLines(configuration.fleet) + interceptLines(configuration.intercept)
+    }
+
+    /// The `intercept` section, when its listener is on.
+    static func interceptLines(_ intercept: InterceptConfiguration) -> [String] {
+        guard let listen = intercept.listen else { return [] }
+        var lines = ["intercept:", "  listen: \(quoted(listen))", "  tunnel: \(intercept.tunnel.rawValue)",
+                     "  tunnelPorts: [\(intercept.tunnelPorts.map(String.init).joined(separator: ", "))]"]
+        if intercept.caCertificate != nil || intercept.caKey != nil {
+            lines.append("  ca:")
+            if let certificate = intercept.caCertificate { lines.append("    certificate: \(quoted(certificate))") }
+            if let key = intercept.caKey { lines.append("    key: \(quoted(key))") }
+        }
+        return lines
     }
 
     /// The `fleet` section, when members are configured; the secret masked.

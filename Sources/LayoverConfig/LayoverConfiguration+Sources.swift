@@ -23,6 +23,7 @@ extension LayoverConfiguration {
         var tls: TLSSection?
         var limits: LimitsSection?
         var fleet: FleetSection?
+        var intercept: InterceptSection?
 
         struct TLSSection: Decodable {
             var certificate: String?
@@ -109,6 +110,7 @@ extension LayoverConfiguration {
         if let key = file.tls?.key { tlsKey = key }
         if let limits = file.limits { try apply(limits: limits) }
         if let fleet = file.fleet { apply(fleet: fleet) }
+        if let intercept = file.intercept { try apply(intercept: intercept) }
     }
 
     /// Applies an upstream's `prefetch:` section over its current policy.

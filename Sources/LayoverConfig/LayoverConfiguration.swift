@@ -54,6 +54,8 @@ public struct LayoverConfiguration: Sendable, Equatable {
     public var limits = Limits()
     /// The other nodes this one works with; empty: a fleet of one.
     public var fleet = FleetConfiguration()
+    /// The forward-proxy listener of intercept mode; off unless `intercept.listen` is set.
+    public var intercept = InterceptConfiguration()
 
     /// The embedded default: `127.0.0.1:5000`, `./layover-data`, 20 GiB, Docker Hub as default
     /// plus ghcr.io, quay.io, registry.k8s.io and gcr.io.
@@ -136,6 +138,7 @@ public struct LayoverConfiguration: Sendable, Equatable {
         }
         try validateLimits()
         try fleet.validate()
+        try intercept.validate()
         return self
     }
 }

@@ -16,6 +16,8 @@ struct ConnectionPipeline: Sendable {
     let responder: RegistryResponder
     let connections: ConnectionTracker
     let options: FrontOptions
+    /// Intercept mode: the upstream every request of these connections is for; nil on the front.
+    var intercepted: InterceptOptions.Upstream?
 
     /// Per-stream receive window: a push over HTTP/2 is not window-bound on a fast link, and a
     /// stream whose body is not being read (the store is behind) holds at most this much.
@@ -30,12 +32,7 @@ struct ConnectionPipeline: Sendable {
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             if let tls = options.tls {
-                try sync.addHandler(NIOSSLServerHandler(context: tls.context))
-                try sync.addHandler(HandshakeDeadline(timeout: overflow ? OverflowHandler.idleTimeout : options.headerTimeout))
-                try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
-                    if case .negotiated("h2") = result { return configureHTTP2(channel, overflow: overflow) }
-                    return configureHTTP1(channel, sendfile: false, overflow: overflow)
-                })
+                try addTLS(sync, context: tls.context, overflow: overflow)
             } else {
                 // A connection beyond the limit must not hold its descriptor for long, bytes or not.
                 let idle = overflow ? OverflowHandler.idleTimeout : options.idleTimeout
@@ -47,6 +44,62 @@ struct ConnectionPipeline: Sendable {
                 })
             }
         }
+    }
+
+    /// TLS with `context`, a handshake deadline, and ALPN choosing HTTP/2 or HTTP/1.1.
+    private func addTLS(_ sync: ChannelPipeline.SynchronousOperations, context: NIOSSLContext, overflow: Bool) throws {
+        try sync.addHandler(NIOSSLServerHandler(context: context))
+        try sync.addHandler(HandshakeDeadline(timeout: overflow ? OverflowHandler.idleTimeout : options.headerTimeout))
+        try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
+            if case .negotiated("h2") = result { return configureHTTP2(channel, overflow: overflow) }
+            return configureHTTP1(channel, sendfile: false, overflow: overflow)
+        })
+    }
+
+    /// An intercept-listener connection: HTTP/1.1 for `CONNECT` and absolute-form requests,
+    /// answered by `ProxyRequestHandler`.
+    func configureProxy(_ channel: any Channel, intercept: InterceptOptions) -> EventLoopFuture<Void> {
+        let admission = connections.opened(channel)
+        if admission == .refused { return channel.eventLoop.makeSucceededVoidFuture() }
+        if admission == .overflow { return channel.close() }
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = options.maxHeaderBytes
+            limits.maxHeaderListSize = options.maxHeaderBytes
+            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes), maximumBufferSize: nil),
+                                name: ProxyRequestHandler.codecNames[0])
+            try sync.addHandler(HTTPResponseEncoder(), name: ProxyRequestHandler.codecNames[1])
+            try sync.addHandler(HTTPServerPipelineHandler(), name: ProxyRequestHandler.codecNames[2])
+            try sync.addHandler(ProxyRequestHandler(options: intercept, pipeline: self, headerTimeout: options.headerTimeout))
+        }
+    }
+
+    /// After an intercepted `CONNECT`: the ClientHello's server name checked against the host
+    /// (a client naming another host is closed; none, as for an address, is accepted), then TLS
+    /// with the host's leaf, then HTTP/1.1 or HTTP/2 whose every request is `upstream`'s.
+    func interceptTLS(_ channel: any Channel, upstream: InterceptOptions.Upstream, context: NIOSSLContext) throws {
+        var intercepting = self
+        intercepting.intercepted = upstream
+        // Until the ClientHello is in; the TLS handshake then gets a deadline of its own.
+        let helloDeadline = HandshakeDeadline(timeout: options.headerTimeout)
+        try channel.pipeline.syncOperations.addHandler(helloDeadline)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SNIHandler { result in
+            if case .hostname(let name) = result, name.lowercased() != upstream.host {
+                return channel.close()
+            }
+            return channel.eventLoop.makeCompletedFuture {
+                _ = channel.pipeline.syncOperations.removeHandler(helloDeadline)
+                try intercepting.addTLS(channel.pipeline.syncOperations, context: context, overflow: false)
+            }
+        }))
+    }
+
+    /// The registry handler of an absolute-form proxy request's connection (cleartext HTTP/1.1,
+    /// after NIO's codec and the proxy handler).
+    func registryHandler(for upstream: InterceptOptions.Upstream, sendfile: Bool) -> RegistryChannelHandler {
+        RegistryChannelHandler(responder: responder, connections: connections, accessLog: options.accessLog,
+                               sendfile: sendfile, deadline: nil, intercepted: upstream)
     }
 
     private func configureHTTP1(_ channel: any Channel, sendfile: Bool, overflow: Bool) -> EventLoopFuture<Void> {
@@ -64,7 +117,7 @@ struct ConnectionPipeline: Sendable {
                 try sync.addHandler(OverflowHandler())
             } else {
                 try sync.addHandler(RegistryChannelHandler(responder: responder, connections: connections, accessLog: options.accessLog,
-                                                           sendfile: sendfile, deadline: deadline))
+                                                           sendfile: sendfile, deadline: deadline, intercepted: intercepted))
             }
         }
     }
@@ -86,7 +139,7 @@ struct ConnectionPipeline: Sendable {
             connection.targetWindowSize = Self.connectionWindow
             var stream = NIOHTTP2Handler.StreamConfiguration()
             stream.targetWindowSize = Self.streamWindow
-            let responder = self.responder, connections = self.connections, accessLog = options.accessLog
+            let responder = self.responder, connections = self.connections, accessLog = options.accessLog, intercepted = self.intercepted
             try sync.addHandler(FlushCoalescingHandler())
             _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
                                                streamDelegate: manager.http2StreamDelegate) { stream in
@@ -94,7 +147,7 @@ struct ConnectionPipeline: Sendable {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                     try stream.pipeline.syncOperations.addHandler(
                         RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog,
-                                               sendfile: false, deadline: nil))
+                                               sendfile: false, deadline: nil, intercepted: intercepted))
                 }
             }
             try sync.addHandler(manager)

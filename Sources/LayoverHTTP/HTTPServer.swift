@@ -26,6 +26,26 @@ public final class HTTPServer: Sendable {
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {
         let connections = ConnectionTracker(maximum: options.maxConnections)
         let pipeline = ConnectionPipeline(responder: responder, connections: connections, options: options)
+        return try await start(host: host, port: port, connections: connections, group: group) { pipeline.configure($0) }
+    }
+
+    /// Binds intercept mode's forward-proxy listener (`HTTPS_PROXY`): `CONNECT` and absolute-form
+    /// requests, the configured upstreams served from the cache (see `ProxyRequestHandler`).
+    /// `options.tls` is not used: intercepted hosts get leaves from `intercept.leaves`.
+    public static func startIntercept(host: String, port: Int, responder: RegistryResponder, options: FrontOptions,
+                                      intercept: InterceptOptions,
+                                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {
+        let connections = ConnectionTracker(maximum: options.maxConnections)
+        var plain = options
+        plain.tls = nil
+        let pipeline = ConnectionPipeline(responder: responder, connections: connections, options: plain)
+        return try await start(host: host, port: port, connections: connections, group: group) {
+            pipeline.configureProxy($0, intercept: intercept)
+        }
+    }
+
+    private static func start(host: String, port: Int, connections: ConnectionTracker, group: any EventLoopGroup,
+                              configure: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>) async throws -> HTTPServer {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -37,7 +57,7 @@ public final class HTTPServer: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in pipeline.configure(channel) }
+            .childChannelInitializer(configure)
         return HTTPServer(listener: try await bootstrap.bind(host: host, port: port).get(), connections: connections)
     }
 

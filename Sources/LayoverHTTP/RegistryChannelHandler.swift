@@ -24,12 +24,16 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readPending = false
     /// Runs the tasks of requests that stay on this connection's event loop; made on first use.
     private var loopExecutor: EventLoopTaskExecutor?
+    /// Intercept mode: the upstream every request here is for (the client named its host).
+    private let intercepted: InterceptOptions.Upstream?
 
     /// - Parameters:
     ///   - sendfile: stored files may be written as `FileRegion`s (cleartext HTTP/1.1 only).
     ///   - deadline: the HTTP/1.1 connection's deadlines; nil on an HTTP/2 stream.
+    ///   - intercepted: the upstream of an intercepted connection; nil on the front.
     init(responder: RegistryResponder, connections: ConnectionTracker, accessLog: Logger?,
-         sendfile: Bool, deadline: ConnectionDeadline?) {
+         sendfile: Bool, deadline: ConnectionDeadline?, intercepted: InterceptOptions.Upstream? = nil) {
+        self.intercepted = intercepted
         self.responder = responder
         self.connections = connections
         self.accessLog = accessLog
@@ -54,9 +58,10 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 let made = RequestBody.Producer.makeSequence(
                     backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
                 bodySource = made.source
-                dispatch(Request(head: head, body: RequestBody(producer: made.sequence, onFirstRead: Self.continueSender(head, context.channel)),
-                                 remoteAddress: context.channel.remoteAddress),
-                         channel: context.channel, executor: nil)
+                var request = Request(head: head, body: RequestBody(producer: made.sequence, onFirstRead: Self.continueSender(head, context.channel)),
+                                      remoteAddress: context.channel.remoteAddress)
+                request.interceptedUpstream = intercepted?.name
+                dispatch(request, channel: context.channel, executor: nil)
             } else {
                 self.head = head
             }
@@ -70,7 +75,8 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
                 self.bodySource = nil
             } else if let head {
                 self.head = nil
-                let request = Request(head: head, body: .empty, remoteAddress: context.channel.remoteAddress)
+                var request = Request(head: head, body: .empty, remoteAddress: context.channel.remoteAddress)
+                request.interceptedUpstream = intercepted?.name
                 dispatch(request, channel: context.channel, executor: Self.staysOnEventLoop(request) ? eventLoopExecutor(context) : nil)
             }
         }

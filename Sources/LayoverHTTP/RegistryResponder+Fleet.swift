@@ -45,6 +45,7 @@ extension RegistryResponder {
     /// fleet redirects blobs; nil to serve here. Never for a peer's or an already redirected request.
     func blobRedirect(_ request: Request, name: String, digest: Digest) -> Response? {
         guard let fleet, fleet.redirectsBlobs, request.method == .GET, !request.fromPeer, !request.granted,
+              request.interceptedUpstream == nil,
               let location = fleet.blobRedirect(name: name, digest: digest, namespace: request.queryValue("ns"),
                                                 heldHere: pull.store.record(for: digest) != nil,
                                                 host: request.headers.first(name: "host")) else { return nil }
@@ -70,7 +71,8 @@ extension RegistryResponder {
     /// `PUT`, tag `DELETE`, tag reads and tag lists) and this node is not the owner; nil to serve
     /// here. A peer's request is always served here (one hop at most).
     func forwardedToOwner(_ request: Request, _ route: Route) async throws -> Response? {
-        guard let fleet, !request.fromPeer else { return nil }
+        // An intercepted request's names carry no prefix: it is served here.
+        guard let fleet, !request.fromPeer, request.interceptedUpstream == nil else { return nil }
         let name: String
         switch route {
         case .upload(let repository, _), .tags(let repository):
@@ -127,7 +129,7 @@ extension RegistryResponder {
     /// answer, which holds pushes not yet replicated; nil outside a fleet, for a peer's request, or
     /// when this node is the owner.
     func ownerAnswerAfterMiss(_ request: Request, _ repository: RepositoryKey) async throws -> Response? {
-        guard let fleet, !request.fromPeer, let owner = fleet.membership.owner(of: repository),
+        guard let fleet, !request.fromPeer, request.interceptedUpstream == nil, let owner = fleet.membership.owner(of: repository),
               let answer = try? await forward(request, to: owner) else { return nil }
         return answer.status == .notFound ? nil : answer
     }

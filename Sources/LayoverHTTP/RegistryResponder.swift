@@ -67,6 +67,8 @@ public final class RegistryResponder: Sendable {
                 Self.asSentByClient(request)
             } else if let granted = try withGrant(request, route) {
                 granted
+            } else if request.interceptedUpstream != nil {
+                try interceptedAccess(request, route)
             } else {
                 try await authorize(request, route)
             }
@@ -155,6 +157,9 @@ public final class RegistryResponder: Sendable {
 
     func resolve(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
         do {
+            if let upstream = request.interceptedUpstream {
+                return try pull.upstreams.resolve(name: "\(upstream)/\(name)", namespace: nil)
+            }
             return try pull.upstreams.resolve(name: name, namespace: request.queryValue("ns"))
         } catch .unknownUpstream(let upstream) {
             throw OCIError.nameUnknown("upstream \(upstream) is not configured")

@@ -26,6 +26,9 @@ public struct Request: Sendable {
     /// Whether it came with a valid redirect grant from a fleet peer (`BlobGrant`): served here,
     /// without client credentials, and never redirected again.
     public var granted = false
+    /// Intercept mode: the upstream the client reached through the proxy (its requests' names
+    /// carry no prefix); nil on the front.
+    public var interceptedUpstream: String?
 
     public init(head: HTTPRequestHead, body: RequestBody = .empty, remoteAddress: SocketAddress? = nil) {
         self.body = body

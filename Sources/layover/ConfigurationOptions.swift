@@ -40,6 +40,10 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("peer"), help: "A fleet member's URL (repeatable: every member, this node included).")
     var peers: [String] = []
 
+    @Option(name: .customLong("intercept-listen"),
+            help: "Intercept mode: the forward-proxy address clients use as HTTPS_PROXY, HOST:PORT (needs `layover ca init`).")
+    var interceptListen: String?
+
     @Flag(name: .customLong("redirect-blobs"),
           help: "Fleet: redirect blob downloads this node does not hold to the digest's owner (clients must reach every member).")
     var redirectBlobs = false
@@ -69,6 +73,7 @@ struct ConfigurationOptions: ParsableArguments {
         if let advertise { configuration.fleet.advertise = advertise }
         if !peers.isEmpty { configuration.fleet.peers = peers }
         if redirectBlobs { configuration.fleet.redirectBlobs = true }
+        if let interceptListen { configuration.intercept.listen = interceptListen }
         return try configuration.validated()
     }
 }

@@ -7,6 +7,6 @@ struct Layover: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layover",
         abstract: "A caching proxy for container registries.",
-        subcommands: [Serve.self, Status.self, Queue.self, Caches.self, Verify.self, Warm.self],
+        subcommands: [Serve.self, Status.self, Queue.self, Caches.self, Verify.self, Warm.self, CA.self],
         defaultSubcommand: Serve.self)
 }

@@ -84,6 +84,17 @@ struct Serve: AsyncParsableCommand {
                                                 responder: responder, options: Self.frontOptions(configuration, tls: tls))
         let address = server.localAddress.map { "\($0.ipAddress ?? configuration.listenHost):\($0.port ?? 0)" } ?? "?"
         FileHandle.standardOutput.write(Data("layover listening on \(tls == nil ? "http" : "https")://\(address)\n".utf8))
+        var intercept: HTTPServer?
+        if let options = try Self.interceptOptions(configuration, logger: logger), let listen = configuration.intercept.listen,
+           let (host, port) = HostPort.parse(listen) {
+            let proxy = try await HTTPServer.startIntercept(host: host, port: port, responder: responder,
+                                                            options: Self.frontOptions(configuration, tls: nil), intercept: options)
+            let proxyAddress = proxy.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? 0)" } ?? "?"
+            FileHandle.standardOutput.write(Data("layover intercepting on http://\(proxyAddress) (HTTPS_PROXY)\n".utf8))
+            logger.info("intercepting", metadata: ["address": "\(proxyAddress)", "hosts": "\(options.upstreams.map { "\($0.host):\($0.port)" })",
+                                                   "tunnel": "\(options.tunnel)"])
+            intercept = proxy
+        }
         logger.info("serving", metadata: ["address": "\(address)", "storage": "\(configuration.storage)",
                                           "maxBytes": "\(configuration.maxBytes)"])
         // Graceful shutdown runs in reverse order: the front drains first, then the last flush,
@@ -97,6 +108,7 @@ struct Serve: AsyncParsableCommand {
             services.append(FleetDNSService(fleet: fleet, dns: dns, logger: logger))
         }
         if let fleet, fleet.redirectsBlobs { services.append(FleetProbeService(fleet: fleet)) }
+        if let intercept { services.append(FrontService(server: intercept, grace: .seconds(configuration.shutdownGraceSeconds))) }
         if configuration.scrubBytesPerSecond > 0 {
             services.append(ScrubService(scrubber: StoreScrubber(store: store, bytesPerSecond: configuration.scrubBytesPerSecond)))
         }

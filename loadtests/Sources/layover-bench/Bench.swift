@@ -73,6 +73,12 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("sync-pushes"), help: "synchronous: blob pushes to each of indexSynchronous full and normal (a fourth as many image pushes).")
     var syncPushes = 400
 
+    @Option(name: .customLong("fleet-rounds"), help: "fleet: times every setup runs, its order rotated each round (medians reported).")
+    var fleetRounds = 1
+
+    @Option(name: .customLong("fleet-setups"), help: "fleet: the setups to run (comma-separated names, e.g. layover-1-node,layover-3-hash-redirect); default: all.")
+    var fleetSetups = ""
+
     @Option(name: .customLong("scale-sizes"), help: "scale: blobs in each seeded store (comma-separated).")
     var scaleSizes = "1000,100000,1000000"
 
@@ -104,7 +110,8 @@ struct Bench: AsyncParsableCommand {
         }
         if scenarios.contains("fleet") {
             try await FleetScenario(layover: layover, clients: cacheClients, parallel: cacheParallel, timeout: herdTimeout * 3,
-                                    layerMiB: cacheLayersMiB.split(separator: ",").compactMap { Int($0) })
+                                    layerMiB: cacheLayersMiB.split(separator: ",").compactMap { Int($0) }, rounds: fleetRounds,
+                                    only: Set(fleetSetups.split(separator: ",").map(String.init)))
                 .run(report: report)
         }
         if scenarios.contains("scale") {

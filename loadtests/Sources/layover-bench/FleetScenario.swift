@@ -16,6 +16,10 @@ struct FleetScenario {
     let parallel: Int
     let timeout: Int
     let layerMiB: [Int]
+    /// Times every setup runs, in an order rotated each round; medians reported.
+    let rounds: Int
+    /// The setups to run (by name); empty: all.
+    let only: Set<String>
     static let secret = "layover-bench-fleet-secret-0123456789"
 
     /// One cold setup: its `/v2` root (with the upstream prefix where it needs one), its fleet's
@@ -44,21 +48,42 @@ struct FleetScenario {
             }),
             ("registry-proxy-3-roundrobin", { relay, _ in try await registryProxies(relay) }),
         ]
-        for (name, start) in setups {
-            let relay = try await Relay(upstreamPort: upstream.port)
-            let storage = try TemporaryDirectory()
-            let setup = try await start(relay, storage)
-            let cold = await CacheImport.fleet(cache, from: setup.base, clients: clients, parallel: parallel, timeout: timeout)
-            report.add(name, "fleet-cold-seconds", cold.seconds, "s")
-            report.add(name, "fleet-cold-complete", Double(cold.complete), "clients of \(clients)")
-            report.add(name, "fleet-upstream-per-unique", Double(relay.bytesFromUpstream) / unique, "x")
-            if !setup.fleetNodes.isEmpty {
-                report.add(name, "fleet-forwarded-requests", Double(await Self.total("forwardedRequests", setup.fleetNodes)), "requests")
-                report.add(name, "fleet-blob-redirects", Double(await Self.total("blobRedirects", setup.fleetNodes)), "redirects")
+        let chosen = setups.filter { only.isEmpty || only.contains($0.name) }
+        var figures: [String: [String: [Double]]] = [:]
+        for round in 0..<rounds {
+            if rounds > 1 { say("# fleet round \(round + 1) of \(rounds)") }
+            for index in chosen.indices {
+                let (name, start) = chosen[(index + round) % chosen.count]
+                let relay = try await Relay(upstreamPort: upstream.port)
+                let storage = try TemporaryDirectory()
+                let setup = try await start(relay, storage)
+                let cold = await CacheImport.fleet(cache, from: setup.base, clients: clients, parallel: parallel, timeout: timeout)
+                var measured = ["fleet-cold-seconds": cold.seconds, "fleet-cold-complete": Double(cold.complete),
+                                "fleet-upstream-per-unique": Double(relay.bytesFromUpstream) / unique]
+                if !setup.fleetNodes.isEmpty {
+                    measured["fleet-forwarded-requests"] = Double(await Self.total("forwardedRequests", setup.fleetNodes))
+                    measured["fleet-blob-redirects"] = Double(await Self.total("blobRedirects", setup.fleetNodes))
+                }
+                if rounds > 1 { say("\(name) round \(round + 1): \(String(format: "%.1f", cold.seconds)) s") }
+                for (figure, value) in measured { figures[name, default: [:]][figure, default: []].append(value) }
+                setup.stop()
+                relay.close()
+                storage.remove()
             }
-            setup.stop()
-            relay.close()
-            storage.remove()
+        }
+        for (name, _) in chosen {
+            for (figure, unit) in [("fleet-cold-seconds", "s"), ("fleet-cold-complete", "clients of \(clients)"),
+                                   ("fleet-upstream-per-unique", "x"), ("fleet-forwarded-requests", "requests"),
+                                   ("fleet-blob-redirects", "redirects")] {
+                // Times and counts: medians; clients complete and upstream bytes: the worst round.
+                guard let values = figures[name]?[figure] else { continue }
+                let value = switch figure {
+                case "fleet-cold-complete": values.min() ?? .nan
+                case "fleet-upstream-per-unique": values.max() ?? .nan
+                default: median(values)
+                }
+                report.add(name, figure, value, unit)
+            }
         }
     }
 

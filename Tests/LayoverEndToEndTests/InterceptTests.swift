@@ -1,0 +1,176 @@
+import Foundation
+import LayoverTestSupport
+import NIOCore
+import Testing
+
+/// Intercept mode (issue 14): clients reach `registry.test` (distribution's registry on
+/// 127.0.0.1, behind a counting relay) only through Layover's forward proxy, trusting Layover's
+/// CA; refs stay unchanged. Other hosts are tunnelled byte for byte, or refused.
+@Suite("Intercept mode", .endToEnd)
+struct InterceptTests {
+    final class Setup: @unchecked Sendable {
+        let registry: UpstreamRegistry
+        let relay: Relay
+        let files: TemporaryDirectory
+        let layover: LayoverProcess
+        let proxyPort: Int
+        let stub: any Channel
+        let seeder: Seeder
+
+        /// Layover with upstream `registry.test` (no credentials), its CA made by `layover ca init`,
+        /// tunnels allowed to port 443 and to a test server's port.
+        init() async throws {
+            registry = try await UpstreamRegistry()
+            relay = try await Relay(upstreamPort: registry.port)
+            files = try TemporaryDirectory()
+            seeder = Seeder(registry: registry.url)
+            stub = try await HTTPStub.serve { incoming, _ in
+                (.ok, [("Content-Type", "text/plain")], Array("tunnelled \(incoming.head.uri)\n".utf8))
+            }
+            let made = try await LayoverProcess.run(["ca", "init", "--dir", files.path + "/ca"])
+            #expect(made.status == 0, "\(made.output)")
+            proxyPort = try freePort()
+            try """
+                upstreams:
+                  registry.test:
+                    url: \(relay.url)
+                intercept:
+                  listen: 127.0.0.1:\(proxyPort)
+                  tunnelPorts: [443, \(stub.localAddress!.port!)]
+                  ca:
+                    certificate: \(files.path)/ca/ca.crt
+                    key: \(files.path)/ca/ca.key
+                """.write(toFile: files.path + "/layover.yaml", atomically: true, encoding: .utf8)
+            layover = try await LayoverProcess(upstreamURL: relay.url, storage: files.path + "/store",
+                                               extraArguments: ["--config", files.path + "/layover.yaml"])
+            _ = try await layover.process?.waitForLine(containing: "layover intercepting on ")
+        }
+
+        var proxy: String { "http://127.0.0.1:\(proxyPort)" }
+        var caCertificate: String { files.path + "/ca/ca.crt" }
+
+        /// curl through the proxy, trusting the CA; returns status, body and what curl printed.
+        func curl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+            let process = try TestProcess(executable: "/usr/bin/curl", arguments: ["-s", "--proxy", proxy, "--cacert", caCertificate,
+                                                                                  "--max-time", "30"] + arguments)
+            return (try await process.waitForExit(timeout: .seconds(60)), process.output)
+        }
+
+        func shutdown() {
+            layover.stop(signal: SIGKILL)
+            _ = stub.close(mode: .all)
+            registry.stop()
+            relay.close()
+            files.remove()
+        }
+    }
+
+    @Test("skopeo pulls through HTTPS_PROXY with the ref unchanged, byte-identical; a second pull moves no blob bytes upstream; the CA key is not world-readable")
+    func skopeoPullsThroughTheProxy() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let image = try await setup.seeder.pushImage("team/app", tag: "v1", layerSizes: [300_000, 200_000])
+        let keyMode = try FileManager.default.attributesOfItem(atPath: setup.files.path + "/ca/ca.key")[.posixPermissions] as? Int
+        #expect(keyMode == 0o600)
+        let certDirectory = setup.files.path + "/certs"
+        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
+        var moved: [Int] = []
+        for round in 0..<2 {
+            let before = setup.relay.bytesFromUpstream
+            let output = setup.files.path + "/pull\(round)"
+            var environment = ProcessInfo.processInfo.environment
+            environment["HTTPS_PROXY"] = setup.proxy
+            environment["NO_PROXY"] = ""
+            environment["no_proxy"] = ""
+            let skopeo = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+                "copy", "--src-cert-dir", certDirectory, "docker://registry.test/team/app:v1", "dir:\(output)"], environment: environment)
+            #expect(try await skopeo.waitForExit(timeout: .seconds(120)) == 0, "\(skopeo.output)")
+            for layer in image.layers {
+                let file = output + "/" + layer.digest.dropFirst("sha256:".count)
+                #expect(FileManager.default.contents(atPath: file).map(Array.init) == layer.bytes)
+            }
+            moved.append(setup.relay.bytesFromUpstream - before)
+        }
+        let layerBytes = image.layers.map(\.bytes.count).reduce(0, +)
+        #expect(moved[0] >= layerBytes)
+        #expect(moved[1] < 100_000, "the second pull moved \(moved[1]) bytes upstream")
+    }
+
+    @Test("curl over HTTP/2 and HTTP/1.1 through the proxy gets the manifest and a blob byte-identical; a push is refused 403 for now")
+    func curlThroughTheProxy() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let image = try await setup.seeder.pushImage("team/curl", tag: "v1", layerSizes: [50_000])
+        for version in ["--http2", "--http1.1"] {
+            let manifest = try await setup.curl([version, "-H", "Accept: application/vnd.oci.image.manifest.v1+json", "-w", "\n%{http_version}",
+                                                 "https://registry.test/v2/team/curl/manifests/v1"])
+            #expect(manifest.status == 0)
+            #expect(manifest.output.hasPrefix(String(decoding: image.manifest, as: UTF8.self)), "\(manifest.output)")
+            #expect(manifest.output.hasSuffix(version == "--http2" ? "\n2" : "\n1.1"))
+            let blob = setup.files.path + "/blob\(version)"
+            #expect(try await setup.curl([version, "-o", blob, "https://registry.test/v2/team/curl/blobs/\(image.layers[0].digest)"]).status == 0)
+            #expect(FileManager.default.contents(atPath: blob).map(Array.init) == image.layers[0].bytes)
+        }
+        let push = try await setup.curl(["-X", "POST", "-w", "%{http_code}", "https://registry.test/v2/team/curl/blobs/uploads/"])
+        #expect(push.output.hasSuffix("403") && push.output.contains("DENIED"), "\(push.output)")
+    }
+
+    @Test("another host is tunnelled byte for byte; a port tunnels may not use, a malformed CONNECT and a host not served in absolute form are refused")
+    func tunnelsAndRefusals() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let stubPort = setup.stub.localAddress!.port!
+        let tunnelled = try await setup.curl(["--proxytunnel", "http://127.0.0.1:\(stubPort)/anything?x=1"])
+        #expect(tunnelled.output == "tunnelled /anything?x=1\n", "\(tunnelled.output)")
+
+        let connection = try RawHTTP(port: setup.proxyPort)
+        _ = connection.write("CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n")
+        #expect(RawHTTP.status(of: connection.readAll()) == 403)
+        let malformed = try RawHTTP(port: setup.proxyPort)
+        _ = malformed.write("CONNECT nonsense HTTP/1.1\r\nHost: nonsense\r\n\r\n")
+        #expect(RawHTTP.status(of: malformed.readAll()) == 400)
+        let elsewhere = try RawHTTP(port: setup.proxyPort)
+        _ = elsewhere.write("GET http://example.test/v2/ HTTP/1.1\r\nHost: example.test\r\n\r\n")
+        #expect(RawHTTP.status(of: elsewhere.readAll()) == 403)
+    }
+
+    @Test("inside a registry host's tunnel: an SNI naming another host, cleartext HTTP, and a handshake that never finishes each cost only their connection")
+    func badTunnels() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        // openssl's client through the proxy, with another server name: no handshake.
+        let mismatched = try Self.sClient(setup, serverName: "other.test")
+        #expect(try await mismatched.waitForExit(timeout: .seconds(30)) != 0)
+        let matched = try Self.sClient(setup, serverName: "registry.test")
+        #expect(try await matched.waitForExit(timeout: .seconds(30)) == 0, "\(matched.output)")
+
+        let cleartext = try RawHTTP(port: setup.proxyPort)
+        _ = cleartext.write("CONNECT registry.test:443 HTTP/1.1\r\nHost: registry.test:443\r\n\r\n")
+        cleartext.setReadTimeout(seconds: 5)
+        #expect(RawHTTP.status(of: String(decoding: cleartext.readSome() ?? [], as: UTF8.self)) == 200)
+        _ = cleartext.write("GET /v2/ HTTP/1.1\r\nHost: registry.test\r\n\r\n")
+        #expect(!cleartext.readAll().contains("HTTP/1.1 200"), "cleartext inside the tunnel is never answered as HTTP")
+
+        let silent = try RawHTTP(port: setup.proxyPort)
+        _ = silent.write("CONNECT registry.test:443 HTTP/1.1\r\nHost: registry.test:443\r\n\r\n")
+        silent.setReadTimeout(seconds: 30)
+        #expect(RawHTTP.status(of: String(decoding: silent.readSome() ?? [], as: UTF8.self)) == 200)
+        let started = ContinuousClock.now
+        _ = silent.readAll()
+        #expect(ContinuousClock.now - started < .seconds(25), "a handshake that never starts is cut at the header timeout")
+
+        // The proxy still serves.
+        let still = try await setup.curl(["-o", "/dev/null", "-w", "%{http_code}", "https://registry.test/v2/"])
+        #expect(still.output == "200")
+    }
+
+    /// `openssl s_client` through the proxy to registry.test with `serverName` as SNI, verifying
+    /// the chain and the host; its input closed, so it ends after the handshake.
+    static func sClient(_ setup: Setup, serverName: String) throws -> TestProcess {
+        try TestProcess(executable: "/bin/sh", arguments: ["-c", """
+            exec openssl s_client -proxy 127.0.0.1:\(setup.proxyPort) -connect registry.test:443 -servername \(serverName) \
+              -CAfile \(setup.caCertificate) -verify_return_error -verify_hostname registry.test </dev/null
+            """])
+    }
+}
