@@ -154,6 +154,7 @@ let package = Package(
                 "LayoverPull",
                 "LayoverPush",
                 "LayoverFleet",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

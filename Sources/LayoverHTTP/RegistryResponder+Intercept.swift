@@ -1,33 +1,127 @@
+import Foundation
+import LayoverUpstream
 import LayoverWire
+import NIOCore
+import NIOHTTP1
 
-/// Who may do what through intercept mode, for now.
+/// Who may do what through intercept mode.
 ///
-/// A client behind `HTTPS_PROXY` sends the upstream's credentials, not Layover's, so Layover's
-/// own client authentication does not apply. Until each client's credential is checked against
-/// the upstream before cached content reaches it, intercept mode serves pulls only, and only of
-/// upstreams Layover reaches without credentials of its own: everything it caches from those,
-/// any client could have read from the upstream itself.
+/// A client behind `HTTPS_PROXY` sends the upstream's credentials, not Layover's, so Layover's own
+/// client authentication does not apply. Instead:
+/// - a cached manifest or blob reaches a client only after the upstream confirmed that client's
+///   credential may read the repository: one `HEAD` (as the client) per credential and
+///   repository, remembered until the credential expires, five minutes at most;
+/// - an upstream Layover reaches without credentials of its own, asked by a client that sends
+///   none, needs no check: everything cached from it, any client could read from it itself;
+/// - `/v2/` and every path outside `/v2/` (a token endpoint on the registry's own host) are
+///   relayed to the upstream as the client sent them, so the client sees the upstream's challenge
+///   and gets its token as it would without Layover;
+/// - pushes are refused for now (`403 DENIED`).
 extension RegistryResponder {
-    /// `request` as it may be served, or a refusal: `404` for Layover's own endpoints, `403
-    /// DENIED` for pushes and for upstreams Layover holds credentials for.
-    func interceptedAccess(_ request: Request, _ route: Route) throws -> Request {
+    /// Serve `request` (as Layover serves it), or send this answer.
+    enum InterceptDecision {
+        case serve(Request)
+        case answer(Response)
+    }
+
+    func intercepted(_ request: Request, _ route: Route, upstream name: String) async throws -> InterceptDecision {
+        guard let client = pull.upstreams.client(named: name) else {
+            throw OCIError.nameUnknown("upstream \(name) is not configured")
+        }
+        let authorization = request.headers.first(name: "authorization")
+        let needsCheck = client.upstream.credentials != nil || authorization != nil
         let reads = request.method == .GET || request.method == .HEAD
         switch route {
         case .base:
-            return request
-        case .manifest(let name, _), .blob(let name, _), .tags(let name), .referrers(let name, _):
-            guard reads else { throw Self.interceptedPushRefused }
-            let (client, _) = try resolve(request, name: name)
-            guard client.upstream.credentials == nil else {
-                throw OCIError(status: 403, code: .denied, message:
-                    "intercept mode does not serve \(client.upstream.name) yet: Layover holds credentials for it, and each client's own is not checked against the upstream yet")
-            }
-            return request
+            return needsCheck ? .answer(try await relayed(request, client, authorization: authorization)) : .serve(request)
+        case .manifest(let path, let reference):
+            return try await checked(request, client, path, authorization, "manifests/\(reference)", reads: reads, needsCheck: needsCheck)
+        case .blob(let path, let digest):
+            return try await checked(request, client, path, authorization, "blobs/\(digest)", reads: reads, needsCheck: needsCheck)
+        case .tags(let path):
+            return try await checked(request, client, path, authorization, "tags/list?n=1", reads: reads, needsCheck: needsCheck)
+        case .referrers(let path, let digest):
+            return try await checked(request, client, path, authorization, "referrers/\(digest)", reads: reads, needsCheck: needsCheck)
         case .upload:
             throw Self.interceptedPushRefused
-        case .health, .ready, .metrics, .admin, .unknown, .notRegistry:
+        case .unknown, .notRegistry:
+            return .answer(try await relayed(request, client, authorization: authorization))
+        case .health, .ready, .metrics, .admin:
             throw OCIError(status: 404, code: .nameUnknown, message: "no such endpoint: \(request.path)")
         }
+    }
+
+    /// A read, served once the upstream confirmed the client's credential for the repository
+    /// (`probe`: the path after `/v2/<repository>/` the upstream is asked with a `HEAD`, or a
+    /// `GET` for lists); the upstream's refusal otherwise, its challenge included.
+    private func checked(_ request: Request, _ client: RegistryClient, _ path: String, _ authorization: String?, _ probe: String,
+                         reads: Bool, needsCheck: Bool) async throws -> InterceptDecision {
+        guard reads else { throw Self.interceptedPushRefused }
+        guard needsCheck else { return .serve(request) }
+        let (_, repository) = try resolve(request, name: path)
+        let now = Date().timeIntervalSince1970
+        if interceptAccess.isConfirmed(authorization, repository, now: now) { return .serve(request) }
+        let method: HTTPMethod = probe.hasPrefix("manifests/") || probe.hasPrefix("blobs/") ? .HEAD : .GET
+        let answer: RegistryClient.RelayedAnswer
+        do {
+            answer = try await client.relay(method, target: "/v2/\(repository.repository.value)/\(probe)", authorization: authorization,
+                                            accept: request.headers["accept"], maximumBody: 64 << 10)
+        } catch {
+            throw OCIError(status: 503, code: .unavailable,
+                           message: "cannot confirm with \(client.upstream.name) that this client may read \(repository.repository.value): \(error)")
+        }
+        switch answer.status {
+        case 200...399:
+            interceptAccess.confirm(authorization, repository, now: now)
+            return .serve(request)
+        case 401:
+            var headers: [(String, String)] = []
+            for challenge in answer.headers["www-authenticate"] { headers.append(("WWW-Authenticate", challenge)) }
+            throw OCIError(status: 401, code: .unauthorized,
+                           message: "\(client.upstream.name) did not accept this client's credential for \(repository.repository.value)",
+                           headers: headers)
+        case 403:
+            throw OCIError(status: 403, code: .denied, message: "\(client.upstream.name) refuses this client \(repository.repository.value)")
+        case 404:
+            throw probe.hasPrefix("blobs/") ? OCIError.blobUnknown(String(probe.dropFirst("blobs/".count)))
+                : OCIError(status: 404, code: .nameUnknown, message: "not found at \(client.upstream.name)")
+        default:
+            throw OCIError(status: 503, code: .unavailable,
+                           message: "\(client.upstream.name) answered \(answer.status) when asked whether this client may read \(repository.repository.value)")
+        }
+    }
+
+    /// The upstream's own answer to `request` (path and query as sent, the client's `Authorization`,
+    /// a body of at most 64 KiB for a token `POST`): what a client behind the proxy would get.
+    private func relayed(_ request: Request, _ client: RegistryClient, authorization: String?) async throws -> Response {
+        guard [.GET, .HEAD, .POST].contains(request.method) else {
+            throw OCIError(status: 405, code: .unsupported, message: "method not allowed through intercept mode")
+        }
+        var body: [UInt8]?
+        if request.method == .POST {
+            var collected: [UInt8] = []
+            for try await chunk in request.body {
+                collected += chunk.readableBytesView
+                guard collected.count <= 64 << 10 else { throw OCIError(status: 413, code: .sizeInvalid, message: "body over 64 KiB") }
+            }
+            body = collected
+        }
+        let answer: RegistryClient.RelayedAnswer
+        do {
+            answer = try await client.relay(request.method, target: request.uri, authorization: authorization,
+                                            accept: request.headers["accept"], contentType: request.headers.first(name: "content-type"), body: body)
+        } catch {
+            throw OCIError(status: 502, code: .unavailable, message: "\(error)")
+        }
+        var headers = HTTPHeaders()
+        for (name, value) in answer.headers
+        where ["content-type", "www-authenticate", "docker-distribution-api-version", "location", "retry-after"].contains(name.lowercased()) {
+            headers.add(name: name, value: value)
+        }
+        headers.add(name: "Content-Length", value: String(answer.body.count))
+        let bodyless = request.method == .HEAD
+        return Response(status: HTTPResponseStatus(statusCode: answer.status), headers: headers,
+                        body: bodyless || answer.body.isEmpty ? .empty : .bytes(ByteBuffer(bytes: answer.body)))
     }
 
     static let interceptedPushRefused = OCIError(status: 403, code: .denied, message:

@@ -29,6 +29,8 @@ public final class RegistryResponder: Sendable {
     let scrubber: StoreScrubber
     /// The other nodes; nil for a fleet of one (then every peer request is refused).
     let fleet: Fleet?
+    /// Intercept mode: the client credentials the upstream confirmed, per repository.
+    let interceptAccess = InterceptAccessCache()
     let logger: Logger
 
     /// - Parameters:
@@ -63,16 +65,23 @@ public final class RegistryResponder: Sendable {
             try Self.checkHost(request)
             try Self.checkNamespace(request)
             // A peer already authorized its client; the secret stands for that.
-            let authorized = if try isPeerRequest(request) {
-                Self.asSentByClient(request)
+            var interceptAnswer: Response?
+            let authorized: Request
+            if try isPeerRequest(request) {
+                authorized = Self.asSentByClient(request)
             } else if let granted = try withGrant(request, route) {
-                granted
-            } else if request.interceptedUpstream != nil {
-                try interceptedAccess(request, route)
+                authorized = granted
+            } else if let upstream = request.interceptedUpstream {
+                switch try await intercepted(request, route, upstream: upstream) {
+                case .serve(let served): authorized = served
+                case .answer(let answer): (authorized, interceptAnswer) = (request, answer)
+                }
             } else {
-                try await authorize(request, route)
+                authorized = try await authorize(request, route)
             }
-            if let forwarded = try await forwardedToOwner(authorized, route) {
+            if let interceptAnswer {
+                response = interceptAnswer
+            } else if let forwarded = try await forwardedToOwner(authorized, route) {
                 response = forwarded
             } else {
                 response = namingUploadOwner(try await self.route(authorized, route), route)

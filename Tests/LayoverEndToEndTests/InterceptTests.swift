@@ -16,11 +16,17 @@ struct InterceptTests {
         let proxyPort: Int
         let stub: any Channel
         let seeder: Seeder
+        /// `secure.test`: the same registry behind a token gateway whose tokens only `good:secret`
+        /// gets; Layover holds that credential too.
+        let gateway: TokenGateway
+        static let goodCredential = "good:secret"
 
-        /// Layover with upstream `registry.test` (no credentials), its CA made by `layover ca init`,
-        /// tunnels allowed to port 443 and to a test server's port.
+        /// Layover with upstream `registry.test` (no credentials) and `secure.test`, its CA made by
+        /// `layover ca init`, tunnels allowed to port 443 and to a test server's port.
         init() async throws {
             registry = try await UpstreamRegistry()
+            gateway = try await TokenGateway(registry: registry.url, lifetime: 300)
+            gateway.state.withLock { $0.tokenCredentials = Self.goodCredential }
             relay = try await Relay(upstreamPort: registry.port)
             files = try TemporaryDirectory()
             seeder = Seeder(registry: registry.url)
@@ -34,6 +40,10 @@ struct InterceptTests {
                 upstreams:
                   registry.test:
                     url: \(relay.url)
+                  secure.test:
+                    url: \(gateway.url)
+                    username: good
+                    password: secret
                 intercept:
                   listen: 127.0.0.1:\(proxyPort)
                   tunnelPorts: [443, \(stub.localAddress!.port!)]
@@ -59,6 +69,7 @@ struct InterceptTests {
         func shutdown() {
             layover.stop(signal: SIGKILL)
             _ = stub.close(mode: .all)
+            gateway.close()
             registry.stop()
             relay.close()
             files.remove()
@@ -88,7 +99,7 @@ struct InterceptTests {
             #expect(try await skopeo.waitForExit(timeout: .seconds(120)) == 0, "\(skopeo.output)")
             for layer in image.layers {
                 let file = output + "/" + layer.digest.dropFirst("sha256:".count)
-                #expect(FileManager.default.contents(atPath: file).map(Array.init) == layer.bytes)
+                #expect(FileManager.default.contents(atPath: file).map(Array.init) == layer.bytes, "layer \(layer.digest)")
             }
             moved.append(setup.relay.bytesFromUpstream - before)
         }
@@ -172,5 +183,45 @@ struct InterceptTests {
             exec openssl s_client -proxy 127.0.0.1:\(setup.proxyPort) -connect registry.test:443 -servername \(serverName) \
               -CAfile \(setup.caCertificate) -verify_return_error -verify_hostname registry.test </dev/null
             """])
+    }
+
+    @Test("an upstream that demands credentials: a client with good ones gets the image (from the store the second time); with wrong ones, none, or a forged token, cached content is refused")
+    func credentialsAreCheckedUpstream() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let image = try await setup.seeder.pushImage("team/private", tag: "v1", layerSizes: [120_000, 80_000])
+        let certDirectory = setup.files.path + "/certs"
+        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
+        func pull(_ credential: String?, into name: String) async throws -> (status: Int32, output: String) {
+            var environment = ProcessInfo.processInfo.environment
+            environment["HTTPS_PROXY"] = setup.proxy
+            environment["NO_PROXY"] = ""
+            environment["no_proxy"] = ""
+            let skopeo = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+                "copy", "--src-cert-dir", certDirectory] + (credential.map { ["--src-creds", $0] } ?? [])
+                + ["docker://secure.test/team/private:v1", "dir:\(setup.files.path)/\(name)"], environment: environment)
+            return (try await skopeo.waitForExit(timeout: .seconds(120)), skopeo.output)
+        }
+        let first = try await pull(Setup.goodCredential, into: "good1")
+        #expect(first.status == 0, "\(first.output)")
+        for layer in image.layers {
+            let file = FileManager.default.contents(atPath: setup.files.path + "/good1/" + layer.digest.dropFirst("sha256:".count))
+            #expect(file.map(Array.init) == layer.bytes, "layer \(layer.digest)")
+        }
+        // Cached now. Without the right credential, nothing of it comes back.
+        #expect(try await pull("bad:wrong", into: "bad").status != 0)
+        #expect(try await pull(nil, into: "none").status != 0)
+        let forged = try await setup.curl(["-H", "Authorization: Bearer forged", "-w", "\n%{http_code}",
+                                           "https://secure.test/v2/team/private/blobs/\(image.layers[0].digest)"])
+        #expect(forged.output.hasSuffix("\n401") && forged.output.contains("UNAUTHORIZED"), "\(forged.output)")
+        let anonymous = try await setup.curl(["-w", "\n%{http_code}", "https://secure.test/v2/team/private/manifests/v1"])
+        #expect(anonymous.output.hasSuffix("\n401"), "\(anonymous.output)")
+        // The good client again: served, and the store answers.
+        let blobGets = setup.gateway.state.withLock { $0.blobGets }
+        #expect(blobGets >= image.layers.count)
+        let second = try await pull(Setup.goodCredential, into: "good2")
+        #expect(second.status == 0, "\(second.output)")
+        #expect(setup.gateway.state.withLock { $0.blobGets } == blobGets, "the second pull's blobs came from the store")
     }
 }

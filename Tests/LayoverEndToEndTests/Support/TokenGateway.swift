@@ -37,6 +37,11 @@ final class TokenGateway: Sendable {
         /// Largest request body seen.
         var largestBody = 0
         var tagPagesServed = 0
+        /// When set (`user:password`), the token endpoint issues tokens only for these Basic
+        /// credentials and answers `401` to anyone else.
+        var tokenCredentials: String?
+        /// Blob `GET`s passed on to the registry.
+        var blobGets = 0
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -49,6 +54,11 @@ final class TokenGateway: Sendable {
             let head = request.head
             let now = Date().timeIntervalSince1970
             if head.uri.hasPrefix("/token") {
+                if let required = state.withLock({ $0.tokenCredentials }),
+                   head.headers.first(name: "authorization") != "Basic " + Data(required.utf8).base64EncodedString() {
+                    return (.unauthorized, [("Content-Type", "application/json")],
+                            Array("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad credentials\"}]}".utf8))
+                }
                 let token = "tok-\(UUID().uuidString)"
                 let lifetime = state.withLock { state in
                     state.tokenRequests += 1
@@ -82,6 +92,7 @@ final class TokenGateway: Sendable {
             if head.method == .GET, head.uri.contains("/tags/list"), let size = state.withLock({ $0.tagPageSize }) {
                 return try await Self.tagPage(registry: registry, uri: head.uri, size: size, state: state)
             }
+            if head.method == .GET, head.uri.contains("/blobs/sha256:") { state.withLock { $0.blobGets += 1 } }
             let answer = try await HTTPStub.forward(request, to: registry, as: "http://127.0.0.1:\(port)")
             if head.method == .PATCH, case let delay = state.withLock({ $0.chunkDelay }), delay > 0 {
                 try await Task.sleep(for: .seconds(delay))
