@@ -4,8 +4,9 @@ import LayoverLocks
 import LayoverStore
 import LayoverWire
 
-/// Which client credentials the upstream confirmed may read which repository, and until when
-/// (intercept mode): one upstream check per credential and repository, not one per request.
+/// Which client credentials the upstream confirmed may pull (or push to) which repository, and
+/// until when (intercept mode): one upstream check per credential, repository and right, not one
+/// per request.
 /// Credentials are kept only as SHA-256 digests.
 ///
 /// Thread safety: one lock around the map.
@@ -18,17 +19,20 @@ final class InterceptAccessCache: Sendable {
     /// For a credential whose lifetime cannot be read (Basic, an opaque token).
     static let opaque: Double = 60
 
-    /// Whether `authorization` was confirmed for `repository` and the confirmation still runs at `now`.
-    func isConfirmed(_ authorization: String?, _ repository: RepositoryKey, now: Double) -> Bool {
-        let key = Self.key(authorization, repository)
+    /// What the upstream confirmed.
+    enum Right: String { case pull, push }
+
+    /// Whether `authorization` was confirmed for `right` on `repository` and the confirmation still runs at `now`.
+    func isConfirmed(_ authorization: String?, _ right: Right, _ repository: RepositoryKey, now: Double) -> Bool {
+        let key = Self.key(authorization, right, repository)
         return entries.withLock { ($0[key] ?? 0) > now }
     }
 
     /// Records the upstream's confirmation, until the credential's expiry (a JWT's `exp`) and at
     /// most `longest` from `now`.
-    func confirm(_ authorization: String?, _ repository: RepositoryKey, now: Double) {
+    func confirm(_ authorization: String?, _ right: Right, _ repository: RepositoryKey, now: Double) {
         let until = min(now + Self.longest, Self.expiry(of: authorization) ?? now + Self.opaque)
-        let key = Self.key(authorization, repository)
+        let key = Self.key(authorization, right, repository)
         entries.withLock { entries in
             if entries.count >= Self.capacity {
                 entries = entries.filter { $0.value > now }
@@ -40,8 +44,8 @@ final class InterceptAccessCache: Sendable {
         }
     }
 
-    private static func key(_ authorization: String?, _ repository: RepositoryKey) -> String {
-        SHA256.hash(data: Data((authorization ?? "").utf8)).hexString + " " + repository.description
+    private static func key(_ authorization: String?, _ right: Right, _ repository: RepositoryKey) -> String {
+        SHA256.hash(data: Data((authorization ?? "").utf8)).hexString + " \(right.rawValue) " + repository.description
     }
 
     /// A Bearer JWT's `exp` (seconds since 1970); nil for anything else.

@@ -1,4 +1,5 @@
 import Foundation
+import LayoverStore
 import LayoverUpstream
 import LayoverWire
 import NIOCore
@@ -16,7 +17,10 @@ import NIOHTTP1
 /// - `/v2/` and every path outside `/v2/` (a token endpoint on the registry's own host) are
 ///   relayed to the upstream as the client sent them, so the client sees the upstream's challenge
 ///   and gets its token as it would without Layover;
-/// - pushes are refused for now (`403 DENIED`).
+/// - a push is accepted (and written back with Layover's credentials for the upstream) only after
+///   the upstream let that client's credential open an upload in the repository (the upload is
+///   cancelled at once), remembered as reads are; an upstream Layover holds no credentials for
+///   takes no pushes through intercept mode (`403 DENIED`).
 extension RegistryResponder {
     /// Serve `request` (as Layover serves it), or send this answer.
     enum InterceptDecision {
@@ -34,6 +38,8 @@ extension RegistryResponder {
         switch route {
         case .base:
             return needsCheck ? .answer(try await relayed(request, client, authorization: authorization)) : .serve(request)
+        case .manifest(let path, _) where !reads, .blob(let path, _) where !reads, .upload(let path, _):
+            return try await pushChecked(request, client, path, authorization)
         case .manifest(let path, let reference):
             return try await checked(request, client, path, authorization, "manifests/\(reference)", reads: reads, needsCheck: needsCheck)
         case .blob(let path, let digest):
@@ -42,8 +48,6 @@ extension RegistryResponder {
             return try await checked(request, client, path, authorization, "tags/list?n=1", reads: reads, needsCheck: needsCheck)
         case .referrers(let path, let digest):
             return try await checked(request, client, path, authorization, "referrers/\(digest)", reads: reads, needsCheck: needsCheck)
-        case .upload:
-            throw Self.interceptedPushRefused
         case .unknown, .notRegistry:
             return .answer(try await relayed(request, client, authorization: authorization))
         case .health, .ready, .metrics, .admin:
@@ -60,7 +64,7 @@ extension RegistryResponder {
         guard needsCheck else { return .serve(request) }
         let (_, repository) = try resolve(request, name: path)
         let now = Date().timeIntervalSince1970
-        if interceptAccess.isConfirmed(authorization, repository, now: now) { return .serve(request) }
+        if interceptAccess.isConfirmed(authorization, .pull, repository, now: now) { return .serve(request) }
         let method: HTTPMethod = probe.hasPrefix("manifests/") || probe.hasPrefix("blobs/") ? .HEAD : .GET
         let answer: RegistryClient.RelayedAnswer
         do {
@@ -72,14 +76,10 @@ extension RegistryResponder {
         }
         switch answer.status {
         case 200...399:
-            interceptAccess.confirm(authorization, repository, now: now)
+            interceptAccess.confirm(authorization, .pull, repository, now: now)
             return .serve(request)
         case 401:
-            var headers: [(String, String)] = []
-            for challenge in answer.headers["www-authenticate"] { headers.append(("WWW-Authenticate", challenge)) }
-            throw OCIError(status: 401, code: .unauthorized,
-                           message: "\(client.upstream.name) did not accept this client's credential for \(repository.repository.value)",
-                           headers: headers)
+            throw Self.unauthorized(answer, "\(client.upstream.name) did not accept this client's credential for \(repository.repository.value)")
         case 403:
             throw OCIError(status: 403, code: .denied, message: "\(client.upstream.name) refuses this client \(repository.repository.value)")
         case 404:
@@ -89,6 +89,46 @@ extension RegistryResponder {
             throw OCIError(status: 503, code: .unavailable,
                            message: "\(client.upstream.name) answered \(answer.status) when asked whether this client may read \(repository.repository.value)")
         }
+    }
+
+    /// A push (upload, manifest `PUT`, `DELETE`), served once the upstream let the client's
+    /// credential open an upload in the repository: `POST /v2/<repository>/blobs/uploads/` as the
+    /// client, the session it opened cancelled at once. Remembered per credential and repository
+    /// as reads are. Layover then writes the push back with its own credentials for the upstream.
+    private func pushChecked(_ request: Request, _ client: RegistryClient, _ path: String,
+                             _ authorization: String?) async throws -> InterceptDecision {
+        guard client.upstream.credentials != nil else { throw Self.interceptedPushRefused }
+        let (_, repository) = try resolve(request, name: path)
+        let now = Date().timeIntervalSince1970
+        if interceptAccess.isConfirmed(authorization, .push, repository, now: now) { return .serve(request) }
+        let answer: RegistryClient.RelayedAnswer
+        do {
+            answer = try await client.relay(.POST, target: "/v2/\(repository.repository.value)/blobs/uploads/", authorization: authorization,
+                                            maximumBody: 64 << 10)
+        } catch {
+            throw OCIError(status: 503, code: .unavailable,
+                           message: "cannot confirm with \(client.upstream.name) that this client may push to \(repository.repository.value): \(error)")
+        }
+        switch answer.status {
+        case 200...299:
+            if let location = answer.headers.first(name: "location") {
+                let target = location.hasPrefix("/") ? location : String(location.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+                _ = try? await client.relay(.DELETE, target: target, authorization: authorization, maximumBody: 64 << 10)
+            }
+            interceptAccess.confirm(authorization, .push, repository, now: now)
+            return .serve(request)
+        case 401:
+            throw Self.unauthorized(answer, "\(client.upstream.name) did not accept this client's credential to push to \(repository.repository.value)")
+        default:
+            throw OCIError(status: 403, code: .denied,
+                           message: "\(client.upstream.name) refuses this client a push to \(repository.repository.value) (\(answer.status))")
+        }
+    }
+
+    /// `401` with the upstream's challenges, so the client gets a token from the upstream's realm.
+    private static func unauthorized(_ answer: RegistryClient.RelayedAnswer, _ message: String) -> OCIError {
+        OCIError(status: 401, code: .unauthorized, message: message,
+                 headers: answer.headers["www-authenticate"].map { ("WWW-Authenticate", $0) })
     }
 
     /// The upstream's own answer to `request` (path and query as sent, the client's `Authorization`,
@@ -125,5 +165,6 @@ extension RegistryResponder {
     }
 
     static let interceptedPushRefused = OCIError(status: 403, code: .denied, message:
-        "pushes through intercept mode are not supported yet: push to Layover with the upstream as path prefix (layover:5000/<upstream>/<repository>)")
+        "pushes through intercept mode need credentials of Layover's own for the upstream (it writes them back with those); "
+        + "or push to Layover with the upstream as path prefix (layover:5000/<upstream>/<repository>)")
 }

@@ -108,7 +108,7 @@ struct InterceptTests {
         #expect(moved[1] < 100_000, "the second pull moved \(moved[1]) bytes upstream")
     }
 
-    @Test("curl over HTTP/2 and HTTP/1.1 through the proxy gets the manifest and a blob byte-identical; a push is refused 403 for now")
+    @Test("curl over HTTP/2 and HTTP/1.1 through the proxy gets the manifest and a blob byte-identical; a push to an upstream Layover holds no credentials for is refused 403")
     func curlThroughTheProxy() async throws {
         let setup = try await Setup()
         defer { setup.shutdown() }
@@ -223,5 +223,52 @@ struct InterceptTests {
         let second = try await pull(Setup.goodCredential, into: "good2")
         #expect(second.status == 0, "\(second.output)")
         #expect(setup.gateway.state.withLock { $0.blobGets } == blobGets, "the second pull's blobs came from the store")
+    }
+
+    @Test("a push through the proxy with a credential the upstream lets push: acknowledged here, written back with Layover's own; a forged token cannot push; an upstream Layover holds no credentials for takes none")
+    func pushesThroughTheProxy() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let image = try await setup.seeder.pushImage("team/source", tag: "v1", layerSizes: [60_000, 40_000])
+        let layout = setup.files.path + "/layout"
+        let registryHost = String(setup.registry.url.dropFirst("http://".count))
+        let fetched = try await AuthSetup.skopeo(["copy", "--src-tls-verify=false", "docker://\(registryHost)/team/source:v1", "dir:\(layout)"])
+        #expect(fetched.status == 0, "\(fetched.output)")
+        let certDirectory = setup.files.path + "/certs"
+        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
+        var environment = ProcessInfo.processInfo.environment
+        environment["HTTPS_PROXY"] = setup.proxy
+        environment["NO_PROXY"] = ""
+        environment["no_proxy"] = ""
+        let push = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+            "copy", "--dest-cert-dir", certDirectory, "--dest-creds", Setup.goodCredential, "dir:\(layout)",
+            "docker://secure.test/team/pushed:v1"], environment: environment)
+        #expect(try await push.waitForExit(timeout: .seconds(120)) == 0, "\(push.output)")
+        // Written back to the upstream by Layover's queue.
+        var upstream = try await TestHTTP.shared.get("\(setup.registry.url)/v2/team/pushed/manifests/v1",
+                                                     headers: [("Accept", PushTests.ociManifest)])
+        for _ in 0..<150 where upstream.status != 200 {
+            try await Task.sleep(for: .milliseconds(200))
+            upstream = try await TestHTTP.shared.get("\(setup.registry.url)/v2/team/pushed/manifests/v1",
+                                                 headers: [("Accept", PushTests.ociManifest)])
+        }
+        let queue = try await TestHTTP.shared.get("\(setup.layover.url)/_layover/queue").text
+        // skopeo compresses the (random, uncompressed) layers on the way, so the manifest is new;
+        // it names the same config, and every blob it names was written back.
+        #expect(upstream.status == 200, "\(upstream.status); queue: \(queue)")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(upstream.body)) as? [String: Any])
+        let config = try #require((manifest["config"] as? [String: Any])?["digest"] as? String)
+        let layers = try #require(manifest["layers"] as? [[String: Any]]).compactMap { $0["digest"] as? String }
+        #expect(config == image.configDigest && layers.count == image.layers.count)
+        for digest in [config] + layers {
+            let blob = try await TestHTTP.shared.head("\(setup.registry.url)/v2/team/pushed/blobs/\(digest)")
+            #expect(blob.status == 200, "\(digest) not written back")
+        }
+        let forged = try await setup.curl(["-X", "POST", "-H", "Authorization: Bearer forged", "-w", "\n%{http_code}",
+                                           "https://secure.test/v2/team/other/blobs/uploads/"])
+        #expect(forged.output.hasSuffix("\n401"), "\(forged.output)")
+        let noCredentials = try await setup.curl(["-X", "POST", "-w", "\n%{http_code}", "https://registry.test/v2/team/other/blobs/uploads/"])
+        #expect(noCredentials.output.hasSuffix("\n403") && noCredentials.output.contains("DENIED"), "\(noCredentials.output)")
     }
 }
