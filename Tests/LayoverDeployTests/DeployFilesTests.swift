@@ -586,3 +586,42 @@ struct DeployTestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// The intercept-mode recipes: clients keep their refs and get only a proxy and the CA.
+@Suite("deploy/clients/intercept")
+struct InterceptRecipeTests {
+    @Test("the systemd drop-in sets HTTPS_PROXY to Layover's intercept listener and keeps loopback off the proxy")
+    func systemdDropIn() throws {
+        let text = try Deploy.text("clients/intercept/layover-proxy.conf")
+        let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(lines.first == "[Service]")
+        #expect(lines.contains("Environment=\"HTTPS_PROXY=http://layover.internal:3128\""))
+        #expect(lines.contains { $0.hasPrefix("Environment=\"NO_PROXY=localhost,127.0.0.1") })
+    }
+
+    @Test("the GitHub Actions workflow keeps the registry's own ref and gives the builder the proxy and the CA")
+    func githubActions() throws {
+        let workflow = try #require(try Deploy.yamlDocuments("clients/intercept/github-actions.yml").first as? [String: Any])
+        let steps = try #require(((workflow["jobs"] as? [String: Any])?["image"] as? [String: Any])?["steps"] as? [[String: Any]])
+        let setup = try #require(steps.first { ($0["uses"] as? String)?.hasPrefix("docker/setup-buildx-action") == true }?["with"] as? [String: Any])
+        #expect((setup["driver-opts"] as? String)?.contains("env.HTTPS_PROXY=http://layover.internal:3128") == true)
+        #expect((setup["buildkitd-config-inline"] as? String)?.contains("ca = [\"/etc/layover/intercept-ca.crt\"]") == true)
+        let build = try #require(steps.first { ($0["uses"] as? String)?.hasPrefix("docker/build-push-action") == true }?["with"] as? [String: Any])
+        #expect(build["cache-from"] as? String == "type=registry,ref=ghcr.io/org/app:buildcache")
+        #expect((build["cache-to"] as? String)?.hasPrefix("type=registry,ref=ghcr.io/org/app:buildcache,") == true)
+    }
+
+    @Test("the Kubernetes example mounts the CA where its buildkitd.toml names it and sets HTTPS_PROXY")
+    func kubernetes() throws {
+        let objects = try Deploy.yamlDocuments("clients/intercept/kubernetes.yaml").compactMap { $0 as? [String: Any] }
+        let config = try #require(objects.first { $0["kind"] as? String == "ConfigMap" }?["data"] as? [String: String])
+        #expect(config["buildkitd.toml"]?.contains("ca = [\"/etc/layover/ca.crt\"]") == true)
+        let deployment = try #require(objects.first { $0["kind"] as? String == "Deployment" })
+        let pod = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let env = (container["env"] as? [[String: Any]] ?? []).reduce(into: [String: String]()) { $0[$1["name"] as? String ?? ""] = $1["value"] as? String }
+        #expect(env["HTTPS_PROXY"] == "http://layover.layover.svc:3128")
+        let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
+        #expect(mounts.contains("/etc/layover") && mounts.contains("/etc/buildkit"))
+    }
+}
