@@ -17,6 +17,7 @@ import NIOHTTP1
 /// - `/v2/` and every path outside `/v2/` (a token endpoint on the registry's own host) are
 ///   relayed to the upstream as the client sent them, so the client sees the upstream's challenge
 ///   and gets its token as it would without Layover;
+/// - misses of an upstream Layover holds no credentials for are fetched with the client's own;
 /// - a push is accepted (and written back with Layover's credentials for the upstream) only after
 ///   the upstream let that client's credential open an upload in the repository (the upload is
 ///   cancelled at once), remembered as reads are; an upstream Layover holds no credentials for
@@ -37,7 +38,8 @@ extension RegistryResponder {
         let reads = request.method == .GET || request.method == .HEAD
         switch route {
         case .base:
-            return needsCheck ? .answer(try await relayed(request, client, authorization: authorization)) : .serve(request)
+            // Always the upstream's own answer: a client learns from it whether it needs a token.
+            return .answer(try await relayed(request, client, authorization: authorization))
         case .manifest(let path, _) where !reads, .blob(let path, _) where !reads, .upload(let path, _):
             return try await pushChecked(request, client, path, authorization)
         case .manifest(let path, let reference):

@@ -167,7 +167,13 @@ public final class RegistryResponder: Sendable {
     func resolve(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
         do {
             if let upstream = request.interceptedUpstream {
-                return try pull.upstreams.resolve(name: "\(upstream)/\(name)", namespace: nil)
+                let (client, repository) = try pull.upstreams.resolve(name: "\(upstream)/\(name)", namespace: nil)
+                // Intercept mode, an upstream Layover holds no credentials for: misses are fetched
+                // with the client's own (checked with the upstream before anything is served).
+                if client.upstream.credentials == nil, let authorization = request.headers.first(name: "authorization") {
+                    return (client.acting(with: authorization), repository)
+                }
+                return (client, repository)
             }
             return try pull.upstreams.resolve(name: name, namespace: request.queryValue("ns"))
         } catch .unknownUpstream(let upstream) {

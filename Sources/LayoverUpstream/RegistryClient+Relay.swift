@@ -33,3 +33,15 @@ extension RegistryClient {
         }
     }
 }
+
+extension RegistryClient {
+    /// A client for this upstream that sends `authorization` (a client's own credential, in
+    /// intercept mode) on every request instead of Layover's credentials, and never fetches a
+    /// token itself. It shares the HTTP connections; its health and breaker are its own.
+    public func acting(with authorization: String) -> RegistryClient {
+        var anonymous = upstream
+        anonymous.credentials = nil
+        return RegistryClient(upstream: anonymous, http: http, retryPolicy: retryPolicy, logger: logger,
+                              clientAuthorization: authorization)
+    }
+}

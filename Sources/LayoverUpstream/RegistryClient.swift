@@ -20,6 +20,9 @@ public final class RegistryClient: Sendable {
     public let health = UpstreamHealth()
     /// Marks the upstream down after consecutive failures, so requests fail at once meanwhile.
     public let breaker: CircuitBreaker
+    /// A client's own `Authorization`, sent as it is on every request to the upstream's origin
+    /// instead of Layover's credentials or tokens (intercept mode); nil for Layover's own.
+    let clientAuthorization: String?
 
     /// - Parameters:
     ///   - http: a client configured without automatic redirects (this type follows them itself,
@@ -32,8 +35,10 @@ public final class RegistryClient: Sendable {
         breakerThreshold: Int = 3,
         breakerProbeInterval: Duration = .seconds(5),
         clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        logger: Logger = Logger(label: "layover.upstream")
+        logger: Logger = Logger(label: "layover.upstream"),
+        clientAuthorization: String? = nil
     ) {
+        self.clientAuthorization = clientAuthorization
         self.upstream = upstream
         self.http = http
         self.retryPolicy = retryPolicy
@@ -122,6 +127,14 @@ public final class RegistryClient: Sendable {
     /// storage) is a failure, never a login: answering it would hand the upstream's credentials,
     /// or a token for it, to whoever that host is.
     private func sendAuthenticated(_ call: Call) async throws -> HTTPClientResponse {
+        if let clientAuthorization {
+            // A client's own credential: sent as it is; a refusal is the client's, not answered.
+            let (response, url) = try await sendFollowingRedirects(call, authorization: clientAuthorization)
+            guard response.status == .unauthorized else { return response }
+            await Self.drain(response)
+            try refuseForeignChallenge(from: url)
+            throw UpstreamError.unauthorized("upstream refused the client's credential for \(call.scope)")
+        }
         var authorization = tokens.token(for: authorizationKey(scope: call.scope))
         var (response, url) = try await sendFollowingRedirects(call, authorization: authorization)
         guard response.status == .unauthorized else { return response }

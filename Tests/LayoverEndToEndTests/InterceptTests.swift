@@ -17,7 +17,8 @@ struct InterceptTests {
         let stub: any Channel
         let seeder: Seeder
         /// `secure.test`: the same registry behind a token gateway whose tokens only `good:secret`
-        /// gets; Layover holds that credential too.
+        /// gets; Layover holds that credential too. `private.test`: the same gateway, Layover
+        /// holding no credential for it.
         let gateway: TokenGateway
         static let goodCredential = "good:secret"
 
@@ -44,6 +45,8 @@ struct InterceptTests {
                     url: \(gateway.url)
                     username: good
                     password: secret
+                  private.test:
+                    url: \(gateway.url)
                 intercept:
                   listen: 127.0.0.1:\(proxyPort)
                   tunnelPorts: [443, \(stub.localAddress!.port!)]
@@ -270,5 +273,28 @@ struct InterceptTests {
         #expect(forged.output.hasSuffix("\n401"), "\(forged.output)")
         let noCredentials = try await setup.curl(["-X", "POST", "-w", "\n%{http_code}", "https://registry.test/v2/team/other/blobs/uploads/"])
         #expect(noCredentials.output.hasSuffix("\n403") && noCredentials.output.contains("DENIED"), "\(noCredentials.output)")
+    }
+
+    @Test("an upstream Layover holds no credentials for: a client's own good credential fetches its misses; a forged one gets nothing")
+    func missesWithTheClientsCredential() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let image = try await setup.seeder.pushImage("team/mine", tag: "v1", layerSizes: [70_000])
+        let certDirectory = setup.files.path + "/certs"
+        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
+        var environment = ProcessInfo.processInfo.environment
+        environment["HTTPS_PROXY"] = setup.proxy
+        environment["NO_PROXY"] = ""
+        environment["no_proxy"] = ""
+        let skopeo = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+            "copy", "--src-cert-dir", certDirectory, "--src-creds", Setup.goodCredential,
+            "docker://private.test/team/mine:v1", "dir:\(setup.files.path)/mine"], environment: environment)
+        #expect(try await skopeo.waitForExit(timeout: .seconds(120)) == 0, "\(skopeo.output)")
+        let layer = FileManager.default.contents(atPath: setup.files.path + "/mine/" + image.layers[0].digest.dropFirst("sha256:".count))
+        #expect(layer.map(Array.init) == image.layers[0].bytes, "the layer, fetched with the client's token")
+        let forged = try await setup.curl(["-H", "Authorization: Bearer forged", "-w", "\n%{http_code}",
+                                           "https://private.test/v2/team/mine/blobs/\(image.layers[0].digest)"])
+        #expect(forged.output.hasSuffix("\n401"), "\(forged.output)")
     }
 }
