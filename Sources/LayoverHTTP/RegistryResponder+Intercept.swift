@@ -1,4 +1,5 @@
 import Foundation
+import LayoverFleet
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
@@ -20,8 +21,9 @@ import NIOHTTP1
 /// - misses of an upstream Layover holds no credentials for are fetched with the client's own;
 /// - a push is accepted (and written back with Layover's credentials for the upstream) only after
 ///   the upstream let that client's credential open an upload in the repository (the upload is
-///   cancelled at once), remembered as reads are; an upstream Layover holds no credentials for
-///   takes no pushes through intercept mode (`403 DENIED`).
+///   cancelled at once), remembered as reads are; to an upstream Layover holds no credentials
+///   for, a push is passed through to the upstream as it is, synchronously, with the client's
+///   own credential (nothing of it is stored here).
 extension RegistryResponder {
     /// Serve `request` (as Layover serves it), or send this answer.
     enum InterceptDecision {
@@ -62,7 +64,7 @@ extension RegistryResponder {
     /// `GET` for lists); the upstream's refusal otherwise, its challenge included.
     private func checked(_ request: Request, _ client: RegistryClient, _ path: String, _ authorization: String?, _ probe: String,
                          reads: Bool, needsCheck: Bool) async throws -> InterceptDecision {
-        guard reads else { throw Self.interceptedPushRefused }
+        guard reads else { throw Self.methodNotAllowed }
         guard needsCheck else { return .serve(request) }
         let (_, repository) = try resolve(request, name: path)
         let now = Date().timeIntervalSince1970
@@ -99,7 +101,7 @@ extension RegistryResponder {
     /// as reads are. Layover then writes the push back with its own credentials for the upstream.
     private func pushChecked(_ request: Request, _ client: RegistryClient, _ path: String,
                              _ authorization: String?) async throws -> InterceptDecision {
-        guard client.upstream.credentials != nil else { throw Self.interceptedPushRefused }
+        guard client.upstream.credentials != nil else { return .answer(try await passedThrough(request, client)) }
         let (_, repository) = try resolve(request, name: path)
         let now = Date().timeIntervalSince1970
         if interceptAccess.isConfirmed(authorization, .push, repository, now: now) { return .serve(request) }
@@ -125,6 +127,31 @@ extension RegistryResponder {
             throw OCIError(status: 403, code: .denied,
                            message: "\(client.upstream.name) refuses this client a push to \(repository.repository.value) (\(answer.status))")
         }
+    }
+
+    /// `request` sent on to the upstream as it is, bodies streamed both ways, with the client's own
+    /// credential: a push to an upstream Layover holds no credentials for. A `Location` on the
+    /// upstream's origin is made relative, so the upload's next request comes back this way.
+    private func passedThrough(_ request: Request, _ client: RegistryClient) async throws -> Response {
+        let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
+        let hasBody = length.map { $0 > 0 } ?? request.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+        let answer = try await client.passThrough(request.method, target: request.uri, headers: request.headers,
+                                                  body: hasBody ? request.body : nil, length: length)
+        var headers = HTTPHeaders()
+        for (name, value) in answer.headers where !["connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
+            headers.add(name: name, value: name.lowercased() == "location" ? Self.relative(value, on: client.upstream.url) : value)
+        }
+        let bodyless = request.method == .HEAD || answer.status == .noContent || answer.status == .notModified
+        return Response(status: answer.status, headers: headers, body: bodyless ? .empty : .stream(ForwardedBody(answer.body)))
+    }
+
+    /// `location` without its origin when that is `upstreamURL`'s; as it is otherwise.
+    static func relative(_ location: String, on upstreamURL: String) -> String {
+        guard let origin = URLOrigin(upstreamURL), location.lowercased().hasPrefix("http"),
+              URLOrigin(location) == origin else { return location }
+        let afterScheme = location.drop { $0 != "/" }.dropFirst(2)
+        let path = afterScheme.drop { $0 != "/" && $0 != "?" }
+        return path.isEmpty ? "/" : String(path)
     }
 
     /// `401` with the upstream's challenges, so the client gets a token from the upstream's realm.
@@ -166,7 +193,4 @@ extension RegistryResponder {
                         body: bodyless || answer.body.isEmpty ? .empty : .bytes(ByteBuffer(bytes: answer.body)))
     }
 
-    static let interceptedPushRefused = OCIError(status: 403, code: .denied, message:
-        "pushes through intercept mode need credentials of Layover's own for the upstream (it writes them back with those); "
-        + "or push to Layover with the upstream as path prefix (layover:5000/<upstream>/<repository>)")
 }

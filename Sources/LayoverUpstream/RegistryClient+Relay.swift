@@ -45,3 +45,30 @@ extension RegistryClient {
                               clientAuthorization: authorization)
     }
 }
+
+extension RegistryClient {
+    /// Headers that belong to one connection, or that the HTTP client sets itself.
+    static let notPassedOn: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+                                            "upgrade", "host", "expect", "content-length", "proxy-authorization"]
+
+    /// A client's request sent on to the upstream as it is (intercept mode, a push Layover does
+    /// not take): `target` on the upstream's URL, the client's headers (its `Authorization`
+    /// included) but those of the connection, the body streamed with backpressure. The answer's
+    /// body is the caller's to relay.
+    public func passThrough<Body: AsyncSequence & Sendable>(
+        _ method: HTTPMethod, target: String, headers: HTTPHeaders, body: Body?, length: Int64?
+    ) async throws(UpstreamError) -> HTTPClientResponse where Body.Element == ByteBuffer {
+        var request = HTTPClientRequest(url: upstream.url + target)
+        request.method = method
+        for (name, value) in headers where !Self.notPassedOn.contains(name.lowercased()) {
+            request.headers.add(name: name, value: value)
+        }
+        if let body { request.body = .stream(body, length: length.map { .known($0) } ?? .unknown) }
+        do {
+            // The answer's head comes after the whole body: an upload may take long.
+            return try await http.execute(request, deadline: .now() + (body == nil ? .seconds(30) : .hours(6)), logger: logger)
+        } catch {
+            throw .unavailable("\(upstream.name): \(error)")
+        }
+    }
+}
