@@ -126,6 +126,10 @@ struct InterceptTests {
             #expect(try await setup.curl([version, "-o", blob, "https://registry.test/v2/team/curl/blobs/\(image.layers[0].digest)"]).status == 0)
             #expect(FileManager.default.contents(atPath: blob).map(Array.init) == image.layers[0].bytes)
         }
+        // A plain proxy request in absolute form (http://registry.test/…) is served the same way.
+        let plain = try await setup.curl(["-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                                          "http://registry.test/v2/team/curl/manifests/v1"])
+        #expect(plain.output == String(decoding: image.manifest, as: UTF8.self), "\(plain.output)")
         // No credentials of Layover's own for registry.test: the push goes to it as it is, its
         // upload's Location made relative so the next request comes back through the proxy.
         let push = try await setup.curl(["-X", "POST", "-D", "-", "-o", "/dev/null", "https://registry.test/v2/team/curl/blobs/uploads/"])
