@@ -21,7 +21,9 @@ extension Fleet {
     public func blobRedirect(name: String, digest: Digest, namespace: String?, heldHere: Bool, host: String?) -> String? {
         guard redirectsBlobs else { return nil }
         var server = membership.me
-        if !heldHere, let owner = membership.owner(of: digest), !probedDown.withLock({ $0.contains(owner) }) { server = owner }
+        if !heldHere, let owner = membership.owner(of: digest), probeFailures.withLock({ $0[owner] ?? 0 }) < Self.failuresForDown {
+            server = owner
+        }
         if server.isAddressed(byHost: host) { return nil }
         let grant = BlobGrant.make(secret, name: name, digest: digest.description, namespace: namespace,
                                    now: Date().timeIntervalSince1970)
@@ -29,8 +31,12 @@ extension Fleet {
         return "\(server.url)/v2/\(name)/blobs/\(digest)?\(namespaceItem)\(BlobGrant.queryName)=\(grant)"
     }
 
+    /// Probes failed in a row before a member gets no redirects: one slow answer on a loaded
+    /// machine is not a member down (a killed one refuses at once, so two probes find it).
+    static let failuresForDown = 2
+
     /// Asks every other member's `/readyz` once, at most `timeout` each: a member that does not
-    /// answer `200` gets no redirects until a later probe succeeds.
+    /// answer `200` twice in a row gets no redirects until a later probe succeeds.
     public func probeMembers(timeout: TimeAmount = .seconds(2)) async {
         await withTaskGroup(of: Void.self) { group in
             for member in membership.current where member != membership.me {
@@ -44,10 +50,10 @@ extension Fleet {
                     } catch {}
                     if ready {
                         self.health.reached(member)
-                        self.probedDown.withLock { _ = $0.remove(member) }
+                        self.probeFailures.withLock { $0[member] = nil }
                     } else {
                         self.health.failed(member)
-                        self.probedDown.withLock { _ = $0.insert(member) }
+                        self.probeFailures.withLock { $0[member, default: 0] += 1 }
                     }
                 }
             }

@@ -21,8 +21,8 @@ public final class Fleet: Sendable {
     /// Asks members' `/readyz` for redirects: a client of its own, so that a probe never waits
     /// behind peer fills for a connection.
     let probeHTTP: HTTPClient
-    /// Members whose last probe failed: they get no redirects.
-    let probedDown = Locked<Set<Member>>([])
+    /// Failed probes in a row, per member; two or more: no redirects to it.
+    let probeFailures = Locked<[Member: Int]>([:])
     let logger: Logger
 
     /// A peer that has not connected within this is skipped (this node goes upstream itself).

@@ -34,7 +34,7 @@ extension Trait where Self == EndToEndSlot {
 actor EndToEndSlots {
     static let shared = EndToEndSlots()
     /// End-to-end tests at once (`LAYOVER_E2E_PARALLEL` overrides it).
-    static let limit = Int(ProcessInfo.processInfo.environment["LAYOVER_E2E_PARALLEL"] ?? "") ?? 4
+    static let limit = Int(ProcessInfo.processInfo.environment["LAYOVER_E2E_PARALLEL"] ?? "") ?? 2
 
     private var free = EndToEndSlots.limit
     private var waiting: [CheckedContinuation<Void, Never>] = []
