@@ -61,6 +61,21 @@ struct InterceptTests {
 
         var proxy: String { "http://127.0.0.1:\(proxyPort)" }
         var caCertificate: String { files.path + "/ca/ca.crt" }
+        /// skopeo's `--src-cert-dir`/`--dest-cert-dir`: a directory holding the CA as `ca.crt`.
+        var certDirectory: String { files.path + "/certs" }
+
+        /// skopeo through the proxy, trusting the CA (`--src-cert-dir`/`--dest-cert-dir` given by the caller).
+        func skopeo(_ arguments: [String]) throws -> TestProcess {
+            if !FileManager.default.fileExists(atPath: certDirectory + "/ca.crt") {
+                try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: caCertificate, toPath: certDirectory + "/ca.crt")
+            }
+            var environment = ProcessInfo.processInfo.environment
+            environment["HTTPS_PROXY"] = proxy
+            environment["NO_PROXY"] = ""
+            environment["no_proxy"] = ""
+            return try TestProcess(executable: "/usr/bin/skopeo", arguments: arguments, environment: environment)
+        }
 
         /// curl through the proxy, trusting the CA; returns status, body and what curl printed.
         func curl(_ arguments: [String]) async throws -> (status: Int32, output: String) {
@@ -86,19 +101,13 @@ struct InterceptTests {
         let image = try await setup.seeder.pushImage("team/app", tag: "v1", layerSizes: [300_000, 200_000])
         let keyMode = try FileManager.default.attributesOfItem(atPath: setup.files.path + "/ca/ca.key")[.posixPermissions] as? Int
         #expect(keyMode == 0o600)
-        let certDirectory = setup.files.path + "/certs"
-        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
+        let certDirectory = setup.certDirectory
         var moved: [Int] = []
         for round in 0..<2 {
             let before = setup.relay.bytesFromUpstream
             let output = setup.files.path + "/pull\(round)"
-            var environment = ProcessInfo.processInfo.environment
-            environment["HTTPS_PROXY"] = setup.proxy
-            environment["NO_PROXY"] = ""
-            environment["no_proxy"] = ""
-            let skopeo = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
-                "copy", "--src-cert-dir", certDirectory, "docker://registry.test/team/app:v1", "dir:\(output)"], environment: environment)
+            let skopeo = try setup.skopeo([
+                "copy", "--src-cert-dir", certDirectory, "docker://registry.test/team/app:v1", "dir:\(output)"])
             #expect(try await skopeo.waitForExit(timeout: .seconds(120)) == 0, "\(skopeo.output)")
             for layer in image.layers {
                 let file = output + "/" + layer.digest.dropFirst("sha256:".count)
@@ -201,17 +210,10 @@ struct InterceptTests {
         let setup = try await Setup()
         defer { setup.shutdown() }
         let image = try await setup.seeder.pushImage("team/private", tag: "v1", layerSizes: [120_000, 80_000])
-        let certDirectory = setup.files.path + "/certs"
-        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
+        let certDirectory = setup.certDirectory
         func pull(_ credential: String?, into name: String) async throws -> (status: Int32, output: String) {
-            var environment = ProcessInfo.processInfo.environment
-            environment["HTTPS_PROXY"] = setup.proxy
-            environment["NO_PROXY"] = ""
-            environment["no_proxy"] = ""
-            let skopeo = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
-                "copy", "--src-cert-dir", certDirectory] + (credential.map { ["--src-creds", $0] } ?? [])
-                + ["docker://secure.test/team/private:v1", "dir:\(setup.files.path)/\(name)"], environment: environment)
+            let skopeo = try setup.skopeo(["copy", "--src-cert-dir", certDirectory] + (credential.map { ["--src-creds", $0] } ?? [])
+                                          + ["docker://secure.test/team/private:v1", "dir:\(setup.files.path)/\(name)"])
             return (try await skopeo.waitForExit(timeout: .seconds(120)), skopeo.output)
         }
         let first = try await pull(Setup.goodCredential, into: "good1")
@@ -245,16 +247,10 @@ struct InterceptTests {
         let registryHost = String(setup.registry.url.dropFirst("http://".count))
         let fetched = try await AuthSetup.skopeo(["copy", "--src-tls-verify=false", "docker://\(registryHost)/team/source:v1", "dir:\(layout)"])
         #expect(fetched.status == 0, "\(fetched.output)")
-        let certDirectory = setup.files.path + "/certs"
-        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
-        var environment = ProcessInfo.processInfo.environment
-        environment["HTTPS_PROXY"] = setup.proxy
-        environment["NO_PROXY"] = ""
-        environment["no_proxy"] = ""
-        let push = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+        let certDirectory = setup.certDirectory
+        let push = try setup.skopeo([
             "copy", "--dest-cert-dir", certDirectory, "--dest-creds", Setup.goodCredential, "dir:\(layout)",
-            "docker://secure.test/team/pushed:v1"], environment: environment)
+            "docker://secure.test/team/pushed:v1"])
         #expect(try await push.waitForExit(timeout: .seconds(120)) == 0, "\(push.output)")
         // Written back to the upstream by Layover's queue.
         var upstream = try await TestHTTP.shared.get("\(setup.registry.url)/v2/team/pushed/manifests/v1",
@@ -285,8 +281,8 @@ struct InterceptTests {
         let layout2 = setup.files.path + "/layout2"
         let fetched2 = try await AuthSetup.skopeo(["copy", "--src-tls-verify=false", "docker://\(registryHost)/team/source2:v1", "dir:\(layout2)"])
         #expect(fetched2.status == 0, "\(fetched2.output)")
-        let through = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
-            "copy", "--dest-cert-dir", certDirectory, "dir:\(layout2)", "docker://registry.test/team/through:v1"], environment: environment)
+        let through = try setup.skopeo([
+            "copy", "--dest-cert-dir", certDirectory, "dir:\(layout2)", "docker://registry.test/team/through:v1"])
         #expect(try await through.waitForExit(timeout: .seconds(120)) == 0, "\(through.output)")
         let arrived = try await TestHTTP.shared.get("\(setup.registry.url)/v2/team/through/manifests/v1",
                                                     headers: [("Accept", PushTests.ociManifest)])
@@ -302,16 +298,10 @@ struct InterceptTests {
         let setup = try await Setup()
         defer { setup.shutdown() }
         let image = try await setup.seeder.pushImage("team/mine", tag: "v1", layerSizes: [70_000])
-        let certDirectory = setup.files.path + "/certs"
-        try FileManager.default.createDirectory(atPath: certDirectory, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: setup.caCertificate, toPath: certDirectory + "/ca.crt")
-        var environment = ProcessInfo.processInfo.environment
-        environment["HTTPS_PROXY"] = setup.proxy
-        environment["NO_PROXY"] = ""
-        environment["no_proxy"] = ""
-        let skopeo = try TestProcess(executable: "/usr/bin/skopeo", arguments: [
+        let certDirectory = setup.certDirectory
+        let skopeo = try setup.skopeo([
             "copy", "--src-cert-dir", certDirectory, "--src-creds", Setup.goodCredential,
-            "docker://private.test/team/mine:v1", "dir:\(setup.files.path)/mine"], environment: environment)
+            "docker://private.test/team/mine:v1", "dir:\(setup.files.path)/mine"])
         #expect(try await skopeo.waitForExit(timeout: .seconds(120)) == 0, "\(skopeo.output)")
         let layer = FileManager.default.contents(atPath: setup.files.path + "/mine/" + image.layers[0].digest.dropFirst("sha256:".count))
         #expect(layer.map(Array.init) == image.layers[0].bytes, "the layer, fetched with the client's token")
