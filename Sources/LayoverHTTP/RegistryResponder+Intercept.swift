@@ -18,7 +18,8 @@ import NIOHTTP1
 /// - `/v2/` and every path outside `/v2/` (a token endpoint on the registry's own host) are
 ///   relayed to the upstream as the client sent them, so the client sees the upstream's challenge
 ///   and gets its token as it would without Layover;
-/// - misses of an upstream Layover holds no credentials for are fetched with the client's own;
+/// - misses are fetched with the client's own credential (Layover's, for a client that sends
+///   none to an upstream that needs none);
 /// - a push is accepted (and written back with Layover's credentials for the upstream) only after
 ///   the upstream let that client's credential open an upload in the repository (the upload is
 ///   cancelled at once), remembered as reads are; to an upstream Layover holds no credentials

@@ -168,9 +168,10 @@ public final class RegistryResponder: Sendable {
         do {
             if let upstream = request.interceptedUpstream {
                 let (client, repository) = try pull.upstreams.resolve(name: "\(upstream)/\(name)", namespace: nil)
-                // Intercept mode, an upstream Layover holds no credentials for: misses are fetched
-                // with the client's own (checked with the upstream before anything is served).
-                if client.upstream.credentials == nil, let authorization = request.headers.first(name: "authorization") {
+                // Intercept mode: misses are fetched with the client's own credential, as the client
+                // would have fetched them (checked with the upstream before anything is served).
+                // Layover's credentials only write pushes back.
+                if let authorization = request.headers.first(name: "authorization") {
                     return (client.acting(with: authorization), repository)
                 }
                 return (client, repository)
