@@ -97,9 +97,9 @@ struct ConnectionPipeline: Sendable {
 
     /// The registry handler of an absolute-form proxy request's connection (cleartext HTTP/1.1,
     /// after NIO's codec and the proxy handler).
-    func registryHandler(for upstream: InterceptOptions.Upstream, sendfile: Bool) -> RegistryChannelHandler {
+    func registryHandler(for upstream: InterceptOptions.Upstream, sendfile: Bool, deadline: ConnectionDeadline) -> RegistryChannelHandler {
         RegistryChannelHandler(responder: responder, connections: connections, accessLog: options.accessLog,
-                               sendfile: sendfile, deadline: nil, intercepted: upstream)
+                               sendfile: sendfile, deadline: deadline, intercepted: upstream)
     }
 
     private func configureHTTP1(_ channel: any Channel, sendfile: Bool, overflow: Bool) -> EventLoopFuture<Void> {

@@ -104,7 +104,11 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         if case .idle = state {
             do {
-                try context.pipeline.syncOperations.addHandler(pipeline.registryHandler(for: upstream, sendfile: true),
+                // From here on an HTTP/1.1 connection like the front's: idle and head deadlines.
+                let deadline = ConnectionDeadline(channel: context.channel, headerTimeout: headerTimeout,
+                                                  idleTimeout: pipeline.options.idleTimeout)
+                try context.pipeline.syncOperations.addHandler(RequestBytesObserver(deadline: deadline), position: .first)
+                try context.pipeline.syncOperations.addHandler(pipeline.registryHandler(for: upstream, sendfile: true, deadline: deadline),
                                                                position: .after(self))
             } catch {
                 return refuse(context, .internalServerError, "cannot serve the request")

@@ -47,6 +47,8 @@ struct InterceptTests {
                     password: secret
                   private.test:
                     url: \(gateway.url)
+                limits:
+                  idleTimeoutSeconds: 3
                 intercept:
                   listen: 127.0.0.1:\(proxyPort)
                   tunnelPorts: [443, \(stub.localAddress!.port!)]
@@ -161,6 +163,14 @@ struct InterceptTests {
         let malformed = try RawHTTP(port: setup.proxyPort)
         _ = malformed.write("CONNECT nonsense HTTP/1.1\r\nHost: nonsense\r\n\r\n")
         #expect(RawHTTP.status(of: malformed.readAll()) == 400)
+        // An absolute-form connection left idle after its answer is closed at the idle timeout (3 s here).
+        let idle = try RawHTTP(port: setup.proxyPort)
+        _ = idle.write("GET http://registry.test/v2/ HTTP/1.1\r\nHost: registry.test\r\n\r\n")
+        idle.setReadTimeout(seconds: 30)
+        #expect(RawHTTP.status(of: String(decoding: idle.readSome() ?? [], as: UTF8.self)) == 200)
+        let quiet = ContinuousClock.now
+        #expect(idle.readSome() == nil)
+        #expect(ContinuousClock.now - quiet < .seconds(20), "closed at the idle timeout, not held open")
         let elsewhere = try RawHTTP(port: setup.proxyPort)
         _ = elsewhere.write("GET http://example.test/v2/ HTTP/1.1\r\nHost: example.test\r\n\r\n")
         #expect(RawHTTP.status(of: elsewhere.readAll()) == 403)
