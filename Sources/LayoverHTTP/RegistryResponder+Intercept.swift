@@ -22,7 +22,8 @@ import NIOHTTP1
 ///   none to an upstream that needs none);
 /// - a push is accepted (and written back with Layover's credentials for the upstream) only after
 ///   the upstream let that client's credential open an upload in the repository (the upload is
-///   cancelled at once), remembered as reads are; to an upstream Layover holds no credentials
+///   cancelled at once), remembered as reads are; such a client also reads what the upstream does
+///   not have yet (a push not yet written back); to an upstream Layover holds no credentials
 ///   for, a push is passed through to the upstream as it is, synchronously, with the client's
 ///   own credential (nothing of it is stored here).
 extension RegistryResponder {
@@ -88,6 +89,11 @@ extension RegistryResponder {
         case 403:
             throw OCIError(status: 403, code: .denied, message: "\(client.upstream.name) refuses this client \(repository.repository.value)")
         case 404:
+            // A push written back later is not upstream yet: a client the upstream lets push to the
+            // repository reads what was pushed here (Layover answers from its store, or 404).
+            if client.upstream.credentials != nil, await mayPush(client, repository, authorization) {
+                return .serve(request)
+            }
             throw probe.hasPrefix("blobs/") ? OCIError.blobUnknown(String(probe.dropFirst("blobs/".count)))
                 : OCIError(status: 404, code: .nameUnknown, message: "not found at \(client.upstream.name)")
         default:
@@ -104,30 +110,42 @@ extension RegistryResponder {
                              _ authorization: String?) async throws -> InterceptDecision {
         guard client.upstream.credentials != nil else { return .answer(try await passedThrough(request, client)) }
         let (_, repository) = try resolve(request, name: path)
-        let now = Date().timeIntervalSince1970
-        if interceptAccess.isConfirmed(authorization, .push, repository, now: now) { return .serve(request) }
         let answer: RegistryClient.RelayedAnswer
         do {
-            answer = try await client.relay(.POST, target: "/v2/\(repository.repository.value)/blobs/uploads/", authorization: authorization,
-                                            maximumBody: 64 << 10)
+            guard let probed = try await pushProbe(client, repository, authorization) else { return .serve(request) }
+            answer = probed
         } catch {
             throw OCIError(status: 503, code: .unavailable,
                            message: "cannot confirm with \(client.upstream.name) that this client may push to \(repository.repository.value): \(error)")
         }
-        switch answer.status {
-        case 200...299:
-            if let location = answer.headers.first(name: "location") {
-                let target = location.hasPrefix("/") ? location : String(location.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
-                _ = try? await client.relay(.DELETE, target: target, authorization: authorization, maximumBody: 64 << 10)
-            }
-            interceptAccess.confirm(authorization, .push, repository, now: now)
-            return .serve(request)
-        case 401:
+        if answer.status == 401 {
             throw Self.unauthorized(answer, "\(client.upstream.name) did not accept this client's credential to push to \(repository.repository.value)")
-        default:
-            throw OCIError(status: 403, code: .denied,
-                           message: "\(client.upstream.name) refuses this client a push to \(repository.repository.value) (\(answer.status))")
         }
+        throw OCIError(status: 403, code: .denied,
+                       message: "\(client.upstream.name) refuses this client a push to \(repository.repository.value) (\(answer.status))")
+    }
+
+    /// Whether the upstream lets `authorization` push to `repository` (false when it cannot be asked).
+    private func mayPush(_ client: RegistryClient, _ repository: RepositoryKey, _ authorization: String?) async -> Bool {
+        do { return try await pushProbe(client, repository, authorization) == nil } catch { return false }
+    }
+
+    /// Whether the upstream lets `authorization` push to `repository`: a confirmation still
+    /// running, or a `POST` of an upload as the client (the session it opened cancelled at once),
+    /// remembered when `2xx`. Nil when allowed; the upstream's refusal otherwise.
+    private func pushProbe(_ client: RegistryClient, _ repository: RepositoryKey,
+                           _ authorization: String?) async throws(UpstreamError) -> RegistryClient.RelayedAnswer? {
+        let now = Date().timeIntervalSince1970
+        if interceptAccess.isConfirmed(authorization, .push, repository, now: now) { return nil }
+        let answer = try await client.relay(.POST, target: "/v2/\(repository.repository.value)/blobs/uploads/", authorization: authorization,
+                                            maximumBody: 64 << 10)
+        guard (200...299).contains(answer.status) else { return answer }
+        if let location = answer.headers.first(name: "location") {
+            let target = location.hasPrefix("/") ? location : String(location.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+            _ = try? await client.relay(.DELETE, target: target, authorization: authorization, maximumBody: 64 << 10)
+        }
+        interceptAccess.confirm(authorization, .push, repository, now: now)
+        return nil
     }
 
     /// `request` sent on to the upstream as it is, bodies streamed both ways, with the client's own

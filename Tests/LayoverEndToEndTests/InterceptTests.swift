@@ -18,7 +18,7 @@ struct InterceptTests {
         let seeder: Seeder
         /// `secure.test`: the same registry behind a token gateway whose tokens only `good:secret`
         /// gets; Layover holds that credential too. `private.test`: the same gateway, Layover
-        /// holding no credential for it.
+        /// holding no credential for it. `held.test`: as `secure.test`, pushes kept here (`local`).
         let gateway: TokenGateway
         static let goodCredential = "good:secret"
 
@@ -47,6 +47,11 @@ struct InterceptTests {
                     password: secret
                   private.test:
                     url: \(gateway.url)
+                  held.test:
+                    url: \(gateway.url)
+                    username: good
+                    password: secret
+                    push: local
                 limits:
                   idleTimeoutSeconds: 3
                 intercept:
@@ -312,6 +317,29 @@ struct InterceptTests {
         #expect(layer.map(Array.init) == image.layers[0].bytes, "the layer, fetched with the client's token")
         let forged = try await setup.curl(["-H", "Authorization: Bearer forged", "-w", "\n%{http_code}",
                                            "https://private.test/v2/team/mine/blobs/\(image.layers[0].digest)"])
+        #expect(forged.output.hasSuffix("\n401"), "\(forged.output)")
+    }
+
+    @Test("a push not yet on the upstream (kept here) is read back by a client the upstream lets push there, and by no one else")
+    func pushedButNotYetUpstream() async throws {
+        let setup = try await Setup()
+        defer { setup.shutdown() }
+        let image = try await setup.seeder.pushImage("team/kept-source", tag: "v1", layerSizes: [30_000])
+        let layout = setup.files.path + "/layout"
+        let registryHost = String(setup.registry.url.dropFirst("http://".count))
+        #expect(try await AuthSetup.skopeo(["copy", "--src-tls-verify=false", "docker://\(registryHost)/team/kept-source:v1", "dir:\(layout)"]).status == 0)
+        let push = try setup.skopeo(["copy", "--preserve-digests", "--dest-cert-dir", setup.certDirectory, "--dest-creds", Setup.goodCredential,
+                                     "dir:\(layout)", "docker://held.test/team/kept:v1"])
+        #expect(try await push.waitForExit(timeout: .seconds(120)) == 0, "\(push.output)")
+        let upstream = try await TestHTTP.shared.get("\(setup.registry.url)/v2/team/kept/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
+        #expect(upstream.status == 404, "push: local keeps it here")
+        let pull = try setup.skopeo(["copy", "--src-cert-dir", setup.certDirectory, "--src-creds", Setup.goodCredential,
+                                     "docker://held.test/team/kept:v1", "dir:\(setup.files.path)/kept"])
+        #expect(try await pull.waitForExit(timeout: .seconds(120)) == 0, "\(pull.output)")
+        let layer = FileManager.default.contents(atPath: setup.files.path + "/kept/" + image.layers[0].digest.dropFirst("sha256:".count))
+        #expect(layer.map(Array.init) == image.layers[0].bytes, "the pushed layer, read back from here")
+        let forged = try await setup.curl(["-H", "Authorization: Bearer forged", "-H", "Accept: \(PushTests.ociManifest)", "-w", "\n%{http_code}",
+                                           "https://held.test/v2/team/kept/manifests/v1"])
         #expect(forged.output.hasSuffix("\n401"), "\(forged.output)")
     }
 }
