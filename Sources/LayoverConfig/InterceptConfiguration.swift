@@ -1,4 +1,5 @@
 import Foundation
+import LayoverWire
 
 /// The `intercept:` section (DESIGN §2): a forward-proxy listener (`HTTPS_PROXY` on the
 /// builders) that terminates TLS for the configured upstreams with leaf certificates from
@@ -35,24 +36,6 @@ public struct InterceptConfiguration: Sendable, Equatable {
         for port in tunnelPorts where !(1...65535).contains(port) {
             throw ConfigurationError("intercept.tunnelPorts: \(port) is not a port")
         }
-    }
-}
-
-/// `HOST:PORT`, with an IPv6 host in brackets.
-public enum HostPort {
-    /// The host (brackets removed) and port of `text`; nil unless both are there and the port is one.
-    public static func parse(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (1...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") {
-            guard host.hasSuffix("]"), host.count > 2 else { return nil }
-            host = String(host.dropFirst().dropLast())
-        } else if host.contains(":") {
-            return nil
-        }
-        guard !host.isEmpty else { return nil }
-        return (host, port)
     }
 }
 

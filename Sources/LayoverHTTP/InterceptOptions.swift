@@ -1,4 +1,5 @@
 import LayoverIntercept
+import LayoverWire
 import Logging
 
 /// What the intercept listener (a forward proxy for `HTTPS_PROXY`) needs: which hosts are
@@ -12,14 +13,10 @@ public struct InterceptOptions: Sendable {
         /// The host and port clients name in `CONNECT` (and in absolute-form `GET`s).
         public var host: String
         public var port: Int
-        /// Whether Layover holds credentials of its own for it.
-        public var hasCredentials: Bool
-
-        public init(name: String, host: String, port: Int, hasCredentials: Bool) {
+        public init(name: String, host: String, port: Int) {
             self.name = name
             self.host = host.lowercased()
             self.port = port
-            self.hasCredentials = hasCredentials
         }
     }
 
@@ -51,35 +48,13 @@ public struct InterceptOptions: Sendable {
     /// from, and CONNECTed to as, `registry-1.docker.io`).
     public static func hosts(name: String, url: String) -> [(host: String, port: Int)] {
         var hosts: [(String, Int)] = []
-        if let parsed = HostPortText.split(name, defaultPort: 443) { hosts.append(parsed) }
+        if let parsed = HostPort.parse(name, defaultPort: 443) { hosts.append(parsed) }
         if url.lowercased().hasPrefix("https://") {
             let authority = url.dropFirst("https://".count).prefix { $0 != "/" }
-            if let parsed = HostPortText.split(String(authority), defaultPort: 443), !hosts.contains(where: { $0 == parsed }) {
+            if let parsed = HostPort.parse(String(authority), defaultPort: 443), !hosts.contains(where: { $0 == parsed }) {
                 hosts.append(parsed)
             }
         }
         return hosts
-    }
-}
-
-/// `host`, `host:port` or `[v6]:port`, split.
-enum HostPortText {
-    static func split(_ text: String, defaultPort: Int) -> (String, Int)? {
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            let host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if rest.isEmpty { return (host.lowercased(), defaultPort) }
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else { return nil }
-            return (host.lowercased(), port)
-        }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1: return parts[0].isEmpty ? nil : (String(parts[0]).lowercased(), defaultPort)
-        case 2:
-            guard !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
-            return (String(parts[0]).lowercased(), port)
-        default: return nil
-        }
     }
 }

@@ -1,3 +1,4 @@
+import LayoverWire
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -76,7 +77,7 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func connectReceived(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         if case .forwarding = state { return refuse(context, .badRequest, "CONNECT on a connection already serving a registry") }
-        guard let (host, port) = HostPortText.split(head.uri, defaultPort: 0), port > 0 else {
+        guard let (host, port) = HostPort.parse(head.uri) else {
             return refuse(context, .badRequest, "CONNECT needs host:port, got \(head.uri)")
         }
         if let upstream = options.upstream(host: host, port: port) {
@@ -95,7 +96,7 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             return refuse(context, .badRequest, "a proxy request names its target in full (http://host/…) or uses CONNECT")
         }
         let authority = String(head.uri.dropFirst("http://".count).prefix { $0 != "/" && $0 != "?" })
-        guard let (host, port) = HostPortText.split(authority, defaultPort: 80),
+        guard let (host, port) = HostPort.parse(authority, defaultPort: 80),
               let upstream = options.upstreams.first(where: { $0.host == host && ($0.port == port || port == 80) }) else {
             return refuse(context, .forbidden, "\(authority) is not a registry this proxy serves")
         }

@@ -149,9 +149,16 @@ extension RegistryResponder {
             logger.warning("forwarding to the owner failed", metadata: ["owner": "\(owner)", "error": "\(error)"])
             throw OCIError(status: 503, code: .unavailable, message: "the node that owns this repository (\(owner)) cannot be reached")
         }
+        return Self.relayed(answer, to: request)
+    }
+
+    /// Another server's answer relayed to the client: its headers but those of the connection
+    /// (each `Location` through `location`), its body streamed as it arrives.
+    static func relayed(_ answer: HTTPClientResponse, to request: Request,
+                        location: (String) -> String = { $0 }) -> Response {
         var headers = HTTPHeaders()
         for (name, value) in answer.headers where !["connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
-            headers.add(name: name, value: value)
+            headers.add(name: name, value: name.lowercased() == "location" ? location(value) : value)
         }
         let bodyless = request.method == .HEAD || answer.status == .noContent || answer.status == .notModified
         return Response(status: answer.status, headers: headers, body: bodyless ? .empty : .stream(ForwardedBody(answer.body)))

@@ -43,7 +43,7 @@ extension RegistryResponder {
         switch route {
         case .base:
             // Always the upstream's own answer: a client learns from it whether it needs a token.
-            return .answer(try await relayed(request, client, authorization: authorization))
+            return .answer(try await passedThrough(request, client))
         case .manifest(let path, _) where !reads, .blob(let path, _) where !reads, .upload(let path, _):
             return try await pushChecked(request, client, path, authorization)
         case .manifest(let path, let reference):
@@ -55,7 +55,7 @@ extension RegistryResponder {
         case .referrers(let path, let digest):
             return try await checked(request, client, path, authorization, "referrers/\(digest)", reads: reads, needsCheck: needsCheck)
         case .unknown, .notRegistry:
-            return .answer(try await relayed(request, client, authorization: authorization))
+            return .answer(try await passedThrough(request, client))
         case .health, .ready, .metrics, .admin:
             throw OCIError(status: 404, code: .nameUnknown, message: "no such endpoint: \(request.path)")
         }
@@ -68,7 +68,7 @@ extension RegistryResponder {
                          reads: Bool, needsCheck: Bool) async throws -> InterceptDecision {
         guard reads else { throw Self.methodNotAllowed }
         guard needsCheck else { return .serve(request) }
-        let (_, repository) = try resolve(request, name: path)
+        let (_, repository) = try configuredClient(request, name: path)
         let now = Date().timeIntervalSince1970
         if interceptAccess.isConfirmed(authorization, .pull, repository, now: now) { return .serve(request) }
         let method: HTTPMethod = probe.hasPrefix("manifests/") || probe.hasPrefix("blobs/") ? .HEAD : .GET
@@ -109,7 +109,7 @@ extension RegistryResponder {
     private func pushChecked(_ request: Request, _ client: RegistryClient, _ path: String,
                              _ authorization: String?) async throws -> InterceptDecision {
         guard client.upstream.credentials != nil else { return .answer(try await passedThrough(request, client)) }
-        let (_, repository) = try resolve(request, name: path)
+        let (_, repository) = try configuredClient(request, name: path)
         let answer: RegistryClient.RelayedAnswer
         do {
             guard let probed = try await pushProbe(client, repository, authorization) else { return .serve(request) }
@@ -140,8 +140,9 @@ extension RegistryResponder {
         let answer = try await client.relay(.POST, target: "/v2/\(repository.repository.value)/blobs/uploads/", authorization: authorization,
                                             maximumBody: 64 << 10)
         guard (200...299).contains(answer.status) else { return answer }
-        if let location = answer.headers.first(name: "location") {
-            let target = location.hasPrefix("/") ? location : String(location.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+        // The session is cancelled on the upstream itself only: its credential goes nowhere else.
+        if let location = answer.headers.first(name: "location"), case let target = Self.relative(location, on: client.upstream.url),
+           target.hasPrefix("/") {
             _ = try? await client.relay(.DELETE, target: target, authorization: authorization, maximumBody: 64 << 10)
         }
         interceptAccess.confirm(authorization, .push, repository, now: now)
@@ -149,19 +150,15 @@ extension RegistryResponder {
     }
 
     /// `request` sent on to the upstream as it is, bodies streamed both ways, with the client's own
-    /// credential: a push to an upstream Layover holds no credentials for. A `Location` on the
+    /// credential: `/v2/`, a token endpoint on the registry's host, or a push to an upstream
+    /// Layover holds no credentials for. A `Location` on the
     /// upstream's origin is made relative, so the upload's next request comes back this way.
     private func passedThrough(_ request: Request, _ client: RegistryClient) async throws -> Response {
         let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
         let hasBody = length.map { $0 > 0 } ?? request.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
         let answer = try await client.passThrough(request.method, target: request.uri, headers: request.headers,
                                                   body: hasBody ? request.body : nil, length: length)
-        var headers = HTTPHeaders()
-        for (name, value) in answer.headers where !["connection", "keep-alive", "transfer-encoding"].contains(name.lowercased()) {
-            headers.add(name: name, value: name.lowercased() == "location" ? Self.relative(value, on: client.upstream.url) : value)
-        }
-        let bodyless = request.method == .HEAD || answer.status == .noContent || answer.status == .notModified
-        return Response(status: answer.status, headers: headers, body: bodyless ? .empty : .stream(ForwardedBody(answer.body)))
+        return Self.relayed(answer, to: request) { Self.relative($0, on: client.upstream.url) }
     }
 
     /// `location` without its origin when that is `upstreamURL`'s; as it is otherwise.
@@ -177,39 +174,6 @@ extension RegistryResponder {
     private static func unauthorized(_ answer: RegistryClient.RelayedAnswer, _ message: String) -> OCIError {
         OCIError(status: 401, code: .unauthorized, message: message,
                  headers: answer.headers["www-authenticate"].map { ("WWW-Authenticate", $0) })
-    }
-
-    /// The upstream's own answer to `request` (path and query as sent, the client's `Authorization`,
-    /// a body of at most 64 KiB for a token `POST`): what a client behind the proxy would get.
-    private func relayed(_ request: Request, _ client: RegistryClient, authorization: String?) async throws -> Response {
-        guard [.GET, .HEAD, .POST].contains(request.method) else {
-            throw OCIError(status: 405, code: .unsupported, message: "method not allowed through intercept mode")
-        }
-        var body: [UInt8]?
-        if request.method == .POST {
-            var collected: [UInt8] = []
-            for try await chunk in request.body {
-                collected += chunk.readableBytesView
-                guard collected.count <= 64 << 10 else { throw OCIError(status: 413, code: .sizeInvalid, message: "body over 64 KiB") }
-            }
-            body = collected
-        }
-        let answer: RegistryClient.RelayedAnswer
-        do {
-            answer = try await client.relay(request.method, target: request.uri, authorization: authorization,
-                                            accept: request.headers["accept"], contentType: request.headers.first(name: "content-type"), body: body)
-        } catch {
-            throw OCIError(status: 502, code: .unavailable, message: "\(error)")
-        }
-        var headers = HTTPHeaders()
-        for (name, value) in answer.headers
-        where ["content-type", "www-authenticate", "docker-distribution-api-version", "location", "retry-after"].contains(name.lowercased()) {
-            headers.add(name: name, value: value)
-        }
-        headers.add(name: "Content-Length", value: String(answer.body.count))
-        let bodyless = request.method == .HEAD
-        return Response(status: HTTPResponseStatus(statusCode: answer.status), headers: headers,
-                        body: bodyless || answer.body.isEmpty ? .empty : .bytes(ByteBuffer(bytes: answer.body)))
     }
 
 }

@@ -164,17 +164,24 @@ public final class RegistryResponder: Sendable {
     /// A cache must not delete upstream content by surprise.
     static let deletionDisabled = OCIError.unsupported("deletion is disabled for this upstream (set allowDelete in the config)")
 
+    /// The client that fetches `name`'s misses, and its repository.
     func resolve(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
+        let (client, repository) = try configuredClient(request, name: name)
+        // Intercept mode: misses are fetched with the client's own credential, as the client would
+        // have fetched them (checked with the upstream before anything is served). Layover's
+        // credentials only write pushes back.
+        if request.interceptedUpstream != nil, let authorization = request.headers.first(name: "authorization") {
+            return (client.acting(with: authorization), repository)
+        }
+        return (client, repository)
+    }
+
+    /// The configured upstream's client for `name` (a path prefix, `ns`, the default, or the
+    /// intercepted host's upstream), and the repository.
+    func configuredClient(_ request: Request, name: String) throws -> (RegistryClient, RepositoryKey) {
         do {
             if let upstream = request.interceptedUpstream {
-                let (client, repository) = try pull.upstreams.resolve(name: "\(upstream)/\(name)", namespace: nil)
-                // Intercept mode: misses are fetched with the client's own credential, as the client
-                // would have fetched them (checked with the upstream before anything is served).
-                // Layover's credentials only write pushes back.
-                if let authorization = request.headers.first(name: "authorization") {
-                    return (client.acting(with: authorization), repository)
-                }
-                return (client, repository)
+                return try pull.upstreams.resolve(name: "\(upstream)/\(name)", namespace: nil)
             }
             return try pull.upstreams.resolve(name: name, namespace: request.queryValue("ns"))
         } catch .unknownUpstream(let upstream) {

@@ -7,27 +7,24 @@ extension RegistryClient {
     public struct RelayedAnswer: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
-        public var body: [UInt8]
     }
 
     /// One request to the upstream exactly as a client behind intercept mode sends it: `target`
     /// (path and query) on the upstream's URL, with the client's own `Authorization` as it is
     /// (none when nil) and none of Layover's credentials; no redirect followed; answered within
-    /// 15 s; at most `maximumBody` bytes of the answer kept.
+    /// 15 s; its body (at most `maximumBody` bytes) read and dropped.
     /// `accept`: the client's `Accept` values (a manifest `HEAD` needs them: a registry answers
     /// `404` for a manifest of a type the request does not accept).
-    public func relay(_ method: HTTPMethod, target: String, authorization: String?, accept: [String] = [], contentType: String? = nil,
-                      body: [UInt8]? = nil, maximumBody: Int = 1 << 20) async throws(UpstreamError) -> RelayedAnswer {
+    public func relay(_ method: HTTPMethod, target: String, authorization: String?, accept: [String] = [],
+                      maximumBody: Int = 1 << 20) async throws(UpstreamError) -> RelayedAnswer {
         var request = HTTPClientRequest(url: upstream.url + target)
         request.method = method
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         for value in accept { request.headers.add(name: "Accept", value: value) }
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await http.execute(request, deadline: .now() + .seconds(15), logger: logger)
-            let collected = try await response.body.collect(upTo: maximumBody)
-            return RelayedAnswer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
+            _ = try await response.body.collect(upTo: maximumBody)
+            return RelayedAnswer(status: Int(response.status.code), headers: response.headers)
         } catch {
             throw .unavailable("\(upstream.name): \(error)")
         }

@@ -20,8 +20,7 @@ extension Serve {
         var upstreams: [InterceptOptions.Upstream] = []
         for upstream in configuration.upstreams.values.sorted(by: { $0.name < $1.name }) {
             for (host, port) in InterceptOptions.hosts(name: upstream.name, url: upstream.url) {
-                upstreams.append(InterceptOptions.Upstream(name: upstream.name, host: host, port: port,
-                                                           hasCredentials: upstream.credentials != nil))
+                upstreams.append(InterceptOptions.Upstream(name: upstream.name, host: host, port: port))
             }
         }
         return InterceptOptions(upstreams: upstreams, leaves: LeafCertificates(authority: authority),

@@ -10,6 +10,7 @@ import LayoverPull
 import LayoverPush
 import LayoverStore
 import LayoverUpstream
+import LayoverWire
 import Logging
 import Metrics
 import NIOCore

@@ -45,12 +45,4 @@ struct InterceptConfigurationTests {
             _ = try configuration.validated()
         }
     }
-
-    @Test func hostPort() {
-        #expect(HostPort.parse("127.0.0.1:3128")! == ("127.0.0.1", 3128))
-        #expect(HostPort.parse("[::1]:3128")! == ("::1", 3128))
-        #expect(HostPort.parse("::1:3128") == nil)
-        #expect(HostPort.parse("host") == nil)
-        #expect(HostPort.parse("host:99999") == nil)
-    }
 }
