@@ -127,7 +127,6 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             tls = try options.leaves.context(for: upstream.host, applicationProtocols: TLSMaterial.applicationProtocols)
         } catch {
             options.logger.error("no certificate for an intercepted host", metadata: ["host": "\(upstream.host)", "error": "\(error)"])
-            state = .refusing
             return refuse(context, .internalServerError, "cannot make a certificate for \(upstream.host)")
         }
         let connectionPipeline = pipeline
@@ -150,7 +149,6 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
                 switch result {
                 case .failure(let error):
                     logger.info("tunnel target unreachable", metadata: ["host": "\(host)", "port": "\(port)", "error": "\(error)"])
-                    handler.state = .refusing
                     handler.refuse(context, .badGateway, "cannot reach \(host):\(port)")
                 case .success(let target):
                     logger.info("tunnel", metadata: ["host": "\(host)", "port": "\(port)"])
