@@ -16,6 +16,8 @@ public enum IndexSynchronous: String, Sendable {
 /// concurrently. Callers outside the store never see this type.
 final class BlobIndex: Sendable {
     let pool: DatabasePool
+    /// Runs the log's checkpoints outside the writer's commits.
+    private let checkpointer: IndexCheckpointer
 
     init(path: String, synchronous: IndexSynchronous = .full) throws(StoreError) {
         do {
@@ -24,12 +26,21 @@ final class BlobIndex: Sendable {
             // A 201 is a promise: a committed transaction must survive power loss, which WAL's
             // default (NORMAL) does not guarantee. NORMAL only when the operator chose it.
             let pragma = synchronous == .full ? "FULL" : "NORMAL"
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(pragma)") }
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = \(pragma)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(IndexCheckpointer.writerThresholdFrames)")
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
+            checkpointer = try IndexCheckpointer(path: path, writer: pool)
         } catch {
             throw .index("cannot open \(path): \(error)")
         }
+    }
+
+    /// Stops the background checkpoints: the store is being given up.
+    func stopCheckpoints() {
+        checkpointer.stop()
     }
 
     static var migrator: DatabaseMigrator {
@@ -86,6 +97,23 @@ final class BlobIndex: Sendable {
                     SELECT upstream, repository, digest FROM repositoryLink;
                 DROP TABLE repositoryLink;
                 ALTER TABLE repositoryLinkByDigest RENAME TO repositoryLink;
+                """)
+        }
+        // Blobs keyed by digest alone: the rowid table and its unique digest index were two
+        // B-trees per insert and delete (the index a random page in a large store); every query
+        // finds a blob by its digest, so the rowid served nothing.
+        migrator.registerMigration("v9-blobs-by-digest") { db in
+            try db.execute(sql: """
+                CREATE TABLE blobByDigest (
+                    digest TEXT PRIMARY KEY NOT NULL,
+                    size INTEGER NOT NULL,
+                    mediaType TEXT,
+                    lastAccess DOUBLE NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO blobByDigest (digest, size, mediaType, lastAccess)
+                    SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY digest;
+                DROP TABLE blob;
+                ALTER TABLE blobByDigest RENAME TO blob;
                 """)
         }
         return migrator

@@ -65,6 +65,7 @@ public final class BlobStore: Sendable {
     /// another) may open the store, and reconciles it as after a crash. This instance must not be
     /// used afterwards.
     public func close() {
+        index.stopCheckpoints()
         lock.release()
     }
 

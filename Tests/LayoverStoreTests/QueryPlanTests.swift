@@ -67,6 +67,34 @@ struct IndexMigrationTests {
         #expect(holders == ["team/1", "team/2"])
         #expect(indexes.isEmpty)
     }
+
+    @Test("blobs written before v9 (a rowid table with a digest index) are all there after it, keyed by digest alone")
+    func blobsKeyedByDigest() throws {
+        let directory = ScratchDirectory()
+        let path = directory.path + "/index.sqlite"
+        do {
+            let old = try DatabasePool(path: path)
+            try BlobIndex.migrator.migrate(old, upTo: "v8-links-by-digest")
+            try old.write { db in
+                for index in 0..<50 {
+                    try db.execute(sql: "INSERT INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)",
+                                   arguments: ["sha256:\(index)", index * 10, index % 2 == 0 ? "m" : nil, Double(index)])
+                }
+            }
+            try old.close()
+        }
+        let index = try BlobIndex(path: path)
+        let (rows, indexes, rowidRejected) = try index.pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess"),
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'blob'"),
+             (try? Row.fetchAll(db, sql: "SELECT rowid FROM blob")) == nil)
+        }
+        #expect(rows.count == 50)
+        #expect(rows[7]["digest"] as String == "sha256:7" && rows[7]["size"] as Int == 70)
+        #expect(rows[7]["mediaType"] as String? == nil && rows[8]["mediaType"] as String? == "m")
+        #expect(indexes.isEmpty)
+        #expect(rowidRejected)
+    }
 }
 
 @Suite("Index durability")
