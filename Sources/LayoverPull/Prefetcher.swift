@@ -23,10 +23,14 @@ final class Prefetcher: Sendable {
     /// Manifests seen not to be caches, so re-resolving an image costs no read and no parse.
     /// Bounded: cleared when full.
     private let ordinary = Locked<Set<Digest>>([])
+    /// Cache manifests already parsed, so that resolving a warm cache again reads and parses
+    /// nothing. Bounded: cleared when full.
+    private let parsed = Locked<[Digest: Manifest]>([:])
     private let clock: @Sendable () -> Double
     private let logger: Logger
 
     static let ordinaryMemoryLimit = 8192
+    static let parsedMemoryLimit = 64
 
     init(store: BlobStore, fetcher: BlobFetcher, clock: @escaping @Sendable () -> Double, logger: Logger) {
         self.store = store
@@ -38,14 +42,24 @@ final class Prefetcher: Sendable {
     /// A client read manifest `digest` (of `mediaType`) through `repository`: when it is a
     /// BuildKit cache, records the import in the store's cache ledger and starts fetching its
     /// missing layers in the background (when the upstream's policy allows). Returns at once.
+    ///
+    /// A cache manifest is read and parsed once (then kept, bounded); resolving it again, the
+    /// common case of a warm cache, records the import and plans here, and starts a task only
+    /// when layers are missing.
     func resolved(_ digest: Digest, mediaType: String, repository: RepositoryKey, client: RegistryClient) {
         let policy = client.upstream.prefetch
         guard Self.mayBeCache(mediaType) else { return }
-        if ordinary.withLock({ $0.contains(digest) }) { return }
-        guard running.withLock({ $0.insert(digest).inserted }) else { return }
-        Task.detached { [self] in
-            await prefetch(digest, repository: repository, client: client, policy: policy)
-            running.withLock { _ = $0.remove(digest) }
+        if ordinary.withLock({ $0.contains(digest) }) || running.withLock({ $0.contains(digest) }) { return }
+        if let manifest = parsed.withLock({ $0[digest] }) {
+            let plan = imported(manifest, repository: repository, policy: policy)
+            guard !plan.layers.isEmpty else { return }
+            start(digest) { [self] in await fetch(plan, of: digest, repository: repository, client: client, policy: policy) }
+            return
+        }
+        start(digest) { [self] in
+            guard let manifest = parse(digest) else { return }
+            let plan = imported(manifest, repository: repository, policy: policy)
+            await fetch(plan, of: digest, repository: repository, client: client, policy: policy)
         }
     }
 
@@ -55,15 +69,35 @@ final class Prefetcher: Sendable {
             || mediaType == MediaType.dockerManifest || mediaType == MediaType.dockerManifestList
     }
 
-    private func prefetch(_ digest: Digest, repository: RepositoryKey, client: RegistryClient, policy: PrefetchPolicy) async {
+    /// Runs `work` detached, once at a time per manifest.
+    private func start(_ digest: Digest, _ work: @escaping @Sendable () async -> Void) {
+        guard running.withLock({ $0.insert(digest).inserted }) else { return }
+        Task.detached { [self] in
+            await work()
+            running.withLock { _ = $0.remove(digest) }
+        }
+    }
+
+    /// The stored manifest `digest` when it is a BuildKit cache (kept for the next resolve);
+    /// nil, and remembered as ordinary, when it is not.
+    private func parse(_ digest: Digest) -> Manifest? {
         guard let bytes = store.read(digest), let manifest = try? Manifest(bytes: bytes, contentType: nil),
               manifest.cacheForm != nil else {
             ordinary.withLock { set in
                 if set.count >= Self.ordinaryMemoryLimit { set.removeAll() }
                 set.insert(digest)
             }
-            return
+            return nil
         }
+        parsed.withLock { known in
+            if known.count >= Self.parsedMemoryLimit { known.removeAll() }
+            known[digest] = manifest
+        }
+        return manifest
+    }
+
+    /// Records the import of cache `manifest` in the ledger and plans the fetch of its missing layers.
+    private func imported(_ manifest: Manifest, repository: RepositoryKey, policy: PrefetchPolicy) -> PrefetchPlan {
         let stored = manifest.cacheLayers.map { store.record(for: $0.digest) != nil }
         if let summary = CacheLedger.Summary(manifest) {
             let bytes = zip(manifest.cacheLayers, stored).reduce(into: (fromStore: Int64(0), fetched: Int64(0))) { sum, layer in
@@ -73,6 +107,12 @@ final class Prefetcher: Sendable {
         }
         let plan = PrefetchPlan(manifest, policy: policy) { [store] in store.record(for: $0) != nil }
         Telemetry.prefetched(.capped, count: plan.capped.count)
+        return plan
+    }
+
+    /// Fetches `plan`'s layers, at most `policy.concurrency` at a time.
+    private func fetch(_ plan: PrefetchPlan, of digest: Digest, repository: RepositoryKey, client: RegistryClient,
+                       policy: PrefetchPolicy) async {
         guard !plan.layers.isEmpty else { return }
         Telemetry.prefetchStarted()
         logger.info("prefetching a BuildKit cache", metadata: [

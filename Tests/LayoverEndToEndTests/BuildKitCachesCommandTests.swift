@@ -71,4 +71,23 @@ struct BuildKitCachesCommandTests {
         let status = try await LayoverProcess.run(["status", "--server", fixture.layover.url])
         #expect(status.output.contains("up/team/other:buildcache"), "the status page lists the caches too")
     }
+
+    @Test("a cache resolved again once warm is recorded again, all from the store")
+    func warmImportRecorded() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let cold = try await BuildKitPrefetchTests.seedCache(fixture, .manifest, repository: "team/other")
+        try await BuildKitPrefetchTests.resolve(fixture, "team/other")
+        // Once the prefetch has stored every layer, an import is answered from the parsed
+        // manifest kept in memory: it must still be recorded, with every byte from the store.
+        var imported: [String: Any]?
+        let deadline = ContinuousClock.now + .seconds(20)
+        repeat {
+            try await Task.sleep(for: .milliseconds(200))
+            try await BuildKitPrefetchTests.resolve(fixture, "team/other")
+            imported = try await Self.caches(fixture).first { $0["repository"] as? String == "team/other" }
+        } while imported?["importFromStoreBytes"] as? Int != cold.layerBytes && ContinuousClock.now < deadline
+        #expect(imported?["importFromStoreBytes"] as? Int == cold.layerBytes)
+        #expect(imported?["importFetchedBytes"] as? Int == 0)
+    }
 }
