@@ -215,7 +215,11 @@ let package = Package(
         .testTarget(name: "LayoverFleetTests", dependencies: ["LayoverFleet", "LayoverLocks", "LayoverStore", "LayoverWire"]),
         .testTarget(name: "LayoverAuthTests", dependencies: ["LayoverLocks", "LayoverAuth", "LayoverWire"]),
         .testTarget(name: "LayoverUpstreamTests", dependencies: ["LayoverLocks", "LayoverUpstream", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "LayoverHTTPTests", dependencies: ["LayoverHTTP", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "LayoverHTTPTests", dependencies: [
+            "LayoverHTTP", .product(name: "PropertyBased", package: "swift-property-based"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "LayoverPushTests", dependencies: ["LayoverPush", "LayoverStore", "LayoverWire", .product(name: "PropertyBased", package: "swift-property-based")]),
         /// Real parts for end-to-end tests and benchmarks: distribution's registry, the layover
         /// process, a counting relay, an HTTP client that seeds and pulls.

@@ -112,6 +112,7 @@ struct ConnectionPipeline: Sendable {
             limits.maxHeaderListSize = options.maxHeaderBytes
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
                                                  withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try sync.addHandler(ReadInterestKeeper(), position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
             try sync.addHandler(ProtocolErrorResponder(maxHeaderBytes: options.maxHeaderBytes))
             if overflow {
                 try sync.addHandler(OverflowHandler())
