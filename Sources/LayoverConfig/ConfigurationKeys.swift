@@ -20,7 +20,7 @@ enum ConfigurationKeys {
         "listen": .value, "storage": .value, "maxBytes": .value, "indexSynchronous": .value,
         "defaultUpstream": .value, "uploadTimeoutSeconds": .value, "maxUploadSessions": .value, "maxUploadSessionsPerClient": .value,
         "maxConnections": .value, "accessLog": .value, "logFormat": .value, "shutdownGraceSeconds": .value, "upstreamIdleTimeoutSeconds": .value,
-        "scrubBytesPerSecond": .value,
+        "scrubBytesPerSecond": .value, "eventLoops": .value,
         "upstreams": .named(.keys([
             "url": .value, "username": .value, "password": .value, "tagFreshnessSeconds": .value,
             "push": .value, "allowDelete": .value, "stallTimeoutSeconds": .value, "uploadChunkSize": .value,

@@ -19,6 +19,7 @@ public enum ConfigurationPrinter {
         lines.append("shutdownGraceSeconds: \(configuration.shutdownGraceSeconds)")
         lines.append("upstreamIdleTimeoutSeconds: \(configuration.upstreamIdleTimeoutSeconds)")
         if configuration.scrubBytesPerSecond > 0 { lines.append("scrubBytesPerSecond: \(ByteSize.format(configuration.scrubBytesPerSecond))") }
+        if let eventLoops = configuration.eventLoops { lines.append("eventLoops: \(eventLoops)") }
         lines.append("upstreams:")
         for name in configuration.upstreams.keys.sorted() {
             let upstream = configuration.upstreams[name]!

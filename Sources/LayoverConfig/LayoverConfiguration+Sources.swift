@@ -18,6 +18,7 @@ extension LayoverConfiguration {
         var shutdownGraceSeconds: Double?
         var upstreamIdleTimeoutSeconds: Double?
         var scrubBytesPerSecond: String?
+        var eventLoops: Int?
         var upstreams: [String: Upstream]?
         var auth: AuthSection?
         var tls: TLSSection?
@@ -104,6 +105,7 @@ extension LayoverConfiguration {
         if let grace = file.shutdownGraceSeconds { shutdownGraceSeconds = grace }
         if let idle = file.upstreamIdleTimeoutSeconds { upstreamIdleTimeoutSeconds = idle }
         if let text = file.scrubBytesPerSecond { scrubBytesPerSecond = try Self.scrubRate(text, from: "scrubBytesPerSecond") }
+        if let loops = file.eventLoops { eventLoops = loops }
         // `auth:` with nothing under it still turns authentication on (nothing is open).
         if let auth = file.auth { self.auth = try auth.configuration() } else if node["auth"] != nil { self.auth = AuthConfiguration() }
         if let certificate = file.tls?.certificate { tlsCertificate = certificate }
@@ -134,7 +136,7 @@ extension LayoverConfiguration {
 
     /// Applies `LAYOVER_*` environment variables: `LAYOVER_LISTEN`, `LAYOVER_STORAGE`,
     /// `LAYOVER_MAX_BYTES`, `LAYOVER_DEFAULT_UPSTREAM`, `LAYOVER_ACCESS_LOG` (`true`/`false`),
-    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, `LAYOVER_FLEET_ADVERTISE`, `LAYOVER_FLEET_SECRET`, and per upstream
+    /// `LAYOVER_LOG_FORMAT`, `LAYOVER_SHUTDOWN_GRACE_SECONDS`, `LAYOVER_UPSTREAM_IDLE_TIMEOUT_SECONDS`, `LAYOVER_SCRUB_BYTES_PER_SECOND`, `LAYOVER_EVENT_LOOPS`, `LAYOVER_FLEET_ADVERTISE`, `LAYOVER_FLEET_SECRET`, and per upstream
     /// `LAYOVER_UPSTREAM_<NAME>_USERNAME` / `_PASSWORD` (NAME upper-cased, `.` and `-` as `_`).
     public mutating func apply(environment: [String: String]) throws(ConfigurationError) {
         if let listen = environment["LAYOVER_LISTEN"] { try setListen(listen) }
@@ -162,6 +164,10 @@ extension LayoverConfiguration {
         }
         if let text = environment["LAYOVER_SCRUB_BYTES_PER_SECOND"] {
             scrubBytesPerSecond = try Self.scrubRate(text, from: "LAYOVER_SCRUB_BYTES_PER_SECOND")
+        }
+        if let text = environment["LAYOVER_EVENT_LOOPS"] {
+            guard let loops = Int(text) else { throw ConfigurationError("LAYOVER_EVENT_LOOPS: not a whole number: \(text)") }
+            eventLoops = loops
         }
         if let advertise = environment["LAYOVER_FLEET_ADVERTISE"] { fleet.advertise = advertise }
         if let secret = environment["LAYOVER_FLEET_SECRET"] { fleet.secret = secret }

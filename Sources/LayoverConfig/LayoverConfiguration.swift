@@ -43,6 +43,10 @@ public struct LayoverConfiguration: Sendable, Equatable {
     /// The background scrub's rate: stored blobs are re-hashed continuously at this many bytes
     /// per second, corrupt ones quarantined; 0 (the default): no background scrub.
     public var scrubBytesPerSecond: Int64 = 0
+    /// The front's event-loop threads, each serving its share of the connections; nil (the
+    /// default): one per core. Fewer leave cores to what shares the machine (CI jobs beside a
+    /// node-local cache), whose threads would otherwise preempt a loop and stall all its connections.
+    public var eventLoops: Int?
     /// The `auth` section (client authentication and rights); nil when the file has none: then
     /// anonymous clients may pull, and push only on a loopback listener (see `AccessPolicy`).
     public var auth: AuthConfiguration?
@@ -129,6 +133,9 @@ public struct LayoverConfiguration: Sendable, Equatable {
         guard shutdownGraceSeconds >= 0 else { throw ConfigurationError("shutdownGraceSeconds: must not be negative") }
         guard upstreamIdleTimeoutSeconds > 0 else { throw ConfigurationError("upstreamIdleTimeoutSeconds: must be above zero") }
         guard scrubBytesPerSecond >= 0 else { throw ConfigurationError("scrubBytesPerSecond: must not be negative") }
+        if let eventLoops, !(1...256).contains(eventLoops) {
+            throw ConfigurationError("eventLoops: expected 1 to 256, got \(eventLoops)")
+        }
         guard uploadTimeoutSeconds > 0 else { throw ConfigurationError("uploadTimeoutSeconds: must be above zero") }
         guard maxUploadSessions > 0 else { throw ConfigurationError("maxUploadSessions: must be above zero") }
         guard maxUploadSessionsPerClient > 0 else { throw ConfigurationError("maxUploadSessionsPerClient: must be above zero") }

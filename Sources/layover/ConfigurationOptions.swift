@@ -28,6 +28,9 @@ struct ConfigurationOptions: ParsableArguments {
             help: "Seconds an upstream answer may deliver no byte before the download resumes from where it was (default 30).")
     var upstreamIdleTimeout: Double?
 
+    @Option(name: .customLong("event-loops"), help: "The front's event-loop threads (default: one per core).")
+    var eventLoops: Int?
+
     @Option(name: .customLong("tls-cert"), help: "TLS certificate chain, PEM (with --tls-key; re-read on SIGHUP).")
     var tlsCertificate: String?
 
@@ -68,6 +71,7 @@ struct ConfigurationOptions: ParsableArguments {
         for upstream in upstreams { try configuration.setUpstream(upstream) }
         if let defaultUpstream { configuration.defaultUpstream = defaultUpstream }
         if let upstreamIdleTimeout { configuration.upstreamIdleTimeoutSeconds = upstreamIdleTimeout }
+        if let eventLoops { configuration.eventLoops = eventLoops }
         if let tlsCertificate { configuration.tlsCertificate = tlsCertificate }
         if let tlsKey { configuration.tlsKey = tlsKey }
         if let advertise { configuration.fleet.advertise = advertise }

@@ -36,6 +36,8 @@ struct Serve: AsyncParsableCommand {
             return
         }
         Self.bootstrapLogging(format: configuration.logFormat)
+        // Before anything uses NIO's shared event loops (the front, the upstream client).
+        if let loops = configuration.eventLoops { NIOSingletons.groupLoopCountSuggestion = loops }
         let metrics = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: metrics)
         factory.defaultDurationHistogramBuckets = [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100),

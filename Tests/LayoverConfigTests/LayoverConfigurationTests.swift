@@ -369,4 +369,21 @@ struct LayoverConfigurationTests {
         configuration.uploadTimeoutSeconds = 0
         #expect(throws: ConfigurationError("uploadTimeoutSeconds: must be above zero")) { try configuration.validated() }
     }
+
+    @Test("eventLoops: one per core unless set in the file, the environment or the flag; 1 to 256")
+    func eventLoops() throws {
+        var configuration = LayoverConfiguration.embeddedDefault
+        #expect(configuration.eventLoops == nil)
+        #expect(!ConfigurationPrinter.yaml(configuration).contains("eventLoops"))
+        try configuration.apply(yaml: "eventLoops: 1\n")
+        #expect(configuration.eventLoops == 1)
+        #expect(ConfigurationPrinter.yaml(configuration).contains("eventLoops: 1"))
+        try configuration.apply(environment: ["LAYOVER_EVENT_LOOPS": "4"])
+        #expect(configuration.eventLoops == 4)
+        #expect(throws: ConfigurationError.self) { try configuration.apply(environment: ["LAYOVER_EVENT_LOOPS": "two"]) }
+        configuration.eventLoops = 0
+        #expect(throws: ConfigurationError.self) { try configuration.validated() }
+        configuration.eventLoops = 256
+        #expect(try configuration.validated().eventLoops == 256)
+    }
 }

@@ -172,4 +172,18 @@ struct OperationsTests {
         #expect(try await process.waitForExit(timeout: .seconds(30)) == 0, "\(process.output)")
         #expect(process.output.contains("stopped"))
     }
+
+    @Test("--event-loops sets the number of event-loop threads; by default one per core", arguments: [1, 3, nil])
+    func eventLoopThreads(_ loops: Int?) async throws {
+        let fixture = try await Fixture(layoverArguments: loops.map { ["--event-loops", String($0)] } ?? [])
+        defer { fixture.shutdown() }
+        // Answered through them: the front is up on however many there are.
+        #expect(try await TestHTTP.shared.get("\(fixture.layover.url)/v2/").status == 200)
+        let pid = try #require(fixture.layover.process).process.processIdentifier
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+        // NIO names the threads of its shared event-loop group "NIO-SGLTN-<group>-#<n>".
+        let eventLoops = names.filter { $0.hasPrefix("NIO-SGLTN-") }.count
+        #expect(eventLoops == loops ?? ProcessInfo.processInfo.activeProcessorCount, "threads: \(names.sorted())")
+    }
 }

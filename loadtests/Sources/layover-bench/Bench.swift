@@ -34,6 +34,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Rounds of small requests, the targets' order rotated each round (medians reported).")
     var rounds = 3
 
+    @Option(name: .customLong("event-loops"),
+            help: "Layover's event-loop threads in the cold, warm, small and tls scenarios (default: one per core, as shipped).")
+    var eventLoops: Int?
+
     @Option(name: .customLong("h2-connections"), help: "tls: HTTP/2 connections for small requests (h2load).")
     var h2Connections = 16
 
@@ -147,8 +151,10 @@ struct Bench: AsyncParsableCommand {
         let relayForRegistry = try await Relay(upstreamPort: upstream.port, shape: shape)
         let storage = try TemporaryDirectory()
         defer { storage.remove() }
+        let serveArguments = eventLoops.map { ["--event-loops", String($0)] } ?? []
+        say("# layover runs with \(eventLoops.map { "\($0) event loop(s)" } ?? "one event loop per core (as shipped)"); nginx with one worker")
         let layoverProcess = try await LayoverProcess(upstreamURL: relayForLayover.url, storage: storage.path + "/store",
-                                                      binary: layover)
+                                                      extraArguments: serveArguments, binary: layover)
         defer { layoverProcess.stop(signal: SIGKILL) }
         let proxy = try await UpstreamRegistry(proxyOf: relayForRegistry.url)
         defer { proxy.stop() }
@@ -197,7 +203,8 @@ struct Bench: AsyncParsableCommand {
             report.add(target.name, "peak-rss", ProcessReading.peakRSSMiB(target.pid), "MiB")
         }
         if scenarios.contains("tls") {
-            try await TLSScenario(layover: layover, smallRounds: rounds, seconds: seconds, connections: h2Connections, streams: h2Streams)
+            try await TLSScenario(layover: layover, smallRounds: rounds, seconds: seconds, connections: h2Connections, streams: h2Streams,
+                                  serveArguments: serveArguments)
                 .run(upstream: upstream, blob: herdShared, manifest: cacheManifest, report: report)
         }
         if scenarios.contains("cache") {

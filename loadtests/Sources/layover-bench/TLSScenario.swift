@@ -17,6 +17,8 @@ struct TLSScenario {
     var seconds: Int
     var connections: Int
     var streams: Int
+    /// More `serve` flags for both Layover processes (`--event-loops N`).
+    var serveArguments: [String] = []
 
     func run(upstream: UpstreamRegistry, blob: String, manifest: String, report: Report) async throws {
         let directory = try TemporaryDirectory()
@@ -30,7 +32,7 @@ struct TLSScenario {
         let authorization = ("Authorization", "Basic " + Data("bench:\(token)".utf8).base64EncodedString())
         let accept = ("Accept", "application/vnd.oci.image.manifest.v1+json")
 
-        let tls = ["--tls-cert", certificate, "--tls-key", key]
+        let tls = ["--tls-cert", certificate, "--tls-key", key] + serveArguments
         let open = try await LayoverProcess(upstreamURL: upstream.url, storage: directory.path + "/store", extraArguments: tls, binary: layover)
         defer { open.stop(signal: SIGKILL) }
         let guarded = try await LayoverProcess(upstreamURL: upstream.url, storage: directory.path + "/store-auth",
