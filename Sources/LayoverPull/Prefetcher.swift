@@ -25,7 +25,19 @@ final class Prefetcher: Sendable {
     private let ordinary = Locked<Set<Digest>>([])
     /// Cache manifests already parsed, so that resolving a warm cache again reads and parses
     /// nothing. Bounded: cleared when full.
-    private let parsed = Locked<[Digest: Manifest]>([:])
+    private let parsed = Locked<[Digest: Known]>([:])
+
+    /// A parsed cache manifest, and its last import recorded with every layer stored.
+    private struct Known {
+        var manifest: Manifest
+        var warmImport: (repository: RepositoryKey, at: Double)?
+    }
+
+    /// A warm cache resolved again through the same repository within this many seconds is not
+    /// recorded again (the ledger's last import lags by at most this): BuildKit resolves a cache
+    /// once per build, a load test thousands of times a second, and recording cost more than
+    /// answering.
+    static let warmImportInterval = 1.0
     private let clock: @Sendable () -> Double
     private let logger: Logger
 
@@ -50,9 +62,14 @@ final class Prefetcher: Sendable {
         let policy = client.upstream.prefetch
         guard Self.mayBeCache(mediaType) else { return }
         if ordinary.withLock({ $0.contains(digest) }) || running.withLock({ $0.contains(digest) }) { return }
-        if let manifest = parsed.withLock({ $0[digest] }) {
-            let plan = imported(manifest, repository: repository, policy: policy)
-            guard !plan.layers.isEmpty else { return }
+        if let known = parsed.withLock({ $0[digest] }) {
+            let now = clock()
+            if let last = known.warmImport, last.repository == repository, now - last.at < Self.warmImportInterval { return }
+            let plan = imported(known.manifest, repository: repository, policy: policy)
+            guard !plan.layers.isEmpty else {
+                parsed.withLock { $0[digest]?.warmImport = (repository, now) }
+                return
+            }
             start(digest) { [self] in await fetch(plan, of: digest, repository: repository, client: client, policy: policy) }
             return
         }
@@ -91,7 +108,7 @@ final class Prefetcher: Sendable {
         }
         parsed.withLock { known in
             if known.count >= Self.parsedMemoryLimit { known.removeAll() }
-            known[digest] = manifest
+            known[digest] = Known(manifest: manifest)
         }
         return manifest
     }
