@@ -1,32 +1,55 @@
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Copies the index's write-ahead log into the database beside the writer, not inside a commit.
+/// Copies the index's write-ahead log into the database in the pauses between writes, beside
+/// the writer, not inside a commit.
 ///
-/// Left to itself, SQLite checkpoints from the connection whose commit grows the log past its
-/// threshold: that commit, and every write queued behind it, waits while the log's pages are
-/// copied into the database. In a store of a million blobs those pages are scattered, one per
-/// B-tree a push touched, and each checkpoint stalled every push for tens of milliseconds.
+/// Left to itself, SQLite checkpoints from the connection whose commit grows the log past 1,000
+/// frames: that commit, and every write queued behind it, waits while the log's pages are copied
+/// into the database. In a store of a million blobs those pages are scattered, one per B-tree a
+/// push touched, and the checkpoints cost pushes a fifth of their rate.
 ///
-/// Here a connection of its own runs a passive checkpoint every `interval` (it never blocks a
-/// writer; pages committed meanwhile wait for the next one). Once the log holds `restartFrames`
-/// frames, the writer itself copies the few frames committed during that checkpoint, so that its
-/// next transaction starts the log again from the beginning instead of growing it. The writer's
-/// own threshold is raised, not removed: it still bounds the log if this task falls behind.
+/// Here a connection of its own runs a passive checkpoint (it never blocks a writer) once the
+/// log has been still for `idle`, or, under writes that do not pause, once `budgetFrames` frames
+/// wait to be copied. A burst of pushes (a CI job's image) is acknowledged without paying for
+/// the copy, which runs after it. When frames were committed during a busy checkpoint and the
+/// log is long, the writer copies those few itself, so that its next transaction starts the log
+/// again instead of growing it. The writer's own threshold is raised, not removed: it still bounds
+/// the log if this task falls behind.
+///
+/// The log's state is read from its index (the `-shm` file, see sqlite.org/walformat.html): the
+/// last valid frame and the frames already copied.
 final class IndexCheckpointer: Sendable {
     /// The writer's own checkpoint threshold, in frames (4 KiB pages): a bound, not the rhythm.
-    static let writerThresholdFrames = 16_384
+    static let writerThresholdFrames = 32_768
     private let task: Task<Void, Never>
 
-    init(path: String, writer: DatabasePool, interval: Duration = .milliseconds(100),
-         restartFrames: Int = 1024) throws {
+    /// - Parameters:
+    ///   - tick: how often the log's state is read.
+    ///   - idle: how long the log must be still before its frames are copied.
+    ///   - budgetFrames: frames that may wait for a pause; past it they are copied under writes.
+    ///   - restartFrames: a log at least this long after a busy checkpoint is restarted by the writer.
+    init(path: String, writer: DatabasePool, tick: Duration = .milliseconds(50), idle: Duration = .milliseconds(250),
+         budgetFrames: Int = 8_192, restartFrames: Int = 16_384) throws {
         let connection = try DatabaseQueue(path: path)
+        let shm = path + "-shm"
+        let idleTicks = max(1, Int(idle / tick))
         task = Task.detached(priority: .utility) {
+            var lastFrame = -1, stillTicks = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard let (frames, _) = try? await connection.writeWithoutTransaction({ db in
-                    try db.checkpoint(.passive)
-                }), frames >= restartFrames else { continue }
-                _ = try? await writer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                try? await Task.sleep(for: tick)
+                guard let log = LogState.read(shm) else { continue }
+                stillTicks = log.lastFrame == lastFrame ? stillTicks + 1 : 0
+                lastFrame = log.lastFrame
+                let waiting = log.lastFrame - log.copiedFrames
+                let paused = stillTicks >= idleTicks
+                guard waiting > 0, paused || waiting >= budgetFrames else { continue }
+                guard let (frames, _) = try? await connection.writeWithoutTransaction({ try $0.checkpoint(.passive) }) else { continue }
+                if !paused, frames >= restartFrames {
+                    _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.passive) }
+                }
             }
             try? connection.close()
         }
@@ -39,5 +62,27 @@ final class IndexCheckpointer: Sendable {
 
     deinit {
         task.cancel()
+    }
+
+    /// The write-ahead log's frames: the last valid one, and how many have been copied into the
+    /// database (both counted from the log's start).
+    struct LogState: Equatable {
+        var lastFrame: Int
+        var copiedFrames: Int
+
+        /// Reads the log index's first header copy (`mxFrame` at byte 16) and the checkpoint
+        /// record after the two copies (`nBackfill` at byte 96), in native byte order. Nil when
+        /// the file is missing or short (no log yet).
+        static func read(_ shmPath: String) -> LogState? {
+            let fd = open(shmPath, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var header = [UInt8](repeating: 0, count: 100)
+            guard pread(fd, &header, header.count, 0) == header.count else { return nil }
+            func word(_ offset: Int) -> Int {
+                header.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+            }
+            return LogState(lastFrame: word(16), copiedFrames: word(96))
+        }
     }
 }
