@@ -95,7 +95,10 @@ struct ScaleScenario {
 
         let protectable = stores.filter { $0.count > protect }
         guard !protectable.isEmpty else { return }
-        var protected = [reference]
+        // The smallest store measured again beside the protected ones, under a name of its own: each
+        // store is compared with the smallest measured in the same rounds (the machine's speed
+        // drifts between groups of rounds; one median over both groups compared across them).
+        var protected = [Served(name: reference.name + "-beside-protected", store: reference.store, process: reference.process)]
         for store in protectable {
             try await store.protect()
             Self.settle()
