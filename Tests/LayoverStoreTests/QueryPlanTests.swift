@@ -42,22 +42,27 @@ struct QueryPlanTests {
 
 @Suite("Index migrations")
 struct IndexMigrationTests {
+    /// An index left at `version` with 50 rows written by `insert` (given the row's number),
+    /// then opened as the store opens it: migrated to the latest version.
+    static func migrated(from version: String, in directory: ScratchDirectory,
+                         _ insert: (Database, Int) throws -> Void) throws -> BlobIndex {
+        let path = directory.path + "/index.sqlite"
+        let old = try DatabasePool(path: path)
+        try BlobIndex.migrator.migrate(old, upTo: version)
+        try old.write { db in
+            for index in 0..<50 { try insert(db, index) }
+        }
+        try old.close()
+        return try BlobIndex(path: path)
+    }
+
     @Test("links written before v8 (keyed by repository, with a digest index) are all there after it, keyed by digest, with no second index")
     func linksKeyedByDigest() throws {
         let directory = ScratchDirectory()
-        let path = directory.path + "/index.sqlite"
-        do {
-            let old = try DatabasePool(path: path)
-            try BlobIndex.migrator.migrate(old, upTo: "v7-no-recency-index")
-            try old.write { db in
-                for index in 0..<50 {
-                    try db.execute(sql: "INSERT INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
-                                   arguments: ["up", "team/\(index % 5)", "sha256:\(index / 2)"])
-                }
-            }
-            try old.close()
+        let index = try Self.migrated(from: "v7-no-recency-index", in: directory) { db, index in
+            try db.execute(sql: "INSERT INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
+                           arguments: ["up", "team/\(index % 5)", "sha256:\(index / 2)"])
         }
-        let index = try BlobIndex(path: path)
         let (count, holders, indexes) = try index.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM repositoryLink"),
              try String.fetchAll(db, sql: "SELECT repository FROM repositoryLink WHERE upstream = 'up' AND digest = 'sha256:3' ORDER BY repository"),
@@ -71,19 +76,10 @@ struct IndexMigrationTests {
     @Test("blobs written before v9 (a rowid table with a digest index) are all there after it, keyed by digest alone")
     func blobsKeyedByDigest() throws {
         let directory = ScratchDirectory()
-        let path = directory.path + "/index.sqlite"
-        do {
-            let old = try DatabasePool(path: path)
-            try BlobIndex.migrator.migrate(old, upTo: "v8-links-by-digest")
-            try old.write { db in
-                for index in 0..<50 {
-                    try db.execute(sql: "INSERT INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)",
-                                   arguments: ["sha256:\(index)", index * 10, index % 2 == 0 ? "m" : nil, Double(index)])
-                }
-            }
-            try old.close()
+        let index = try Self.migrated(from: "v8-links-by-digest", in: directory) { db, index in
+            try db.execute(sql: "INSERT INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)",
+                           arguments: ["sha256:\(index)", index * 10, index % 2 == 0 ? "m" : nil, Double(index)])
         }
-        let index = try BlobIndex(path: path)
         let (rows, indexes, rowidRejected) = try index.pool.read { db in
             (try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess"),
              try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'blob'"),
