@@ -20,12 +20,12 @@ final class Prefetcher: Sendable {
     private let fetcher: BlobFetcher
     /// Manifests whose prefetch runs now.
     private let running = Locked<Set<Digest>>([])
-    /// Manifests seen not to be caches, so re-resolving an image costs no read and no parse.
-    /// Bounded: cleared when full.
-    private let ordinary = Locked<Set<Digest>>([])
     /// Cache manifests already parsed, so that resolving a warm cache again reads and parses
     /// nothing. Bounded: cleared when full.
     private let parsed = Locked<[Digest: Known]>([:])
+    /// Manifests read from the store to be classified: a resolve costs more than lookups only
+    /// the first time a manifest is seen (while the store keeps it).
+    let manifestReads = Locked(0)
 
     /// A parsed cache manifest, and its last import recorded with every layer stored.
     private struct Known {
@@ -41,7 +41,6 @@ final class Prefetcher: Sendable {
     private let clock: @Sendable () -> Double
     private let logger: Logger
 
-    static let ordinaryMemoryLimit = 8192
     static let parsedMemoryLimit = 64
 
     init(store: BlobStore, fetcher: BlobFetcher, clock: @escaping @Sendable () -> Double, logger: Logger) {
@@ -61,7 +60,7 @@ final class Prefetcher: Sendable {
     func resolved(_ digest: Digest, mediaType: String, repository: RepositoryKey, client: RegistryClient) {
         let policy = client.upstream.prefetch
         guard Self.mayBeCache(mediaType) else { return }
-        if ordinary.withLock({ $0.contains(digest) }) || running.withLock({ $0.contains(digest) }) { return }
+        if store.isNotCache(digest) || running.withLock({ $0.contains(digest) }) { return }
         if let known = parsed.withLock({ $0[digest] }) {
             let now = clock()
             if let last = known.warmImport, last.repository == repository, now - last.at < Self.warmImportInterval { return }
@@ -96,14 +95,12 @@ final class Prefetcher: Sendable {
     }
 
     /// The stored manifest `digest` when it is a BuildKit cache (kept for the next resolve);
-    /// nil, and remembered as ordinary, when it is not.
+    /// nil, and marked in the store as not a cache, when it is not.
     private func parse(_ digest: Digest) -> Manifest? {
-        guard let bytes = store.read(digest), let manifest = try? Manifest(bytes: bytes, contentType: nil),
-              manifest.cacheForm != nil else {
-            ordinary.withLock { set in
-                if set.count >= Self.ordinaryMemoryLimit { set.removeAll() }
-                set.insert(digest)
-            }
+        manifestReads.withLock { $0 += 1 }
+        guard let bytes = store.read(digest), Manifest.mayBeBuildKitCache(bytes),
+              let manifest = try? Manifest(bytes: bytes, contentType: nil), manifest.cacheForm != nil else {
+            store.markNotCache(digest)
             return nil
         }
         parsed.withLock { known in

@@ -31,6 +31,9 @@ struct BlobTable: Sendable, Sequence {
         /// Left by a tag that moved and named by no tagged manifest: listed in the orphan
         /// segment at the front of the recency list (see `setOrphan`).
         var isOrphan = false
+        /// A manifest read and found not to be a BuildKit cache (see `markNotCache`); in the
+        /// slot's padding, so it costs no memory.
+        var isNotCache = false
     }
 
     private static let none: Int32 = -1
@@ -199,6 +202,18 @@ struct BlobTable: Sendable, Sequence {
     /// Whether `digest` is stored and marked an orphan.
     func isOrphan(_ digest: Digest) -> Bool {
         find(digest).map { slots[Int($0)].isOrphan } ?? false
+    }
+
+    /// Marks a stored manifest as read and found not to be a BuildKit cache, so that resolving it
+    /// again reads and parses nothing, however many manifests are in use. O(1).
+    mutating func markNotCache(_ digest: Digest) {
+        guard let slot = find(digest) else { return }
+        slots[Int(slot)].isNotCache = true
+    }
+
+    /// Whether `digest` is stored and marked by `markNotCache`.
+    func isNotCache(_ digest: Digest) -> Bool {
+        find(digest).map { slots[Int($0)].isNotCache } ?? false
     }
 
     /// Listed records from least to most recently used, as long as `body` returns true.

@@ -7,6 +7,23 @@ extension Manifest {
         case index
     }
 
+    /// Whether manifest `bytes` can be a BuildKit cache, without parsing them: false only when
+    /// they cannot hold the cacheconfig's media type, i.e. neither its text appears nor any `\u`
+    /// escape that could spell it (its name has no other escapable character). Cheap enough for
+    /// every first read of a manifest; `cacheForm` decides for those it lets through.
+    public static func mayBeBuildKitCache(_ bytes: [UInt8]) -> Bool {
+        let mark = Array("vnd.buildkit.cacheconfig.v0".utf8)
+        return bytes.withUnsafeBufferPointer { bytes in
+            guard bytes.count >= mark.count else { return false }
+            for index in 0..<bytes.count {
+                if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") { return true }
+                if bytes[index] == mark[0], index + mark.count <= bytes.count,
+                   mark.indices.allSatisfy({ bytes[index + $0] == mark[$0] }) { return true }
+            }
+            return false
+        }
+    }
+
     /// The cache form, nil when this is not a BuildKit cache.
     public var cacheForm: CacheForm? {
         if config?.mediaType == MediaType.buildkitCacheConfig { return .manifest }

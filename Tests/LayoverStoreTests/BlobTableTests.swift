@@ -86,6 +86,24 @@ struct BlobTableTests {
         #expect(table.count == 4)
     }
 
+    @Test("a not-a-cache mark stays with its blob: replaced records keep it, a blob removed and stored again has none")
+    func notCacheMarks() {
+        var table = BlobTable(capacity: 4)
+        let (marked, other) = (Self.digest(1), Self.digest(2))
+        for digest in [marked, other] { table[digest] = BlobRecord(digest: digest, size: 1, mediaType: "m", lastAccess: 0) }
+        table.markNotCache(marked)
+        table.markNotCache(Self.digest(3))
+        #expect(table.isNotCache(marked) && !table.isNotCache(other) && !table.isNotCache(Self.digest(3)))
+        table[marked] = BlobRecord(digest: marked, size: 1, mediaType: "m", lastAccess: 5)
+        #expect(table.isNotCache(marked))
+        table[marked] = nil
+        #expect(!table.isNotCache(marked))
+        // The freed slot is taken by the next insert: it starts unmarked.
+        table[Self.digest(4)] = BlobRecord(digest: Self.digest(4), size: 1, mediaType: "m", lastAccess: 0)
+        table[marked] = BlobRecord(digest: marked, size: 1, mediaType: "m", lastAccess: 0)
+        #expect(!table.isNotCache(Self.digest(4)) && !table.isNotCache(marked))
+    }
+
     @Test("digest words round-trip through hex; only 64 lowercase hex digits are words")
     func words() {
         let digest = Self.digest(42)

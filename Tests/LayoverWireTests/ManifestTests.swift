@@ -115,6 +115,22 @@ struct ManifestTests {
         #expect(manifest.references.count == 3)
     }
 
+    @Test("only bytes that can name the cacheconfig may be a cache: either form, or a \\u escape that may spell it")
+    func mayBeBuildKitCacheWithoutParsing() throws {
+        #expect(Manifest.mayBeBuildKitCache(Array(Self.buildKitManifest.utf8)))
+        #expect(Manifest.mayBeBuildKitCache(Array(Self.buildKitIndex.utf8)))
+        #expect(!Manifest.mayBeBuildKitCache(Array(Self.ociManifest.utf8)))
+        #expect(!Manifest.mayBeBuildKitCache(Array("vnd.buildkit.cacheconfig.v".utf8)))
+        // JSON may spell any character as \uXXXX: such bytes are let through to the parser.
+        let escaped = Self.buildKitManifest.replacingOccurrences(of: "vnd.buildkit.cacheconfig", with: "vnd.buildkit.\\u0063acheconfig")
+        #expect(Manifest.mayBeBuildKitCache(Array(escaped.utf8)))
+        #expect(try Manifest(bytes: Array(escaped.utf8), contentType: nil).cacheForm == .manifest)
+        // `\/` is the only other escape its text could take, and the mark has no slash in it.
+        let slashed = Self.buildKitIndex.replacingOccurrences(of: "application/vnd.buildkit", with: "application\\/vnd.buildkit")
+        #expect(Manifest.mayBeBuildKitCache(Array(slashed.utf8)))
+        #expect(try Manifest(bytes: Array(slashed.utf8), contentType: nil).cacheForm == .index)
+    }
+
     @Test func theContentTypeWinsOverTheEmbeddedMediaType() throws {
         let manifest = try Manifest(bytes: Array(Self.ociManifest.utf8), contentType: MediaType.dockerManifest)
         #expect(manifest.mediaType == MediaType.dockerManifest)

@@ -95,8 +95,11 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("scale-rounds"), help: "scale: rounds of load over the stores, in turn (medians reported).")
     var scaleRounds = 5
 
-    @Option(name: .customLong("scale-seconds"), help: "scale: seconds of each load in a round.")
+    @Option(name: .customLong("scale-seconds"), help: "scale: seconds of each GET and HEAD load in a round.")
     var scaleSeconds = 2
+
+    @Option(name: .customLong("scale-push-seconds"), help: "scale: seconds of each push load in a round.")
+    var scalePushSeconds = 8
 
     /// The scenarios that need the seeded upstream, the proxies and nginx.
     static let suiteScenarios: Set<String> = ["cold", "warm", "small", "tls", "cache", "push"]
@@ -120,7 +123,7 @@ struct Bench: AsyncParsableCommand {
         }
         if scenarios.contains("scale") {
             try await ScaleScenario(layover: layover, sizes: scaleSizes.split(separator: ",").compactMap { Int($0) }, protect: scaleProtected,
-                                    connections: connections, seconds: scaleSeconds, pushClients: pushClients, rounds: scaleRounds)
+                                    connections: connections, seconds: scaleSeconds, pushSeconds: scalePushSeconds, pushClients: pushClients, rounds: scaleRounds)
                 .run(report: report)
         }
         report.printTable()

@@ -12,6 +12,15 @@ struct ProcessReading {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Bytes the process has caused to be written to storage so far (`write_bytes` of
+    /// `/proc/PID/io`: counted as its writes dirty the page cache, whoever writes them back).
+    static func writtenBytes(_ pid: Int32) -> Double {
+        guard let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8),
+              let line = io.split(separator: "\n").first(where: { $0.hasPrefix("write_bytes:") }),
+              let bytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+        return bytes
+    }
+
     /// The peak resident set size since the process started (VmHWM), in MiB.
     static func peakRSSMiB(_ pid: Int32) -> Double { statusMiB(pid, "VmHWM:") }
 

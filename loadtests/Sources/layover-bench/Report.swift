@@ -125,14 +125,11 @@ final class Report {
     private func printScaleBars() {
         let stores = targets(with: "scale-startup")
         guard let reference = stores.first, let largest = stores.last(where: { !$0.hasSuffix("-protected") }) else { return }
-        // The protected stores are measured beside the smallest store again, in rounds of their own.
-        let besideProtected = targets(with: "scale-push-rate").first { $0.hasSuffix("-beside-protected") }
         for store in stores.dropFirst() {
-            let base = store.hasSuffix("-protected") ? besideProtected ?? reference : reference
             for (figure, unit) in [("scale-manifest-get-rps", "req/s"), ("scale-blob-head-rps", "req/s"), ("scale-push-rate", "pushes/s")] {
-                let ratio = value(store, figure) / value(base, figure)
-                check("\(store) \(figure) within 20 % of \(base)", ratio >= 0.8,
-                      "\(format(value(store, figure))) vs \(format(value(base, figure))) \(unit) (\(format(ratio))x)")
+                let ratio = value(store, figure) / value(reference, figure)
+                check("\(store) \(figure) within 20 % of \(reference)", ratio >= 0.8,
+                      "\(format(value(store, figure))) vs \(format(value(reference, figure))) \(unit) (\(format(ratio))x)")
             }
         }
         let wide = targets(with: "scale-wide-blob-head-rps")

@@ -14,15 +14,18 @@ import NIOPosix
 /// The GETs and HEADs go to as many distinct manifests and blobs as the smallest store holds
 /// (the same working set at every size: what differs is only the store around it); stores with
 /// room are also loaded over `wide` of each (`scale-wide-…`), compared among themselves.
-/// Then the stores larger than `protect` get `protect` blobs pinned by pending jobs and held for
-/// manifests to come, are served again and measured the same way beside the smallest store.
-/// Each configuration is a column: `scale-1k`, `scale-1M`, `scale-1M-protected`, …
+/// The sizes larger than `protect` are seeded twice: as above, and with `protect` blobs pinned by
+/// pending jobs and held for manifests to come. Every store is served at once and measured in the
+/// same rounds. Each configuration is a column: `scale-1k`, `scale-1M`, `scale-1M-protected`, …
 struct ScaleScenario {
     let layover: String
     let sizes: [Int]
     let protect: Int
     let connections: Int
     let seconds: Int
+    /// Seconds of each push load: several of the index's checkpoints (one per 8,192 log frames,
+    /// about 1,300 pushes), so that each window pays its share of them.
+    let pushSeconds: Int
     let pushClients: Int
     let rounds: Int
     /// Distinct manifests and blobs of the wide loads.
@@ -45,7 +48,8 @@ struct ScaleScenario {
     }
 
     func run(report: Report) async throws {
-        let volume = try await ScaleVolume(files: sizes.reduce(0, +), bytes: Int64(sizes.reduce(0, +)) * 6144)
+        let files = sizes.reduce(0, +) + sizes.filter { $0 > protect }.reduce(0, +)
+        let volume = try await ScaleVolume(files: files, bytes: Int64(files) * 6144)
         var servers: [Served] = []
         do {
             try await run(in: volume.path, servers: &servers, report: report)
@@ -59,59 +63,47 @@ struct ScaleScenario {
     }
 
     /// Every server started goes into `servers`, for the caller to stop before the stores go.
-    private func run(in directory: String, servers all: inout [Served], report: Report) async throws {
-        var stores: [ScaleStore] = []
+    private func run(in directory: String, servers: inout [Served], report: Report) async throws {
+        // Each size once as seeded, and the sizes larger than `protect` once more, in a store of
+        // their own, with `protect` blobs protected: every store is served at once and measured in
+        // the same rounds as the smallest (the machine's speed drifts between groups of rounds).
+        var stores: [(name: String, store: ScaleStore)] = []
         for size in sizes.sorted() {
-            var store = ScaleStore(root: "\(directory)/\(size)", count: size)
-            say("# scale: seeding \(size) blobs (every tenth a manifest) into \(store.root)")
-            try await store.seed(narrow: sizes.min()!, wide: wide, protect: size > protect ? protect : 0)
-            let name = "scale-\(Self.label(size))"
-            report.add(name, "scale-seed-rate", Double(size) / store.seedSeconds, "blobs/s")
-            report.add(name, "scale-index-bytes-per-blob", Double(store.indexBytes) / Double(size), "B")
-            stores.append(store)
+            for protected in size > protect ? [false, true] : [false] {
+                let name = "scale-\(Self.label(size))" + (protected ? "-protected" : "")
+                var store = ScaleStore(root: "\(directory)/\(size)" + (protected ? "-protected" : ""), count: size)
+                say("# scale: seeding \(size) blobs (every tenth a manifest) into \(store.root)")
+                try await store.seed(narrow: sizes.min()!, wide: wide, protect: protected ? protect : 0)
+                if protected { try await store.protect() }
+                report.add(name, "scale-seed-rate", Double(size) / store.seedSeconds, "blobs/s")
+                report.add(name, "scale-index-bytes-per-blob", Double(store.indexBytes) / Double(size), "B")
+                stores.append((name, store))
+            }
         }
         guard let smallest = stores.first else { return }
         Self.settle()
         let config = directory + "/layover.yaml"
         try "upstreams:\n  up:\n    url: http://127.0.0.1:9\n    push: local\n".write(toFile: config, atomically: true, encoding: .utf8)
 
-        var served: [Served] = []
-        for store in stores {
-            served.append(try await serve(store, as: "scale-\(Self.label(store.count))", config: config, report: report))
-            all.append(served.last!)
+        for (name, store) in stores {
+            servers.append(try await serve(store, as: name, config: config, report: report))
         }
-        try await measure(served, report: report)
-        let reference = served[0]
-        for server in served.dropFirst().dropLast() { server.process.stop(signal: SIGTERM) }
-        // The starts above follow a clean close (the index is trusted); after a crash every blob
-        // directory is read: the largest store, killed and started again.
-        if let largest = served.last, served.count > 1 {
-            largest.process.stop(signal: SIGKILL)
-            let (process, startup) = try await launch(largest.store, as: largest.name, config: config)
-            report.add(largest.name, "scale-startup-after-crash", startup, "s")
-            report.add(largest.name, "scale-startup-after-crash-cpu", ProcessReading.cpuSeconds(process.process!.process.processIdentifier), "CPU-s")
-            process.stop(signal: SIGTERM)
-        }
-
-        let protectable = stores.filter { $0.count > protect }
-        guard !protectable.isEmpty else { return }
-        // The smallest store measured again beside the protected ones, under a name of its own: each
-        // store is compared with the smallest measured in the same rounds (the machine's speed
-        // drifts between groups of rounds; one median over both groups compared across them).
-        var protected = [Served(name: reference.name + "-beside-protected", store: reference.store, process: reference.process)]
-        for store in protectable {
-            try await store.protect()
-            Self.settle()
-            protected.append(try await serve(store, as: "scale-\(Self.label(store.count))-protected", config: config, report: report))
-            all.append(protected.last!)
-        }
-        try await measure(protected, report: report)
+        try await measure(servers, report: report)
 
         // What memory each blob costs: RSS at start over the smallest store's, per blob more.
-        let base = report.value(reference.name, "scale-rss-at-start")
-        for server in (served + protected).dropFirst() where server.store.count > smallest.count {
+        let base = report.value(smallest.name, "scale-rss-at-start")
+        for server in servers.dropFirst() where server.store.count > smallest.store.count {
             report.add(server.name, "scale-rss-per-blob",
-                       (report.value(server.name, "scale-rss-at-start") - base) * 1_048_576 / Double(server.store.count - smallest.count), "B")
+                       (report.value(server.name, "scale-rss-at-start") - base) * 1_048_576 / Double(server.store.count - smallest.store.count), "B")
+        }
+        // The starts above follow a clean close (the index is trusted); after a crash every blob
+        // directory is read: the largest store, killed and started again.
+        for server in servers.dropFirst() where server.store.count == sizes.max() && !server.name.hasSuffix("-protected") {
+            server.process.stop(signal: SIGKILL)
+            let (process, startup) = try await launch(server.store, as: server.name, config: config)
+            report.add(server.name, "scale-startup-after-crash", startup, "s")
+            report.add(server.name, "scale-startup-after-crash-cpu", ProcessReading.cpuSeconds(process.process!.process.processIdentifier), "CPU-s")
+            process.stop(signal: SIGTERM)
         }
     }
 
@@ -189,10 +181,11 @@ struct ScaleScenario {
                 // 1M store at 0.70-0.78x the 1k store's; with it, the same binary at 0.79-0.86x.
                 try await Task.sleep(for: .seconds(6))
                 Self.settle()
-                let cpu = ProcessReading.cpuSeconds(server.pid)
-                let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: seconds)
-                server.samples["scale-push-cpu", default: []].append(
-                    (ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / max(1, pushes.perSecond * Double(seconds)))
+                let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
+                let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: pushSeconds)
+                let count = max(1, pushes.perSecond * Double(pushSeconds))
+                server.samples["scale-push-cpu", default: []].append((ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / count)
+                server.samples["scale-push-written", default: []].append((ProcessReading.writtenBytes(server.pid) - written) / 1024 / count)
                 server.samples["scale-push-rate", default: []].append(pushes.perSecond)
                 server.samples["scale-push-p99", default: []].append(pushes.p99)
                 server.samples["scale-push-errors", default: []].append(Double(pushes.errors))
@@ -204,10 +197,10 @@ struct ScaleScenario {
                            "scale-blob-head-rps", "scale-blob-head-p99", "scale-blob-head-cpu",
                            "scale-wide-manifest-get-rps", "scale-wide-manifest-get-p99", "scale-wide-manifest-get-cpu",
                            "scale-wide-blob-head-rps", "scale-wide-blob-head-p99", "scale-wide-blob-head-cpu",
-                           "scale-push-rate", "scale-push-p99", "scale-push-cpu"] {
+                           "scale-push-rate", "scale-push-p99", "scale-push-cpu", "scale-push-written"] {
                 let values = server.samples[figure, default: []].sorted()
                 guard !values.isEmpty else { continue }
-                let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") ? "CPU-µs/req"
+                let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") ? "CPU-µs/req" : figure.hasSuffix("-written") ? "KiB/push"
                     : figure == "scale-push-rate" ? "pushes/s" : "req/s"
                 report.add(server.name, figure, values[values.count / 2], unit)
             }
