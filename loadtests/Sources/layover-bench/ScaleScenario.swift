@@ -198,8 +198,10 @@ struct ScaleScenario {
                            "scale-wide-manifest-get-rps", "scale-wide-manifest-get-p99", "scale-wide-manifest-get-cpu",
                            "scale-wide-blob-head-rps", "scale-wide-blob-head-p99", "scale-wide-blob-head-cpu",
                            "scale-push-rate", "scale-push-p99", "scale-push-cpu", "scale-push-written"] {
-                let values = server.samples[figure, default: []].sorted()
-                guard !values.isEmpty else { continue }
+                let samples = server.samples[figure, default: []]
+                guard !samples.isEmpty else { continue }
+                say("# \(server.name) \(figure) by round: " + samples.map { String(format: "%.1f", $0) }.joined(separator: " "))
+                let values = samples.sorted()
                 let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") ? "CPU-µs/req" : figure.hasSuffix("-written") ? "KiB/push"
                     : figure == "scale-push-rate" ? "pushes/s" : "req/s"
                 report.add(server.name, figure, values[values.count / 2], unit)
