@@ -23,7 +23,9 @@ extension BlobStore {
             if !quiet { try? await Task.sleep(for: .milliseconds(2)) }
         }
         await flushRecency()
-        if quiet, state.withLock({ $0.dirtyRecency.isEmpty }) {
+        if state.withLock({ $0.sizesUnchecked }) {
+            logger.warning("store closed before its files' sizes were checked; the next start checks them")
+        } else if quiet, state.withLock({ $0.dirtyRecency.isEmpty }) {
             do throws(StoreError) {
                 try FileSystem.syncFileSystem(of: layout.root)
                 try FileSystem.write([], to: layout.cleanShutdownPath)

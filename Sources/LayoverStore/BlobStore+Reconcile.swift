@@ -9,9 +9,10 @@ import Darwin
 #endif
 
 extension BlobStore {
-    /// Makes the store consistent after any crash: no ingest leftovers, no row without its file
-    /// (or with a file of another size), no file without its row. Returns the surviving records
-    /// as the store's state, least recently used first in its recency list.
+    /// Makes the store consistent after any crash: no ingest leftovers, no row without its file,
+    /// no file without its row (a file of another size than its row is found by `checkSizes`,
+    /// once the store serves). Returns the surviving records as the store's state, least
+    /// recently used first in its recency list.
     ///
     /// A file under `blobs/` without a row (a crash between its rename into place and its row's
     /// commit) is hashed again: when its content is what its name says it is adopted (a row is
@@ -20,9 +21,8 @@ extension BlobStore {
     /// are read: a store that was shut down cleanly starts without hashing anything.
     ///
     /// Cost: the rows are read once, in the table's order, straight into the compact table (no
-    /// list of every record, no set of every name); each blob directory is read once, its files'
-    /// sizes taken relative to it, on every core. A million blobs start in seconds and leave no
-    /// transient memory behind.
+    /// list of every record, no set of every name); each blob directory is read once, names only,
+    /// on every core. A million blobs start in seconds and leave no transient memory behind.
     ///
     /// `trustingIndex` (the store was closed cleanly, see `closeCleanly`): the rows are the
     /// files, and no blob directory is read.
@@ -49,13 +49,21 @@ extension BlobStore {
         let rowsRead = clock.now
         let scan = trustingIndex ? FileScan(matched: table.count) : scanFiles(layout: layout, table: table)
         let scanned = clock.now
-        // Rows whose file is missing or has another size; the latter's files are recovered below.
-        var dropped = scan.mismatched
-        if scan.matched + scan.mismatched.count < table.count {
-            // Some rows have no file (rare: a crash during an eviction): find them one by one.
-            let mismatched = Set(scan.mismatched)
-            for (digest, record) in table where !mismatched.contains(digest) && FileSystem.size(of: layout.blobPath(for: digest)) != record.size {
-                dropped.append(digest)
+        // Rows whose file is missing (rare: a crash during an eviction): looked for only in the
+        // directories that hold fewer of their rows' files than they have rows.
+        var dropped: [Digest] = []
+        if scan.matched < table.count {
+            func directory(_ digest: Digest) -> String { "\(digest.algorithm.rawValue)/\(digest.encoded.prefix(2))" }
+            var rows: [String: Int] = [:]
+            for (digest, _) in table { rows[directory(digest), default: 0] += 1 }
+            let short = Set(rows.filter { $0.value > scan.matchedByDirectory[$0.key, default: 0] }.keys)
+            var names: [String: Set<String>] = [:]
+            for (digest, _) in table where short.contains(directory(digest)) {
+                let key = directory(digest)
+                if names[key] == nil {
+                    names[key] = Set(FileSystem.regularFiles(in: "\(layout.blobsDirectory)/\(key)", sized: false).map(\.name))
+                }
+                if names[key]?.contains(digest.encoded) != true { dropped.append(digest) }
             }
         }
         for digest in dropped {
@@ -64,7 +72,7 @@ extension BlobStore {
         try index.deleteNow(dropped)
         var adopted: [BlobRecord] = []
         var quarantined = 0
-        for (algorithm, prefix, name) in scan.unknown + scan.mismatchedFiles {
+        for (algorithm, prefix, name) in scan.unknown {
             let path = "\(layout.blobsDirectory)/\(algorithm)/\(prefix)/\(name)"
             if let record = recover(path, algorithm: algorithm, name: name, layout: layout, now: now, logger: logger) {
                 adopted.append(record)
@@ -92,17 +100,18 @@ extension BlobStore {
 
     private static let sha256Prefix = Array("sha256:".utf8)
 
-    /// What the blob directories hold against the rows: how many files match a row's size,
-    /// the rows whose file has another size (and those files), and files with no row.
+    /// What the blob directories hold against the rows: how many files have a row (in all, and
+    /// by `<algorithm>/<prefix>` directory), and the files with none.
     private struct FileScan {
         var matched = 0
-        var mismatched: [Digest] = []
-        var mismatchedFiles: [(String, String, String)] = []
+        var matchedByDirectory: [String: Int] = [:]
         var unknown: [(String, String, String)] = []
     }
 
-    /// Reads every `blobs/<algorithm>/<prefix>` directory once, on every core, sizing each file
-    /// relative to its directory.
+    /// Reads every `blobs/<algorithm>/<prefix>` directory once, on every core, matching file
+    /// names with rows. Sizes are not read here: a cold scan of a million files spent most of its
+    /// 4 to 13 seconds reading inodes for them, and a file in place was complete when it was put
+    /// there (written, synced, then renamed). `checkSizes` compares them once the store serves.
     private static func scanFiles(layout: StoreLayout, table: BlobTable) -> FileScan {
         let directories = FileSystem.list(layout.blobsDirectory).flatMap { algorithm in
             FileSystem.list("\(layout.blobsDirectory)/\(algorithm)").map { (algorithm: algorithm, prefix: $0) }
@@ -116,35 +125,28 @@ extension BlobStore {
             var scan = FileScan()
             for index in stride(from: worker, to: directories.count, by: workers) {
                 let (algorithm, prefix) = directories[index]
-                for (name, size) in FileSystem.sizes(in: "\(layout.blobsDirectory)/\(algorithm)/\(prefix)") {
-                    let stored: Int64?
+                var matched = 0
+                for (name, _) in FileSystem.regularFiles(in: "\(layout.blobsDirectory)/\(algorithm)/\(prefix)", sized: false) {
+                    let stored: Bool
                     if algorithm == "sha256", name.hasPrefix(prefix) {
                         var name = name
-                        stored = name.withUTF8 { BlobTable.words(hex: UnsafeRawBufferPointer($0)) }.flatMap { table.size(sha256: $0) }
+                        stored = name.withUTF8 { BlobTable.words(hex: UnsafeRawBufferPointer($0)) }.flatMap { table.size(sha256: $0) } != nil
                     } else if let digest = try? Digest(parsing: "\(algorithm):\(name)"), digest.encoded.hasPrefix(prefix) {
-                        stored = table[digest]?.size
+                        stored = table[digest] != nil
                     } else {
-                        stored = nil
+                        stored = false
                     }
-                    guard let stored else {
-                        scan.unknown.append((algorithm, prefix, name))
-                        continue
-                    }
-                    if stored == size {
-                        scan.matched += 1
-                    } else {
-                        scan.mismatched.append(try! Digest(parsing: "\(algorithm):\(name)"))
-                        scan.mismatchedFiles.append((algorithm, prefix, name))
-                    }
+                    if stored { matched += 1 } else { scan.unknown.append((algorithm, prefix, name)) }
                 }
+                scan.matched += matched
+                scan.matchedByDirectory["\(algorithm)/\(prefix)"] = matched
             }
             results[worker] = scan
         }
         var total = FileScan()
         for scan in results {
             total.matched += scan.matched
-            total.mismatched += scan.mismatched
-            total.mismatchedFiles += scan.mismatchedFiles
+            total.matchedByDirectory.merge(scan.matchedByDirectory) { $0 + $1 }
             total.unknown += scan.unknown
         }
         return total

@@ -54,7 +54,9 @@ public final class BlobStore: Sendable {
         lock = try StoreLock(path: layout.lockPath)
         index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
         let cleanlyClosed = Self.takeCleanShutdownMark(layout)
-        state = Locked(try Self.reconcile(layout: layout, index: index, trustingIndex: cleanlyClosed, now: clock(), logger: logger))
+        var reconciled = try Self.reconcile(layout: layout, index: index, trustingIndex: cleanlyClosed, now: clock(), logger: logger)
+        reconciled.sizesUnchecked = !cleanlyClosed && reconciled.records.count > 0
+        state = Locked(reconciled)
         try loadProtection()
         try loadOrphans()
         let deleted = try index.tombstones()

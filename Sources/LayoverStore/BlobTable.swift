@@ -204,6 +204,19 @@ struct BlobTable: Sendable, Sequence {
         find(digest).map { slots[Int($0)].isOrphan } ?? false
     }
 
+    /// Up to `limit` records from slot `start` on, in slot order, and the slot to go on from (nil
+    /// at the end): a walk over the whole table in steps, the table free to change between them
+    /// (a blob stored meanwhile may be missed, none is given twice unless removed and stored again).
+    func records(fromSlot start: Int, limit: Int) -> (records: [BlobRecord], next: Int?) {
+        var found: [BlobRecord] = []
+        var index = start
+        while index < slots.count, found.count < limit {
+            if slots[index].size >= 0 { found.append(record(at: Int32(index), digest: digest(at: Int32(index)))) }
+            index += 1
+        }
+        return (found, index < slots.count ? index : nil)
+    }
+
     /// Marks a stored manifest as read and found not to be a BuildKit cache, so that resolving it
     /// again reads and parses nothing, however many manifests are in use. O(1).
     mutating func markNotCache(_ digest: Digest) {

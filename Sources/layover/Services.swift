@@ -46,6 +46,19 @@ struct ReplicationService: Service {
     }
 }
 
+/// After a start that followed a crash: compares every stored file's size with its record while
+/// the front serves (see `BlobStore.checkSizes`), then waits for the shutdown. Stops midway on
+/// shutdown; the next start checks again.
+struct SizeCheckService: Service {
+    let store: BlobStore
+
+    func run() async {
+        await cancelWhenGracefulShutdown { await store.checkSizes() }
+        // Returning would end the service group: wait for the shutdown instead.
+        try? await gracefulShutdown()
+    }
+}
+
 /// The background scrub (`scrubBytesPerSecond`): passes over the whole store, one after the
 /// other at the scrubber's rate, a pass starting at most once a minute (a small store is not
 /// read again and again). Stops midway on shutdown.

@@ -89,6 +89,25 @@ struct OperationsTests {
     }
 
     /// Two blobs (300,000 and 200,000 bytes) pulled through Layover, so both are in its store.
+    @Test("after a crash, a stored file cut short is found once the server is up: quarantined, and the next pull fetches it again")
+    func sizeCheckAfterACrash() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let (good, bad) = try await Self.storeTwoBlobs(fixture)
+        fixture.layover.stop(signal: SIGKILL)
+        let path = fixture.layover.storage + "/blobs/sha256/\(bad.dropFirst(7).prefix(2))/\(bad.dropFirst(7))"
+        #expect(truncate(path, 1_000) == 0)
+
+        try await fixture.layover.start()
+        let quarantined = fixture.layover.storage + "/quarantine/sha256-\(bad.dropFirst(7))"
+        try await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: quarantined) }
+        #expect(fixture.storedBlobs().contains(good))
+        let before = fixture.relay.bytesFromUpstream
+        let again = try await TestHTTP.shared.streamedDigest("\(fixture.url("team/app"))/blobs/\(bad)")
+        #expect(again.digest == bad)
+        #expect(fixture.relay.bytesFromUpstream - before >= 200_000, "the quarantined blob came from upstream again")
+    }
+
     static func storeTwoBlobs(_ fixture: Fixture) async throws -> (good: String, bad: String) {
         let good = try await fixture.seeder.pushBlob("team/app", randomBytes(300_000))
         let bad = try await fixture.seeder.pushBlob("team/app", randomBytes(200_000))

@@ -229,7 +229,11 @@ final class BlobStoreTests {
         #expect(scratch.files(under: "store/ingest").isEmpty)
         #expect(store.record(for: keptDigest) == BlobRecord(digest: keptDigest, size: 100, mediaType: nil, lastAccess: 1))
         #expect(store.record(for: lostDigest) == nil)
-        #expect(store.record(for: resizedDigest) == nil, "a truncated file loses its row and fails its hash")
+        // The open reads names only; sizes are compared once the store serves.
+        #expect(store.sizesUnchecked)
+        #expect(await store.checkSizes() == 1)
+        #expect(!store.sizesUnchecked)
+        #expect(store.record(for: resizedDigest) == nil, "a truncated file loses its row")
         // The file without a row hashes to its name: adopted. Its modification time is after
         // this test's clock, so its recency is the clock's now.
         #expect(store.record(for: orphanDigest) == BlobRecord(digest: orphanDigest, size: 50, mediaType: nil, lastAccess: 3))
@@ -239,6 +243,29 @@ final class BlobStoreTests {
         #expect(scratch.files(under: "store/quarantine") == ["sha256-\(resizedDigest.encoded)"])
         #expect(store.read(keptDigest) == kept)
         #expect(store.read(orphanDigest) == orphan)
+    }
+
+    @Test("a store opened after a crash is marked cleanly closed only once its files' sizes were checked")
+    func cleanCloseWaitsForTheSizeCheck() async throws {
+        do {
+            let store = try openStore()
+            _ = try await self.store(content(100, seed: 30), in: store, at: 1)
+            store.close()
+        }
+        do {
+            let store = try openStore()
+            #expect(store.sizesUnchecked)
+            await store.closeCleanly()
+        }
+        do {
+            let store = try openStore()
+            #expect(store.sizesUnchecked, "closed before the check: the next start is a crash's")
+            #expect(await store.checkSizes() == 0)
+            await store.closeCleanly()
+        }
+        let store = try openStore()
+        #expect(!store.sizesUnchecked, "checked, then closed cleanly: the index is trusted")
+        store.close()
     }
 
     // MARK: Recency
