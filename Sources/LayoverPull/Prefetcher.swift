@@ -42,6 +42,9 @@ final class Prefetcher: Sendable {
     private let logger: Logger
 
     static let parsedMemoryLimit = 64
+    /// Manifests up to this size are read and checked in the request on their first resolve;
+    /// larger ones (an index of thousands of entries) in a task.
+    static let inlineReadLimit: Int64 = 64 << 10
 
     init(store: BlobStore, fetcher: BlobFetcher, clock: @escaping @Sendable () -> Double, logger: Logger) {
         self.store = store
@@ -72,8 +75,20 @@ final class Prefetcher: Sendable {
             start(digest) { [self] in await fetch(plan, of: digest, repository: repository, client: client, policy: policy) }
             return
         }
-        start(digest) { [self] in
-            guard let manifest = parse(digest) else { return }
+        // First sight of a small manifest: one read and a byte check here, so that an image (not
+        // a cache) costs no task. A burst of GETs of thousands of new manifests started as many
+        // tasks at once, each holding its bytes.
+        var bytes: [UInt8]?
+        if let size = store.record(for: digest)?.size, size <= Self.inlineReadLimit {
+            manifestReads.withLock { $0 += 1 }
+            guard let read = store.read(digest), Manifest.mayBeBuildKitCache(read) else {
+                store.markNotCache(digest)
+                return
+            }
+            bytes = read
+        }
+        start(digest) { [self, bytes] in
+            guard let manifest = parse(digest, bytes: bytes) else { return }
             let plan = imported(manifest, repository: repository, policy: policy)
             await fetch(plan, of: digest, repository: repository, client: client, policy: policy)
         }
@@ -96,9 +111,10 @@ final class Prefetcher: Sendable {
 
     /// The stored manifest `digest` when it is a BuildKit cache (kept for the next resolve);
     /// nil, and marked in the store as not a cache, when it is not.
-    private func parse(_ digest: Digest) -> Manifest? {
-        manifestReads.withLock { $0 += 1 }
-        guard let bytes = store.read(digest), Manifest.mayBeBuildKitCache(bytes),
+    /// `bytes`, when the caller read them already.
+    private func parse(_ digest: Digest, bytes: [UInt8]?) -> Manifest? {
+        if bytes == nil { manifestReads.withLock { $0 += 1 } }
+        guard let bytes = bytes ?? store.read(digest), Manifest.mayBeBuildKitCache(bytes),
               let manifest = try? Manifest(bytes: bytes, contentType: nil), manifest.cacheForm != nil else {
             store.markNotCache(digest)
             return nil
