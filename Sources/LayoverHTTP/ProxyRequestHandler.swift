@@ -172,7 +172,7 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         let channel = context.channel
         let pipeline = context.pipeline
         var removals = Self.codecNames.map { pipeline.removeHandler(name: $0) }
-        removals.append(pipeline.removeHandler(self))
+        removals.append(pipeline.syncOperations.removeHandler(context: context))
         return EventLoopFuture.andAllSucceed(removals, on: context.eventLoop).flatMap {
             channel.writeAndFlush(ByteBuffer(string: "HTTP/1.1 200 Connection Established\r\n\r\n"))
         }
