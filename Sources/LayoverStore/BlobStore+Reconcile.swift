@@ -61,7 +61,7 @@ extension BlobStore {
             for (digest, _) in table where short.contains(directory(digest)) {
                 let key = directory(digest)
                 if names[key] == nil {
-                    names[key] = Set(FileSystem.regularFiles(in: "\(layout.blobsDirectory)/\(key)", sized: false).map(\.name))
+                    names[key] = Set(FileSystem.regularFileNames(in: "\(layout.blobsDirectory)/\(key)"))
                 }
                 if names[key]?.contains(digest.encoded) != true { dropped.append(digest) }
             }
@@ -126,7 +126,7 @@ extension BlobStore {
             for index in stride(from: worker, to: directories.count, by: workers) {
                 let (algorithm, prefix) = directories[index]
                 var matched = 0
-                for (name, _) in FileSystem.regularFiles(in: "\(layout.blobsDirectory)/\(algorithm)/\(prefix)", sized: false) {
+                for name in FileSystem.regularFileNames(in: "\(layout.blobsDirectory)/\(algorithm)/\(prefix)") {
                     let stored: Bool
                     if algorithm == "sha256", name.hasPrefix(prefix) {
                         var name = name

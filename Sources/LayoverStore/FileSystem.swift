@@ -98,28 +98,27 @@ enum FileSystem {
         return names
     }
 
-    /// The regular files in `directory` and their sizes, each taken relative to the open
-    /// directory (no walk of the full path per file); empty when it cannot be read.
-    /// The regular files in `directory`, with their sizes when `sized`. Unsized, a file costs no
-    /// `fstatat` (no inode read, the bulk of a cold scan) where the file system reports entry types.
-    static func regularFiles(in directory: String, sized: Bool) -> [(name: String, size: Int64?)] {
+    /// The names of the regular files in `directory`; empty when it cannot be read. A file costs
+    /// no `fstatat` (no inode read, the bulk of a cold scan) where the file system reports entry
+    /// types; where it does not, its type is taken relative to the open directory.
+    static func regularFileNames(in directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         let fd = dirfd(handle)
-        var found: [(name: String, size: Int64?)] = []
+        var found: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
             }
             guard name != ".", name != ".." else { continue }
             let type = entry.pointee.d_type
-            if !sized, type != UInt8(DT_UNKNOWN) {
-                if type == UInt8(DT_REG) { found.append((name, nil)) }
+            if type != UInt8(DT_UNKNOWN) {
+                if type == UInt8(DT_REG) { found.append(name) }
                 continue
             }
             var info = stat()
             guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            found.append((name, sized ? Int64(info.st_size) : nil))
+            found.append(name)
         }
         return found
     }
