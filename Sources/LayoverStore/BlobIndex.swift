@@ -38,9 +38,13 @@ final class BlobIndex: Sendable {
         }
     }
 
-    /// Stops the background checkpoints: the store is being given up.
-    func stopCheckpoints() {
-        checkpointer.stop()
+    /// Closes every connection, as a process exit would, then the log index file. Waits for
+    /// accesses in progress; later ones throw. Throws when a connection cannot be closed (it
+    /// then closes when this index is released).
+    func close() throws {
+        try checkpointer.stop()
+        try pool.close()
+        checkpointer.closeLogIndex()
     }
 
     static var migrator: DatabaseMigrator {

@@ -63,11 +63,15 @@ public final class BlobStore: Sendable {
         tombstones.withLock { $0 = Set(deleted) }
     }
 
-    /// Gives up the store's lock, as a process exit would: another instance (in this process or
-    /// another) may open the store, and reconciles it as after a crash. This instance must not be
-    /// used afterwards.
+    /// Closes the index and gives up the store's lock, as a process exit would: another instance
+    /// (in this process or another) may open the store, and reconciles it as after a crash. Its
+    /// in-memory records stay readable; anything that writes the index fails afterwards.
     public func close() {
-        index.stopCheckpoints()
+        do {
+            try index.close()
+        } catch {
+            logger.warning("cannot close the store's index; it closes when the store is released", metadata: ["error": "\(error)"])
+        }
         lock.release()
     }
 

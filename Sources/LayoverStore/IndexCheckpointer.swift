@@ -20,11 +20,14 @@ import Glibc
 /// the log if this task falls behind.
 ///
 /// The log's state is read from its index (the `-shm` file, see sqlite.org/walformat.html): the
-/// last valid frame and the frames already copied.
+/// last valid frame and the frames already copied. That file is opened once and closed only after
+/// every connection (see `LogIndexFile`).
 final class IndexCheckpointer: Sendable {
     /// The writer's own checkpoint threshold, in frames (4 KiB pages): a bound, not the rhythm.
     static let writerThresholdFrames = 32_768
     private let task: Task<Void, Never>
+    private let connection: DatabaseQueue
+    private let logIndex: LogIndexFile
 
     /// - Parameters:
     ///   - tick: how often the log's state is read.
@@ -34,13 +37,15 @@ final class IndexCheckpointer: Sendable {
     init(path: String, writer: DatabasePool, tick: Duration = .milliseconds(50), idle: Duration = .milliseconds(250),
          budgetFrames: Int = 8_192, restartFrames: Int = 16_384) throws {
         let connection = try DatabaseQueue(path: path)
-        let shm = path + "-shm"
+        let logIndex = LogIndexFile(path: path + "-shm")
+        self.connection = connection
+        self.logIndex = logIndex
         let idleTicks = max(1, Int(idle / tick))
         task = Task.detached(priority: .utility) {
             var lastFrame = -1, stillTicks = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: tick)
-                guard let log = LogState.read(shm) else { continue }
+                guard let log = logIndex.read() else { continue }
                 stillTicks = log.lastFrame == lastFrame ? stillTicks + 1 : 0
                 lastFrame = log.lastFrame
                 let waiting = log.lastFrame - log.copiedFrames
@@ -51,13 +56,20 @@ final class IndexCheckpointer: Sendable {
                     _ = try? await writer.writeWithoutTransaction { try $0.checkpoint(.passive) }
                 }
             }
-            try? connection.close()
         }
     }
 
-    /// Stops the checkpoints (the writer's own threshold still applies).
-    func stop() {
+    /// Stops the checkpoints and closes this connection (waiting for a checkpoint in progress);
+    /// the writer's own threshold still applies. Call `closeLogIndex` once the writer is closed.
+    func stop() throws {
         task.cancel()
+        try connection.close()
+    }
+
+    /// Closes the log index file. Only after every connection to the database is closed: closing
+    /// a descriptor drops every lock this process holds on the file, SQLite's included.
+    func closeLogIndex() {
+        logIndex.close()
     }
 
     deinit {
@@ -72,13 +84,10 @@ final class IndexCheckpointer: Sendable {
 
         /// Reads the log index's first header copy (`mxFrame` at byte 16) and the checkpoint
         /// record after the two copies (`nBackfill` at byte 96), in native byte order. Nil when
-        /// the file is missing or short (no log yet).
-        static func read(_ shmPath: String) -> LogState? {
-            let fd = open(shmPath, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
-            defer { close(fd) }
+        /// the file is short (no log yet).
+        static func read(descriptor: Int32) -> LogState? {
             var header = [UInt8](repeating: 0, count: 100)
-            guard pread(fd, &header, header.count, 0) == header.count else { return nil }
+            guard pread(descriptor, &header, header.count, 0) == header.count else { return nil }
             func word(_ offset: Int) -> Int {
                 header.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
             }

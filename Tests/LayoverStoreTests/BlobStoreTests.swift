@@ -268,6 +268,28 @@ final class BlobStoreTests {
         store.close()
     }
 
+    @Test("close() closes the index's connections, as a process exit would: an open after it never overlaps them")
+    func closeClosesTheIndex() async throws {
+        let store = try openStore()
+        let bytes = content(100, seed: 33)
+        _ = try await self.store(bytes, in: store, at: 1)
+        #expect(openIndexFiles().contains(layout.indexPath))
+        store.close()
+        #expect(openIndexFiles() == [], "no connection of the closed store is left open")
+        #expect(store.record(for: Digest.sha256(of: bytes))?.size == 100, "the in-memory table stays readable")
+        await #expect(throws: StoreError.self) { try await self.store(content(10, seed: 34), in: store, at: 2) }
+        let reopened = try openStore()
+        #expect(reopened.usage.files == 1)
+        reopened.close()
+    }
+
+    /// This process's open descriptors of the index and its log files (`/proc/self/fd`).
+    func openIndexFiles() -> Set<String> {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return Set(descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+            .filter { $0.hasPrefix(layout.indexPath) })
+    }
+
     // MARK: Recency
 
     @Test func recencySurvivesReopening() async throws {

@@ -40,16 +40,17 @@ struct IndexCheckpointerTests {
         let directory = ScratchDirectory()
         // A pause is a second without a commit here: the burst has no such gap, even on a busy machine.
         let (pool, checkpointer, path) = try Self.log(directory, idle: .seconds(1))
-        defer { checkpointer.stop() }
+        defer { try? checkpointer.stop() }
+        let logIndex = LogIndexFile(path: path + "-shm")
         try await Self.insert(pool, 1_000, tag: "burst")
-        let during = try #require(IndexCheckpointer.LogState.read(path + "-shm"))
+        let during = try #require(logIndex.read())
         #expect(during.lastFrame >= 1_000, "each commit wrote a frame at least: \(during)")
         #expect(during.copiedFrames == 0, "nothing copied during the burst: \(during)")
         var after = during
         let deadline = ContinuousClock.now + .seconds(10)
         while after.copiedFrames < after.lastFrame, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
-            after = try #require(IndexCheckpointer.LogState.read(path + "-shm"))
+            after = try #require(logIndex.read())
         }
         #expect(after.copiedFrames == after.lastFrame, "copied in the pause: \(after)")
         #expect(after.lastFrame == during.lastFrame)
@@ -59,11 +60,12 @@ struct IndexCheckpointerTests {
     func unpausedWritesBounded() async throws {
         let directory = ScratchDirectory()
         let (pool, checkpointer, path) = try Self.log(directory, idle: .seconds(60))
-        defer { checkpointer.stop() }
+        defer { try? checkpointer.stop() }
+        let logIndex = LogIndexFile(path: path + "-shm")
         var copiedWhileWriting = 0
         for batch in 0..<30 {
             try await Self.insert(pool, 1_000, tag: "steady\(batch)")
-            copiedWhileWriting = max(copiedWhileWriting, IndexCheckpointer.LogState.read(path + "-shm")?.copiedFrames ?? 0)
+            copiedWhileWriting = max(copiedWhileWriting, logIndex.read()?.copiedFrames ?? 0)
         }
         let walFrames = ((try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0) / 4096
         #expect(copiedWhileWriting > 0, "checkpoints ran under the writes")
