@@ -43,10 +43,10 @@ extension BlobIndex {
 
     /// Records a blob just put in place together with its push hold and repository link: one
     /// transaction (one WAL fsync) for what an upload's `PUT` makes durable.
-    func insert(_ record: BlobRecord, holding key: HoldKey, until: Double) async throws(StoreError) {
+    func insert(_ record: BlobRecord, row: Int64, holding key: HoldKey, until: Double) async throws(StoreError) {
         try await guarded {
             try await pool.write { db in
-                try Self.writeBlob(db, record)
+                try Self.writeBlob(db, record, row: row)
                 try Self.writeHold(db, key, until: until)
             }
         }

@@ -120,6 +120,26 @@ final class BlobIndex: Sendable {
                 ALTER TABLE blobByDigest RENAME TO blob;
                 """)
         }
+        // Blobs by the id of their slot in the store's in-memory table (`BlobTable`): a new
+        // blob's row goes at the end of the table or where an evicted blob's was, not at a
+        // random leaf among a million keyed by digest (one random page fewer per push, which
+        // each checkpoint wrote back and synced). Nothing looks a row up by digest: the store
+        // has every digest's slot in memory, and reads the rows only when it opens.
+        migrator.registerMigration("v10-blobs-by-slot") { db in
+            try db.execute(sql: """
+                CREATE TABLE blobBySlot (
+                    id INTEGER PRIMARY KEY,
+                    digest TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    mediaType TEXT,
+                    lastAccess DOUBLE NOT NULL
+                );
+                INSERT INTO blobBySlot (digest, size, mediaType, lastAccess)
+                    SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess;
+                DROP TABLE blob;
+                ALTER TABLE blobBySlot RENAME TO blob;
+                """)
+        }
         return migrator
     }
 
@@ -134,22 +154,36 @@ final class BlobIndex: Sendable {
         }
     }
 
-    func insert(_ record: BlobRecord) async throws(StoreError) {
+    /// Records a blob whose slot in the store's table is `row`.
+    func insert(_ record: BlobRecord, row: Int64) async throws(StoreError) {
         try await guarded {
-            try await pool.write { db in try Self.writeBlob(db, record) }
+            try await pool.write { db in try Self.writeBlob(db, record, row: row) }
         }
     }
 
-    static func writeBlob(_ db: Database, _ record: BlobRecord) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [record.digest.description, record.size, record.mediaType, record.lastAccess])
-    }
-
-    /// Records many blobs and repository links in one transaction.
-    func insert(_ records: [BlobRecord], links: [(RepositoryKey, Digest)]) async throws(StoreError) {
+    /// Gives a stored blob's row a media type (a plain blob pushed again as a manifest); a row
+    /// no longer that blob's is left alone.
+    func setMediaType(_ mediaType: String, row: Int64, digest: Digest) async throws(StoreError) {
         try await guarded {
             try await pool.write { db in
-                for record in records { try Self.writeBlob(db, record) }
+                try db.execute(sql: "UPDATE blob SET mediaType = ? WHERE id = ? AND digest = ?",
+                               arguments: [mediaType, row, digest.description])
+            }
+        }
+    }
+
+    /// Writes a blob's row at `row`, replacing what is there: a row left by the slot's previous
+    /// blob, whose delete has not run yet, goes (that delete then finds nothing).
+    static func writeBlob(_ db: Database, _ record: BlobRecord, row: Int64) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO blob (id, digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [row, record.digest.description, record.size, record.mediaType, record.lastAccess])
+    }
+
+    /// Records many blobs (each with its slot) and repository links in one transaction.
+    func insert(_ records: [(record: BlobRecord, row: Int64)], links: [(RepositoryKey, Digest)]) async throws(StoreError) {
+        try await guarded {
+            try await pool.write { db in
+                for (record, row) in records { try Self.writeBlob(db, record, row: row) }
                 let link = try db.cachedStatement(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)")
                 for (key, digest) in links {
                     try link.execute(arguments: [key.upstream, key.repository.value, digest.description])
@@ -158,20 +192,23 @@ final class BlobIndex: Sendable {
         }
     }
 
-    func delete(_ digests: [Digest]) async throws(StoreError) {
-        guard !digests.isEmpty else { return }
+    /// Drops blobs' rows (each named by its slot and digest: a slot taken by another blob since
+    /// keeps that blob's row) and what only a stored blob needs.
+    func delete(_ rows: [(row: Int64, digest: Digest)]) async throws(StoreError) {
+        guard !rows.isEmpty else { return }
         try await guarded {
             try await pool.write { db in
-                for digest in digests { try Self.deleteRows(db, digest) }
+                for (row, digest) in rows { try Self.deleteRows(db, row: row, digest) }
             }
         }
     }
 
     /// Removes rows synchronously; used by startup reconciliation only.
-    func deleteNow(_ digests: [Digest]) throws(StoreError) {
+    func deleteNow(_ rows: [(row: Int64, digest: Digest)]) throws(StoreError) {
+        guard !rows.isEmpty else { return }
         try guarded {
             try pool.write { db in
-                for digest in digests { try Self.deleteRows(db, digest) }
+                for (row, digest) in rows { try Self.deleteRows(db, row: row, digest) }
             }
         }
     }
@@ -179,14 +216,13 @@ final class BlobIndex: Sendable {
     /// Writes recency in transactions of `batch` rows: in a large store each row is a random
     /// page or two, and one transaction for 40,000 of them (78 MB of WAL at a million blobs) held
     /// every push behind it for seconds; between batches, other writes go first.
-    func updateRecency(_ times: [Digest: Double], batch: Int = 256) async throws(StoreError) {
-        let entries = Array(times)
-        for start in stride(from: 0, to: entries.count, by: batch) {
-            let slice = entries[start..<min(start + batch, entries.count)]
+    func updateRecency(_ times: [(row: Int64, digest: Digest, time: Double)], batch: Int = 256) async throws(StoreError) {
+        for start in stride(from: 0, to: times.count, by: batch) {
+            let slice = times[start..<min(start + batch, times.count)]
             try await guarded {
                 try await pool.write { db in
-                    let statement = try db.cachedStatement(sql: "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE digest = ?")
-                    for (digest, time) in slice { try statement.execute(arguments: [time, digest.description]) }
+                    let statement = try db.cachedStatement(sql: "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE id = ? AND digest = ?")
+                    for (row, digest, time) in slice { try statement.execute(arguments: [time, row, digest.description]) }
                 }
             }
         }
@@ -194,10 +230,10 @@ final class BlobIndex: Sendable {
 
     /// Drops a blob's row and what only a stored blob needs: its orphan mark and, for a
     /// manifest, the references recorded for it.
-    private static func deleteRows(_ db: Database, _ digest: Digest) throws {
-        try db.execute(sql: "DELETE FROM blob WHERE digest = ?", arguments: [digest.description])
-        try db.execute(sql: "DELETE FROM orphan WHERE digest = ?", arguments: [digest.description])
-        try db.execute(sql: "DELETE FROM manifestReference WHERE manifest = ?", arguments: [digest.description])
+    private static func deleteRows(_ db: Database, row: Int64, _ digest: Digest) throws {
+        try db.cachedStatement(sql: "DELETE FROM blob WHERE id = ? AND digest = ?").execute(arguments: [row, digest.description])
+        try db.cachedStatement(sql: "DELETE FROM orphan WHERE digest = ?").execute(arguments: [digest.description])
+        try db.cachedStatement(sql: "DELETE FROM manifestReference WHERE manifest = ?").execute(arguments: [digest.description])
     }
 
     func isLinked(_ key: RepositoryKey, _ digest: Digest) async throws(StoreError) -> Bool {

@@ -37,18 +37,22 @@ extension BlobStore {
         let now = clock()
         let written = try await blocking { () throws(StoreError) in try self.writeFiles(items, lastAccess: now) }
         let fresh = written.filter(\.fresh).map(\.record)
+        let rows = state.withLock { state in fresh.map { _ in state.records.reserveSlot() } }
         do {
             try await blocking { () throws(StoreError) in try FileSystem.syncFileSystem(of: self.layout.blobsDirectory) }
             let links = zip(items, written).compactMap { item, written in item.repository.map { ($0, written.record.digest) } }
-            try await index.insert(fresh, links: links)
+            try await index.insert(Array(zip(fresh, rows)), links: links)
         } catch {
             for record in fresh { FileSystem.remove(layout.blobPath(for: record.digest)) }
-            state.withLock { state in for record in fresh { state.adopting.remove(record.digest) } }
+            state.withLock { state in
+                for record in fresh { state.adopting.remove(record.digest) }
+                for row in rows { state.records.releaseSlot(row) }
+            }
             throw error
         }
         state.withLock { state in
-            for record in fresh {
-                state.add(record)
+            for (record, row) in zip(fresh, rows) {
+                state.add(record, row: row)
                 state.adopting.remove(record.digest)
             }
         }

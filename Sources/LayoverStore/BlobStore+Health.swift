@@ -3,7 +3,7 @@ import GRDB
 
 extension BlobIndex {
     /// A query that reads the blob table through its key: proves the index answers, in O(log n).
-    static let probe = "SELECT 1 FROM blob WHERE digest = ?"
+    static let probe = "SELECT 1 FROM blob WHERE id = ?"
 }
 
 extension BlobStore {
@@ -12,7 +12,7 @@ extension BlobStore {
     /// count of the blobs took half a second at a million).
     public func readinessProblem() -> String? {
         do {
-            _ = try index.pool.read { db in try Int.fetchOne(db, sql: BlobIndex.probe, arguments: [""]) }
+            _ = try index.pool.read { db in try Int.fetchOne(db, sql: BlobIndex.probe, arguments: [-1]) }
         } catch {
             return "index unreadable: \(error)"
         }

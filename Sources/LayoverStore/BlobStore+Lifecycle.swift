@@ -35,24 +35,28 @@ extension BlobStore {
         let key = hold.map { HoldKey(repository: $0.repository, digest: digest) }
         let until = record.lastAccess + (hold?.seconds ?? 0)
         let directory = layout.blobDirectory(for: digest)
+        let row = state.withLock { $0.records.reserveSlot() }
         do {
             try FileSystem.makeDirectories(directory)
             try FileSystem.move(ingestPath, layout.blobPath(for: digest))
             FileSystem.syncDirectory(directory)
             if let key {
-                try await index.insert(record, holding: key, until: until)
+                try await index.insert(record, row: row, holding: key, until: until)
             } else {
-                try await index.insert(record)
+                try await index.insert(record, row: row)
             }
         } catch {
             FileSystem.remove(ingestPath)
             FileSystem.remove(layout.blobPath(for: digest))
-            state.withLock { _ = $0.adopting.remove(digest) }
+            state.withLock { state in
+                state.adopting.remove(digest)
+                state.records.releaseSlot(row)
+            }
             release(reservation: reservation)
             throw error
         }
         state.withLock { state in
-            state.add(record)
+            state.add(record, row: row)
             if let key {
                 state.hold(key, until: until)
                 state.rememberLink(.init(repository: key.repository, digest: digest))
@@ -67,12 +71,15 @@ extension BlobStore {
 
     /// Writes recency kept in memory to the index, so a restart keeps the LRU order.
     public func flushRecency() async {
-        let dirty = state.withLock { state in
+        let (dirty, rows) = state.withLock { state in
             defer { state.dirtyRecency = [:] }
-            return state.dirtyRecency
+            let rows = state.dirtyRecency.compactMap { digest, time in
+                state.records.rowID(of: digest).map { (row: $0, digest: digest, time: time) }
+            }
+            return (state.dirtyRecency, rows)
         }
         do {
-            try await index.updateRecency(dirty)
+            try await index.updateRecency(rows)
         } catch {
             logger.error("recency flush failed", metadata: ["error": "\(error)"])
             state.withLock { state in state.dirtyRecency.merge(dirty) { max($0, $1) } }
@@ -85,26 +92,28 @@ extension BlobStore {
     /// Costs O(1) when nothing needs evicting and O(victims + open blobs passed over) otherwise.
     public func evictIfNeeded(extra: Int64 = 0, sparing: Digest? = nil) async {
         let now = clock()
-        let (victims, orphans): ([BlobRecord], (count: Int, bytes: Int64)) = state.withLock { state in
-            guard !state.closing else { return ([], (0, 0)) }
+        let (victims, rows, orphans): ([BlobRecord], [(row: Int64, digest: Digest)], (count: Int, bytes: Int64)) = state.withLock { state in
+            guard !state.closing else { return ([], [], (0, 0)) }
             state.expireHolds(now: now)
             let used = state.totalBytes + state.reservedBytes + extra
-            guard used > budget.highWatermark || extra > 0 else { return ([], (0, 0)) }
+            guard used > budget.highWatermark || extra > 0 else { return ([], [], (0, 0)) }
             let target = extra > 0 ? used - extra : budget.lowWatermark
-            guard used > target else { return ([], (0, 0)) }
+            guard used > target else { return ([], [], (0, 0)) }
             let chosen = state.victims(excess: used - target, sparing: sparing)
             var orphans = (count: 0, bytes: Int64(0))
+            var rows: [(row: Int64, digest: Digest)] = []
             for record in chosen {
                 if state.records.isOrphan(record.digest) { orphans = (orphans.count + 1, orphans.bytes + record.size) }
+                if let row = state.records.rowID(of: record.digest) { rows.append((row, record.digest)) }
                 state.remove(record.digest)
                 state.evicting.insert(record.digest)
             }
-            return (chosen, orphans)
+            return (chosen, rows, orphans)
         }
         guard !victims.isEmpty else { return }
         for record in victims { FileSystem.remove(layout.blobPath(for: record.digest)) }
         do {
-            try await index.delete(victims.map(\.digest))
+            try await index.delete(rows)
         } catch {
             logger.error("eviction index update failed", metadata: ["error": "\(error)"])
         }

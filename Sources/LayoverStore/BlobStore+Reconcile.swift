@@ -35,23 +35,28 @@ extension BlobStore {
         }
         var table = BlobTable()
         var totalBytes: Int64 = 0
-        try index.forEachBlobRow { text, size, mediaType, lastAccess in
+        // Rows the table cannot take: a digest twice (a crash before an eviction's delete, the
+        // blob stored again in another slot) or not a digest.
+        var refused: [Int64] = []
+        try index.forEachBlobRow { row, text, size, mediaType, lastAccess in
             // "sha256:" and 64 hex digits, the common case, go in without a string; the rest parsed.
-            if text.count == 71, text.starts(with: Self.sha256Prefix), let words = BlobTable.words(hex: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: text[7...]))) {
-                table.insertNew(sha256: words, size: size, mediaType: mediaType, lastAccess: lastAccess)
-            } else if let digest = try? Digest(parsing: String(decoding: text, as: UTF8.self)), table[digest] == nil {
-                table[digest] = BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: lastAccess)
+            let loaded = if text.count == 71, text.starts(with: Self.sha256Prefix),
+                            let words = BlobTable.words(hex: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: text[7...]))) {
+                table.insertLoaded(sha256: words, size: size, mediaType: mediaType, lastAccess: lastAccess, slot: row)
+            } else if let digest = try? Digest(parsing: String(decoding: text, as: UTF8.self)) {
+                table.insertLoaded(BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: lastAccess), slot: row)
             } else {
-                return
+                false
             }
-            totalBytes += size
+            if loaded { totalBytes += size } else { refused.append(row) }
         }
+        try index.deleteRowsNow(refused)
         let rowsRead = clock.now
         let scan = trustingIndex ? FileScan(matched: table.count) : scanFiles(layout: layout, table: table)
         let scanned = clock.now
         // Rows whose file is missing (rare: a crash during an eviction): looked for only in the
         // directories that hold fewer of their rows' files than they have rows.
-        var dropped: [Digest] = []
+        var dropped: [(row: Int64, digest: Digest)] = []
         if scan.matched < table.count {
             func directory(_ digest: Digest) -> String { "\(digest.algorithm.rawValue)/\(digest.encoded.prefix(2))" }
             var rows: [String: Int] = [:]
@@ -63,10 +68,10 @@ extension BlobStore {
                 if names[key] == nil {
                     names[key] = Set(FileSystem.regularFileNames(in: "\(layout.blobsDirectory)/\(key)"))
                 }
-                if names[key]?.contains(digest.encoded) != true { dropped.append(digest) }
+                if names[key]?.contains(digest.encoded) != true, let row = table.rowID(of: digest) { dropped.append((row, digest)) }
             }
         }
-        for digest in dropped {
+        for (_, digest) in dropped {
             if let record = table.removeValue(forKey: digest) { totalBytes -= record.size }
         }
         try index.deleteNow(dropped)
@@ -80,9 +85,10 @@ extension BlobStore {
                 quarantined += 1
             }
         }
-        try index.insertNow(adopted)
-        for record in adopted {
-            table[record.digest] = record
+        let rows = adopted.map { _ in table.reserveSlot() }
+        try index.insertNow(Array(zip(adopted, rows)))
+        for (record, row) in zip(adopted, rows) {
+            table.insert(record, at: row)
             totalBytes += record.size
         }
         if !dropped.isEmpty || !adopted.isEmpty || quarantined > 0 {
@@ -196,31 +202,43 @@ extension BlobStore {
 }
 
 extension BlobIndex {
-    /// Calls `body` with every blob row (its digest as UTF-8 bytes, valid during the call), in
-    /// the table's order, one at a time: a cursor, no list of every row, no string per digest.
-    /// Used by startup reconciliation only.
-    func forEachBlobRow(_ body: (UnsafeBufferPointer<UInt8>, Int64, String?, Double) -> Void) throws(StoreError) {
+    /// Calls `body` with every blob row (its id, its digest as UTF-8 bytes valid during the call,
+    /// size, media type, last access), in id order, one at a time: a cursor, no list of every
+    /// row, no string per digest. Used by startup reconciliation only.
+    func forEachBlobRow(_ body: (Int64, UnsafeBufferPointer<UInt8>, Int64, String?, Double) -> Void) throws(StoreError) {
         try guarded {
             try pool.read { db in
-                let rows = try Row.fetchCursor(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob")
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, digest, size, mediaType, lastAccess FROM blob ORDER BY id")
                 while let row = try rows.next() {
-                    let size: Int64 = row[1]
-                    let mediaType: String? = row[2]
-                    let lastAccess: Double = row[3]
-                    try row.withUnsafeData(atIndex: 0) { data in
-                        data?.withUnsafeBytes { body($0.bindMemory(to: UInt8.self), size, mediaType, lastAccess) }
+                    let id: Int64 = row[0]
+                    let size: Int64 = row[2]
+                    let mediaType: String? = row[3]
+                    let lastAccess: Double = row[4]
+                    try row.withUnsafeData(atIndex: 1) { data in
+                        data?.withUnsafeBytes { body(id, $0.bindMemory(to: UInt8.self), size, mediaType, lastAccess) }
                     }
                 }
             }
         }
     }
 
-    /// Records blobs synchronously; used by startup reconciliation only.
-    func insertNow(_ records: [BlobRecord]) throws(StoreError) {
+    /// Records blobs (each with its slot) synchronously; used by startup reconciliation only.
+    func insertNow(_ records: [(record: BlobRecord, row: Int64)]) throws(StoreError) {
         guard !records.isEmpty else { return }
         try guarded {
             try pool.write { db in
-                for record in records { try BlobIndex.writeBlob(db, record) }
+                for (record, row) in records { try BlobIndex.writeBlob(db, record, row: row) }
+            }
+        }
+    }
+
+    /// Drops rows by id alone (rows the store's table refused when it opened); used by startup
+    /// reconciliation only.
+    func deleteRowsNow(_ rows: [Int64]) throws(StoreError) {
+        guard !rows.isEmpty else { return }
+        try guarded {
+            try pool.write { db in
+                for row in rows { try db.execute(sql: "DELETE FROM blob WHERE id = ?", arguments: [row]) }
             }
         }
     }

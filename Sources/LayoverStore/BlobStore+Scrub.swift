@@ -50,10 +50,12 @@ extension BlobStore {
         }
     }
 
-    /// Up to `limit` stored digests after `cursor` (from the first when nil), in the index's
-    /// order: a scrub walks the store a page at a time instead of copying every record.
-    func storedDigests(after cursor: Digest?, limit: Int) async throws(StoreError) -> [Digest] {
-        try await index.digests(after: cursor?.description ?? "", limit: limit)
+    /// Up to `limit` stored digests from slot `start` of the store's table on, and the slot to
+    /// go on from (nil at the end): a scrub walks the store a page at a time instead of copying
+    /// every record, and reads no index.
+    func storedDigests(fromSlot start: Int, limit: Int) -> (digests: [Digest], next: Int?) {
+        let (records, next) = state.withLock { $0.records.records(fromSlot: start, limit: limit) }
+        return (records.map(\.digest), next)
     }
 
     /// A lease that leaves the blob's recency alone; nil when it is not stored.
@@ -66,18 +68,6 @@ extension BlobStore {
         guard let record else { return nil }
         return BlobLease(record: record, path: layout.blobPath(for: digest)) { [weak self] digest in
             self?.state.withLock { $0.releaseLease(digest) }
-        }
-    }
-}
-
-extension BlobIndex {
-    /// Up to `limit` digests of blob rows sorting after `cursor`, in order (the primary key's).
-    func digests(after cursor: String, limit: Int) async throws(StoreError) -> [Digest] {
-        try await guarded {
-            try await pool.read { db in
-                try String.fetchAll(db, sql: "SELECT digest FROM blob WHERE digest > ? ORDER BY digest LIMIT ?",
-                                    arguments: [cursor, limit]).compactMap { try? Digest(parsing: $0) }
-            }
         }
     }
 }

@@ -37,15 +37,19 @@ extension BlobStore {
     @discardableResult
     public func quarantine(_ digest: Digest) async throws(StoreError) -> String {
         let destination = layout.quarantinePath(for: digest)
+        var row: Int64 = 0
         while true {
-            let (claimed, busy) = state.withLock { state -> (Bool, Bool) in
-                if state.evicting.contains(digest) || state.adopting.contains(digest) { return (false, true) }
-                guard state.records[digest] != nil else { return (false, false) }
+            let (claimed, busy) = state.withLock { state -> (Int64?, Bool) in
+                if state.evicting.contains(digest) || state.adopting.contains(digest) { return (nil, true) }
+                guard let row = state.records.rowID(of: digest) else { return (nil, false) }
                 state.remove(digest)
                 state.evicting.insert(digest)
-                return (true, false)
+                return (row, false)
             }
-            if claimed { break }
+            if let claimed {
+                row = claimed
+                break
+            }
             if !busy { return destination }
             try? await Task.sleep(for: .milliseconds(2))
         }
@@ -60,10 +64,10 @@ extension BlobStore {
             // The bytes must not be served again: without a file the row is dropped at the next
             // start, whatever happens to the delete below.
             FileSystem.remove(source)
-            try? await index.delete([digest])
+            try? await index.delete([(row, digest)])
             throw error
         }
-        try await index.delete([digest])
+        try await index.delete([(row, digest)])
         return destination
     }
 }

@@ -127,9 +127,12 @@ public final class BlobStore: Sendable {
         if var existing = record(for: digest) {
             guard existing.mediaType == nil, let mediaType else { return existing }
             existing.mediaType = mediaType
-            try await index.insert(existing)
-            state.withLock { $0.records[digest]?.mediaType = mediaType }
-            return existing
+            if let row = state.withLock({ $0.records.rowID(of: digest) }) {
+                try await index.setMediaType(mediaType, row: row, digest: digest)
+                state.withLock { $0.records[digest]?.mediaType = mediaType }
+                return existing
+            }
+            // Evicted meanwhile: stored again below, with its media type.
         }
         let writer = try await beginIngest(algorithm: digest.algorithm, expectedSize: Int64(bytes.count))
         do {

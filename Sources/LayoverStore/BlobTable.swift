@@ -13,10 +13,16 @@ import LayoverWire
 ///
 /// Read and written like the dictionary it replaces: `table[digest]` gets, sets or (with nil)
 /// removes a record. Not thread-safe: `StoreState` is its only user, under the store's lock.
+///
+/// A blob's slot is also its row's id in the index (`rowID(of:)`): a new blob's row goes where a
+/// removed blob's was, or at the end, never at a random place among a million rows keyed by
+/// digest. A slot is reserved (`reserveSlot`) before its row is written and filled
+/// (`insert(_:at:)`) once the row is durable; rows read at startup go back to their slots
+/// (`insertLoaded`).
 struct BlobTable: Sendable, Sequence {
     private struct Slot: Sendable {
         var words: (UInt64, UInt64, UInt64, UInt64)
-        /// -1: a free slot (then `next` links the free list).
+        /// -1: a free slot (then `next` links the free list); -2: reserved for a blob being stored.
         var size: Int64
         var lastAccess: Double
         /// The last access the index has (or has been sent): see `touch`.
@@ -38,6 +44,8 @@ struct BlobTable: Sendable, Sequence {
 
     private static let none: Int32 = -1
     private static let unlisted: Int32 = -2
+    private static let freeSize: Int64 = -1
+    private static let reservedSize: Int64 = -2
 
     private var slots: [Slot] = []
     private var freeSlot: Int32 = none
@@ -96,9 +104,75 @@ struct BlobTable: Sendable, Sequence {
         find(words, isSHA512: false).map { slots[Int($0)].size }
     }
 
-    /// Adds a SHA-256 blob known to be absent (a row read at startup), unlisted.
-    mutating func insertNew(sha256 words: (UInt64, UInt64, UInt64, UInt64), size: Int64, mediaType: String?, lastAccess: Double) {
-        insert(words: words, digest: nil, size: size, mediaType: intern(mediaType), lastAccess: lastAccess)
+    /// Adds a SHA-256 blob read at startup (its row's id is `slot`), unlisted. Rows come in id
+    /// order. False, and nothing added, when the digest is already here (a row left by an
+    /// eviction whose delete a crash interrupted, its blob stored again elsewhere) or the slot
+    /// is taken: that row is to be dropped.
+    mutating func insertLoaded(sha256 words: (UInt64, UInt64, UInt64, UInt64), size: Int64, mediaType: String?,
+                               lastAccess: Double, slot: Int64) -> Bool {
+        guard find(words, isSHA512: false) == nil, let slot = claimLoaded(slot) else { return false }
+        insert(words: words, digest: nil, size: size, mediaType: intern(mediaType), lastAccess: lastAccess, at: slot)
+        return true
+    }
+
+    /// `insertLoaded` for a digest of another form than SHA-256's.
+    mutating func insertLoaded(_ record: BlobRecord, slot: Int64) -> Bool {
+        guard find(record.digest) == nil, let slot = claimLoaded(slot) else { return false }
+        insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: intern(record.mediaType),
+               lastAccess: record.lastAccess, at: slot)
+        return true
+    }
+
+    /// Makes `slot` (past every slot so far) the next one, the slots skipped free.
+    private mutating func claimLoaded(_ slot: Int64) -> Int32? {
+        guard slot >= Int64(slots.count), slot < Int64(Int32.max) else { return nil }
+        while Int64(slots.count) < slot {
+            slots.append(Self.freeSlotEntry(next: freeSlot))
+            freeSlot = Int32(slots.count - 1)
+        }
+        slots.append(Self.freeSlotEntry(next: Self.none))
+        return Int32(slot)
+    }
+
+    // MARK: Row ids
+
+    /// The slot, and index row id, of a stored blob.
+    func rowID(of digest: Digest) -> Int64? {
+        find(digest).map(Int64.init)
+    }
+
+    /// A slot for a blob about to be stored: its row's id. Filled by `insert(_:at:)`, or given
+    /// back by `releaseSlot`.
+    mutating func reserveSlot() -> Int64 {
+        let slot: Int32
+        if freeSlot != Self.none {
+            slot = freeSlot
+            freeSlot = slots[Int(slot)].next
+        } else {
+            slot = Int32(slots.count)
+            slots.append(Self.freeSlotEntry(next: Self.none))
+        }
+        slots[Int(slot)].size = Self.reservedSize
+        return Int64(slot)
+    }
+
+    /// Gives back a slot reserved and not filled.
+    mutating func releaseSlot(_ slot: Int64) {
+        guard slots.indices.contains(Int(slot)), slots[Int(slot)].size == Self.reservedSize else { return }
+        slots[Int(slot)] = Self.freeSlotEntry(next: freeSlot)
+        freeSlot = Int32(slot)
+    }
+
+    /// Stores a blob absent from the table in the slot reserved for it.
+    mutating func insert(_ record: BlobRecord, at slot: Int64) {
+        precondition(slots[Int(slot)].size == Self.reservedSize && find(record.digest) == nil, "a blob goes in a slot reserved for it")
+        insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: intern(record.mediaType),
+               lastAccess: record.lastAccess, at: Int32(slot))
+    }
+
+    private static func freeSlotEntry(next: Int32) -> Slot {
+        Slot(words: (0, 0, 0, 0), size: freeSize, lastAccess: 0, persistedAccess: 0, previous: unlisted, next: next,
+             mediaType: 0, isSHA512: false)
     }
 
     /// Removes `digest`'s record; returns it.
@@ -176,7 +250,8 @@ struct BlobTable: Sendable, Sequence {
         first = Self.none
         last = Self.none
         lastOrphan = Self.none
-        for index in slots.indices {
+        // Free slots keep `next`: it links the free list.
+        for index in order {
             slots[index].previous = Self.unlisted
             slots[index].next = Self.unlisted
         }
@@ -264,26 +339,20 @@ struct BlobTable: Sendable, Sequence {
     }
 
     private mutating func insert(_ record: BlobRecord, mediaType: UInt32) {
+        let slot = Int32(reserveSlot())
         insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: mediaType,
-               lastAccess: record.lastAccess)
+               lastAccess: record.lastAccess, at: slot)
     }
 
-    /// `digest` is needed only for SHA-512 (nil: SHA-256).
+    /// Fills `slot` (reserved, or just claimed at load) and hashes it. `digest` is needed only
+    /// for SHA-512 (nil: SHA-256).
     private mutating func insert(words: (UInt64, UInt64, UInt64, UInt64), digest: Digest?, size: Int64, mediaType: UInt32,
-                                 lastAccess: Double) {
+                                 lastAccess: Double, at slot: Int32) {
         if (count + 1) * 2 > buckets.count { grow() }
         let isSHA512 = digest?.algorithm == .sha512
         let entry = Slot(words: words, size: size, lastAccess: lastAccess, persistedAccess: lastAccess,
                          previous: Self.unlisted, next: Self.unlisted, mediaType: mediaType, isSHA512: isSHA512)
-        let slot: Int32
-        if freeSlot != Self.none {
-            slot = freeSlot
-            freeSlot = slots[Int(slot)].next
-            slots[Int(slot)] = entry
-        } else {
-            slot = Int32(slots.count)
-            slots.append(entry)
-        }
+        slots[Int(slot)] = entry
         if isSHA512, let digest { sha512Digests[slot] = digest }
         var bucket = home(entry.words)
         while buckets[bucket] != Self.none { bucket = (bucket + 1) & (buckets.count - 1) }
@@ -320,9 +389,7 @@ struct BlobTable: Sendable, Sequence {
             probe = (probe + 1) & mask
         }
         buckets[hole] = Self.none
-        slots[Int(slot)].size = -1
-        slots[Int(slot)].mediaType = 0
-        slots[Int(slot)].next = freeSlot
+        slots[Int(slot)] = Self.freeSlotEntry(next: freeSlot)
         freeSlot = slot
         if isSHA512 { sha512Digests[slot] = nil }
         count -= 1

@@ -83,8 +83,9 @@ public final class StoreScrubber: Sendable {
         }
     }
 
-    /// Walks the index a page of digests at a time (a store of a million blobs is never copied
-    /// whole); blobs stored after the pass began are checked when they sort after its cursor.
+    /// Walks the store's table a page of digests at a time (a store of a million blobs is never
+    /// copied whole); blobs stored after the pass began are checked when their slot comes after
+    /// its cursor.
     private func run(_ pass: Int) async throws -> ScrubReport {
         let usage = store.usage
         update(pass) { report in
@@ -93,9 +94,9 @@ public final class StoreScrubber: Sendable {
         }
         logger.info("scrub started", metadata: ["pass": "\(pass)", "blobs": "\(usage.files)", "bytesPerSecond": "\(bytesPerSecond)"])
         var pacer = ScrubPacer(bytesPerSecond: bytesPerSecond)
-        var cursor: Digest?
+        var cursor: Int? = 0
         do {
-            while let last = try await scrubPage(after: cursor, pass: pass, pacer: &pacer) { cursor = last }
+            while let slot = cursor { cursor = try await scrubPage(fromSlot: slot, pass: pass, pacer: &pacer) }
         } catch {
             let why = error is CancellationError ? "cancelled (shutdown)" : "\(error)"
             update(pass) { report in
@@ -118,9 +119,9 @@ public final class StoreScrubber: Sendable {
         return report
     }
 
-    /// The next page of blobs after `cursor`; returns the page's last digest, nil past the end.
-    private func scrubPage(after cursor: Digest?, pass: Int, pacer: inout ScrubPacer) async throws -> Digest? {
-        let page = try await store.storedDigests(after: cursor, limit: pageSize)
+    /// The page of blobs from slot `start`; returns the slot to go on from, nil past the end.
+    private func scrubPage(fromSlot start: Int, pass: Int, pacer: inout ScrubPacer) async throws -> Int? {
+        let (page, next) = store.storedDigests(fromSlot: start, limit: pageSize)
         for digest in page {
             try Task.checkCancellation()
             let outcome = try await scrubOne(digest, pass: pass, pacer: &pacer)
@@ -136,7 +137,7 @@ public final class StoreScrubber: Sendable {
                 }
             }
         }
-        return page.last
+        return next
     }
 
     /// One blob, paced.

@@ -126,9 +126,21 @@ struct StoreState: Sendable {
         if due { dirtyRecency[digest] = time }
     }
 
+    /// Stores `record` in a slot of its own (tests, and states built from a list).
     mutating func add(_ record: BlobRecord) {
         remove(record.digest)
         records[record.digest] = record
+        counted(record)
+    }
+
+    /// Stores `record`, absent, in the slot reserved for it (`records.reserveSlot()`), whose id
+    /// its index row has.
+    mutating func add(_ record: BlobRecord, row: Int64) {
+        records.insert(record, at: row)
+        counted(record)
+    }
+
+    private mutating func counted(_ record: BlobRecord) {
         totalBytes += record.size
         if protection[record.digest] != nil {
             protectedBytes += record.size

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LayoverWire
 import Synchronization
 import Testing
@@ -243,6 +244,30 @@ final class BlobStoreTests {
         #expect(scratch.files(under: "store/quarantine") == ["sha256-\(resizedDigest.encoded)"])
         #expect(store.read(keptDigest) == kept)
         #expect(store.read(orphanDigest) == orphan)
+    }
+
+    @Test("a blob's row is in its slot: a row of an evicted blob not yet deleted is replaced, and a second row of one digest is dropped at the next open")
+    func rowsInSlots() async throws {
+        let (a, b) = (content(100, seed: 40), content(200, seed: 41))
+        let store = try openStore()
+        let digestA = try await self.store(a, in: store, at: 1)
+        let digestB = try await self.store(b, in: store, at: 2)
+        let rows = { try store.index.pool.read { try Row.fetchAll($0, sql: "SELECT id, digest FROM blob ORDER BY id") }
+            .map { ($0["id"] as Int64, $0["digest"] as String) } }
+        #expect(try rows().map(\.0) == [store.state.withLock { $0.records.rowID(of: digestA) }, store.state.withLock { $0.records.rowID(of: digestB) }])
+        // An eviction's delete names its slot and digest: a slot taken by another blob since keeps that blob's row.
+        try await store.index.delete([(row: 0, digest: digestB)])
+        #expect(try rows().count == 2)
+        // A crash after B's eviction freed its slot and before the delete ran, B stored again in another slot.
+        try await store.index.pool.write { db in
+            try db.execute(sql: "INSERT INTO blob (id, digest, size, lastAccess) VALUES (9, ?, 200, 3)", arguments: [digestB.description])
+        }
+        store.close()
+        let reopened = try openStore()
+        #expect(reopened.usage == (bytes: 300, files: 2, reserved: 0))
+        #expect(try await reopened.index.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM blob WHERE digest = ?", arguments: [digestB.description]) } == 1)
+        #expect(reopened.read(digestB) == b)
+        reopened.close()
     }
 
     @Test("a store opened after a crash is marked cleanly closed only once its files' sizes were checked")

@@ -122,7 +122,8 @@ struct BlobTableTests {
     func loadedByWords() {
         var table = BlobTable()
         let digest = Self.digest(7)
-        table.insertNew(sha256: BlobTable.words(digest), size: 12, mediaType: "application/x", lastAccess: 3)
+        let loaded1 = table.insertLoaded(sha256: BlobTable.words(digest), size: 12, mediaType: "application/x", lastAccess: 3, slot: 0)
+        #expect(loaded1)
         #expect(table[digest] == BlobRecord(digest: digest, size: 12, mediaType: "application/x", lastAccess: 3))
         #expect(table.size(sha256: BlobTable.words(digest)) == 12)
         #expect(table.size(sha256: BlobTable.words(Self.digest(8))) == nil)
@@ -130,5 +131,45 @@ struct BlobTableTests {
         var walked: [Digest] = []
         table.walkRecency { walked.append($0.digest); return true }
         #expect(walked == [digest])
+    }
+
+    @Test("rows go back to their slots; the gaps between them are the next slots reserved, then the end")
+    func loadedIntoTheirSlots() {
+        var table = BlobTable()
+        let (a, b, c) = (Self.digest(1), Self.digest(2, sha512: true), Self.digest(3))
+        let loaded2 = table.insertLoaded(sha256: BlobTable.words(a), size: 1, mediaType: nil, lastAccess: 5, slot: 2)
+        #expect(loaded2)
+        let loaded3 = table.insertLoaded(BlobRecord(digest: b, size: 2, mediaType: nil, lastAccess: 4), slot: 5)
+        #expect(loaded3)
+        let loaded4 = table.insertLoaded(sha256: BlobTable.words(a), size: 1, mediaType: nil, lastAccess: 6, slot: 7)
+        #expect(!loaded4, "a digest twice: refused")
+        let loaded5 = table.insertLoaded(sha256: BlobTable.words(c), size: 3, mediaType: nil, lastAccess: 6, slot: 5)
+        #expect(!loaded5, "a slot twice: refused")
+        table.listAllByLastAccess()
+        #expect(table.rowID(of: a) == 2 && table.rowID(of: b) == 5 && table.rowID(of: c) == nil)
+        #expect(table.count == 2)
+        var walked: [Digest] = []
+        table.walkRecency { walked.append($0.digest); return true }
+        #expect(walked == [b, a])
+        // The gaps (0, 1, 3, 4), latest first, then past the last row.
+        let reserved = (0..<5).map { _ in table.reserveSlot() }
+        #expect(Set(reserved.prefix(4)) == [0, 1, 3, 4] && reserved[4] == 6)
+        #expect(table.count == 2 && table.values.count == 2, "a reserved slot holds no record")
+        table.insert(BlobRecord(digest: c, size: 3, mediaType: nil, lastAccess: 7), at: reserved[1])
+        #expect(table.rowID(of: c) == reserved[1] && table[c]?.size == 3)
+        table.releaseSlot(reserved[0])
+        #expect(table.reserveSlot() == reserved[0], "a slot given back is the next one reserved")
+    }
+
+    @Test("a removed blob's slot is the next new blob's")
+    func removedSlotReused() {
+        var table = BlobTable()
+        let (a, b, c) = (Self.digest(1), Self.digest(2), Self.digest(3))
+        table.insert(BlobRecord(digest: a, size: 1, mediaType: nil, lastAccess: 1), at: table.reserveSlot())
+        table.insert(BlobRecord(digest: b, size: 2, mediaType: nil, lastAccess: 2), at: table.reserveSlot())
+        #expect(table.rowID(of: a) == 0 && table.rowID(of: b) == 1)
+        table[a] = nil
+        table.insert(BlobRecord(digest: c, size: 3, mediaType: nil, lastAccess: 3), at: table.reserveSlot())
+        #expect(table.rowID(of: c) == 0 && table[a] == nil && table[c]?.size == 3)
     }
 }

@@ -14,8 +14,9 @@ struct QueryPlanTests {
         "SELECT digest, mediaType, size, artifactType, annotations FROM referrer WHERE upstream = ? AND repository = ? AND subject = ? ORDER BY digest",
         "SELECT id FROM replicationJob WHERE upstream = ? AND repository = ? AND tag = ? AND state = 'pending'",
         "SELECT 1 FROM replicationJob j WHERE j.upstream = ? AND j.repository = ? AND j.tag = ?",
-        "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE digest = ?",
-        "DELETE FROM blob WHERE digest = ?",
+        "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE id = ? AND digest = ?",
+        "UPDATE blob SET mediaType = ? WHERE id = ? AND digest = ?",
+        "DELETE FROM blob WHERE id = ? AND digest = ?",
         "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
         "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
         "DELETE FROM jobBlob WHERE jobId = ?",
@@ -73,23 +74,22 @@ struct IndexMigrationTests {
         #expect(indexes.isEmpty)
     }
 
-    @Test("blobs written before v9 (a rowid table with a digest index) are all there after it, keyed by digest alone")
-    func blobsKeyedByDigest() throws {
+    @Test("blobs keyed by digest before v10 are all there after it, in rows numbered by last access, with no index")
+    func blobsBySlot() throws {
         let directory = ScratchDirectory()
-        let index = try Self.migrated(from: "v8-links-by-digest", in: directory) { db, index in
+        let index = try Self.migrated(from: "v9-blobs-by-digest", in: directory) { db, index in
             try db.execute(sql: "INSERT INTO blob (digest, size, mediaType, lastAccess) VALUES (?, ?, ?, ?)",
-                           arguments: ["sha256:\(index)", index * 10, index % 2 == 0 ? "m" : nil, Double(index)])
+                           arguments: ["sha256:\(index)", index * 10, index % 2 == 0 ? "m" : nil, Double(50 - index)])
         }
-        let (rows, indexes, rowidRejected) = try index.pool.read { db in
-            (try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess"),
-             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'blob'"),
-             (try? Row.fetchAll(db, sql: "SELECT rowid FROM blob")) == nil)
+        let (rows, indexes) = try index.pool.read { db in
+            (try Row.fetchAll(db, sql: "SELECT id, digest, size, mediaType, lastAccess FROM blob ORDER BY id"),
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'blob'"))
         }
         #expect(rows.count == 50)
-        #expect(rows[7]["digest"] as String == "sha256:7" && rows[7]["size"] as Int == 70)
-        #expect(rows[7]["mediaType"] as String? == nil && rows[8]["mediaType"] as String? == "m")
+        #expect(rows.map { $0["lastAccess"] as Double } == (1...50).map(Double.init), "numbered least recently used first")
+        #expect(rows[42]["digest"] as String == "sha256:7" && rows[42]["size"] as Int == 70)
+        #expect(rows[42]["mediaType"] as String? == nil && rows[41]["mediaType"] as String? == "m")
         #expect(indexes.isEmpty)
-        #expect(rowidRejected)
     }
 }
 
