@@ -22,12 +22,13 @@ extension BlobIndex {
     /// In one transaction: forgets `target` in `repository` (a tag, or a digest with its tags,
     /// links and referrer entries), leaves tombstones (its own and its tags'), and, when `replicate`, records the job
     /// that deletes it upstream. Returns the job's id and the tags that went.
-    func recordDelete(_ repository: RepositoryKey, _ target: DeleteTarget, digest: Digest, replicate: Bool,
+    /// `row`: the slot of `digest`, when stored (its link to the repository goes).
+    func recordDelete(_ repository: RepositoryKey, _ target: DeleteTarget, digest: Digest, row: Int64?, replicate: Bool,
                       now: Double) async throws(StoreError) -> (job: Int64?, tags: [String]) {
         try await guarded {
             try await pool.write { db in
                 let names: StatementArguments = [repository.upstream, repository.repository.value]
-                let tags = try Self.forget(db, names, target)
+                let tags = try Self.forget(db, repository, target, row: row)
                 var id: Int64?
                 if replicate {
                     let tag: String? = if case .tag(let tag) = target { tag.value } else { nil }
@@ -49,7 +50,8 @@ extension BlobIndex {
     }
 
     /// Removes what `target` names from the local view of a repository; returns the tags removed.
-    private static func forget(_ db: Database, _ names: StatementArguments, _ target: DeleteTarget) throws -> [String] {
+    private static func forget(_ db: Database, _ repository: RepositoryKey, _ target: DeleteTarget, row: Int64?) throws -> [String] {
+        let names: StatementArguments = [repository.upstream, repository.repository.value]
         var tags: [String] = []
         switch target {
         case .tag(let tag):
@@ -59,11 +61,9 @@ extension BlobIndex {
                                        arguments: names + [digest.description])
             try db.execute(sql: "DELETE FROM referrer WHERE upstream = ? AND repository = ? AND digest = ?",
                            arguments: names + [digest.description])
-            try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
-                           arguments: names + [digest.description])
+            if let row { try deleteLink(db, repository.upstream, repository.repository.value, digest, row: row) }
         case .blob(let digest):
-            try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
-                           arguments: names + [digest.description])
+            if let row { try deleteLink(db, repository.upstream, repository.repository.value, digest, row: row) }
         }
         for tag in tags {
             try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND tag = ?", arguments: names + [tag])
@@ -75,7 +75,7 @@ extension BlobIndex {
     /// A deletion job reached its upstream: its tombstones (those no newer push removed) go, and
     /// whatever a revalidation racing the deletion put back is forgotten again.
     /// Returns the references whose tombstones went.
-    static func completeDeletion(_ db: Database, _ job: ReplicationJob) throws -> [String] {
+    static func completeDeletion(_ db: Database, _ job: ReplicationJob, manifestRow: Int64?) throws -> [String] {
         let references = try String.fetchAll(db, sql: "SELECT reference FROM tombstone WHERE jobId = ?", arguments: [job.id])
         guard job.operation.isDeletion, references.contains(job.tag?.value ?? job.manifestDigest.description) else {
             try db.execute(sql: "DELETE FROM tombstone WHERE jobId = ?", arguments: [job.id])
@@ -85,9 +85,8 @@ extension BlobIndex {
         if job.operation == .deleteTag, let tag = job.tag {
             try db.execute(sql: "DELETE FROM tag WHERE upstream = ? AND repository = ? AND tag = ? AND pushPending = 0",
                            arguments: names + [tag.value])
-        } else {
-            try db.execute(sql: "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
-                           arguments: names + [job.manifestDigest.description])
+        } else if let manifestRow {
+            try deleteLink(db, job.repository.upstream, job.repository.repository.value, job.manifestDigest, row: manifestRow)
         }
         try db.execute(sql: "DELETE FROM tombstone WHERE jobId = ?", arguments: [job.id])
         return references

@@ -30,13 +30,13 @@ extension BlobIndex {
         }
     }
 
-    /// Records (or extends) push holds, and links each repository to its blob (ending a deletion's
-    /// tombstone there), in one transaction.
-    func hold(_ keys: [HoldKey], until: Double) async throws(StoreError) {
+    /// Records (or extends) push holds, and links each repository to its blob when it is stored
+    /// (`row`, its slot) and ends a deletion's tombstone there, in one transaction.
+    func hold(_ keys: [(key: HoldKey, row: Int64?)], until: Double) async throws(StoreError) {
         guard !keys.isEmpty else { return }
         try await guarded {
             try await pool.write { db in
-                for key in keys { try Self.writeHold(db, key, until: until) }
+                for (key, row) in keys { try Self.writeHold(db, key, until: until, row: row) }
             }
         }
     }
@@ -47,19 +47,18 @@ extension BlobIndex {
         try await guarded {
             try await pool.write { db in
                 try Self.writeBlob(db, record, row: row)
-                try Self.writeHold(db, key, until: until)
+                try Self.writeHold(db, key, until: until, row: row)
             }
         }
     }
 
-    private static func writeHold(_ db: Database, _ key: HoldKey, until: Double) throws {
+    private static func writeHold(_ db: Database, _ key: HoldKey, until: Double, row: Int64?) throws {
         let upstream = key.repository.upstream, repository = key.repository.repository.value, digest = key.digest.description
         try db.cachedStatement(sql: """
             INSERT INTO pushHold (upstream, repository, digest, until) VALUES (?, ?, ?, ?)
             ON CONFLICT (upstream, repository, digest) DO UPDATE SET until = MAX(until, excluded.until)
             """).execute(arguments: [upstream, repository, digest, until])
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)")
-            .execute(arguments: [upstream, repository, digest])
+        if let row { try writeLink(db, upstream, repository, key.digest, row: row) }
         try clearTombstones(db, [upstream, repository], [digest])
     }
 

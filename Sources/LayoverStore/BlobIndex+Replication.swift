@@ -34,7 +34,8 @@ extension BlobIndex {
     /// the blobs it pins, dropping older pending jobs for the same tag (the newer push supersedes
     /// them), or, for a local push by tag, pins what the tag now needs in place of what it needed.
     /// Returns the new job's id and the ids of superseded jobs.
-    func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String, needs: [Digest],
+    /// `rows`: the slots of those stored (each linked to the repository).
+    func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String, needs: [Digest], rows: [Digest: Int64],
                     replicate: Bool, now: Double) async throws(StoreError) -> (job: Int64?, superseded: [Int64], previous: Digest?) {
         let closure = Array(Set(needs + [manifest]))
         return try await guarded {
@@ -42,8 +43,7 @@ extension BlobIndex {
                 let names: StatementArguments = [repository.upstream, repository.repository.value]
                 try Self.clearTombstones(db, names, closure.map(\.description) + (tag.map { [$0.value] } ?? []))
                 for digest in closure {
-                    try db.execute(sql: "INSERT OR IGNORE INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
-                                   arguments: names + [digest.description])
+                    if let row = rows[digest] { try Self.writeLink(db, repository.upstream, repository.repository.value, digest, row: row) }
                     try db.execute(sql: "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
                                    arguments: names + [digest.description])
                 }
@@ -113,12 +113,13 @@ extension BlobIndex {
     /// only if it still points to the job's manifest and no other job of that tag remains (a tag
     /// with a push still to replicate is never revalidated from the upstream). A deletion's
     /// tombstones go with it. Returns the references whose tombstones went.
-    func completeJob(_ job: ReplicationJob) async throws(StoreError) -> [String] {
+    /// `manifestRow`: the slot of the job's manifest, when stored.
+    func completeJob(_ job: ReplicationJob, manifestRow: Int64?) async throws(StoreError) -> [String] {
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: "DELETE FROM jobBlob WHERE jobId = ?", arguments: [job.id])
                 try db.execute(sql: "DELETE FROM replicationJob WHERE id = ?", arguments: [job.id])
-                if job.operation.isDeletion { return try Self.completeDeletion(db, job) }
+                if job.operation.isDeletion { return try Self.completeDeletion(db, job, manifestRow: manifestRow) }
                 if let tag = job.tag {
                     let names: StatementArguments = [job.repository.upstream, job.repository.repository.value, tag.value]
                     try db.execute(sql: """
@@ -194,16 +195,5 @@ extension BlobIndex {
                               nextAttemptAt: row["nextAttemptAt"], lastError: row["lastError"], createdAt: row["createdAt"],
                               inProgress: (row["inProgress"] as Int? ?? 0) != 0, interruptions: row["interruptions"] as Int? ?? 0,
                               operation: ReplicationJob.Operation(rawValue: row["operation"] as String? ?? "push") ?? .push)
-    }
-}
-
-extension BlobIndex {
-    func repositories(holding digest: Digest, upstream: String) throws(StoreError) -> [RepositoryName] {
-        try guarded {
-            try pool.read { db in
-                try String.fetchAll(db, sql: "SELECT repository FROM repositoryLink WHERE upstream = ? AND digest = ? LIMIT 8",
-                                    arguments: [upstream, digest.description]).compactMap { try? RepositoryName($0) }
-            }
-        }
     }
 }

@@ -40,7 +40,12 @@ extension BlobStore {
         let rows = state.withLock { state in fresh.map { _ in state.records.reserveSlot() } }
         do {
             try await blocking { () throws(StoreError) in try FileSystem.syncFileSystem(of: self.layout.blobsDirectory) }
-            let links = zip(items, written).compactMap { item, written in item.repository.map { ($0, written.record.digest) } }
+            var slots = Dictionary(uniqueKeysWithValues: zip(fresh.map(\.digest), rows))
+            let stored = state.withLock { state in written.compactMap { written in state.records.rowID(of: written.record.digest).map { (written.record.digest, $0) } } }
+            for (digest, row) in stored { slots[digest] = row }
+            let links = zip(items, written).compactMap { item, written in
+                item.repository.flatMap { key in slots[written.record.digest].map { (key: key, digest: written.record.digest, row: $0) } }
+            }
             try await index.insert(Array(zip(fresh, rows)), links: links)
         } catch {
             for record in fresh { FileSystem.remove(layout.blobPath(for: record.digest)) }

@@ -10,7 +10,7 @@ extension BlobStore {
     public func recordDelete(_ repository: RepositoryKey, _ target: DeleteTarget, digest: Digest,
                              replicate: Bool) async throws(StoreError) -> ReplicationJob? {
         let now = clock()
-        let (id, tags) = try await index.recordDelete(repository, target, digest: digest, replicate: replicate, now: now)
+        let (id, tags) = try await index.recordDelete(repository, target, digest: digest, row: rowID(of: digest), replicate: replicate, now: now)
         tombstones.withLock { tombstones in
             for reference in [target.reference] + tags { tombstones.insert(Tombstone(repository: repository, reference: reference)) }
         }

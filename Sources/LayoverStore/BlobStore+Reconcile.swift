@@ -232,13 +232,16 @@ extension BlobIndex {
         }
     }
 
-    /// Drops rows by id alone (rows the store's table refused when it opened); used by startup
-    /// reconciliation only.
+    /// Drops rows by id alone, with their links (rows the store's table refused when it opened:
+    /// nothing lives in those slots); used by startup reconciliation only.
     func deleteRowsNow(_ rows: [Int64]) throws(StoreError) {
         guard !rows.isEmpty else { return }
         try guarded {
             try pool.write { db in
-                for row in rows { try db.execute(sql: "DELETE FROM blob WHERE id = ?", arguments: [row]) }
+                for row in rows {
+                    try db.execute(sql: "DELETE FROM blob WHERE id = ?", arguments: [row])
+                    try db.execute(sql: "DELETE FROM repositoryLink WHERE blob = ?", arguments: [row])
+                }
             }
         }
     }

@@ -9,8 +9,11 @@ extension BlobStore {
     public func recordPush(repository: RepositoryKey, tag: Tag?, manifest: Digest, mediaType: String,
                            needs: [Digest], replicate: Bool) async throws(StoreError) -> (job: ReplicationJob?, superseded: [Int64]) {
         let now = clock()
+        let rows = state.withLock { state in
+            Dictionary((needs + [manifest]).compactMap { digest in state.records.rowID(of: digest).map { (digest, $0) } }) { first, _ in first }
+        }
         let (id, superseded, previous) = try await index.recordPush(repository: repository, tag: tag, manifest: manifest, mediaType: mediaType,
-                                                          needs: needs, replicate: replicate, now: now)
+                                                          needs: needs, rows: rows, replicate: replicate, now: now)
         let closure = Array(Set(needs + [manifest]))
         clearTombstones(repository, closure.map(\.description) + (tag.map { [$0.value] } ?? []))
         state.withLock { state in
@@ -49,7 +52,7 @@ extension BlobStore {
     /// A job reached its upstream: it is removed and its blobs unpinned; a deletion's tombstone
     /// goes with it.
     public func completeJob(_ job: ReplicationJob) async throws(StoreError) {
-        let ended = try await index.completeJob(job)
+        let ended = try await index.completeJob(job, manifestRow: rowID(of: job.manifestDigest))
         if !ended.isEmpty {
             clearTombstones(job.repository, ended)
             if job.operation != .deleteTag {
@@ -101,9 +104,14 @@ extension BlobStore {
     public func holdForPush(_ digests: [Digest], in repository: RepositoryKey, seconds: Double) async throws(StoreError) {
         let until = clock() + seconds
         let keys = digests.map { HoldKey(repository: repository, digest: $0) }
-        // In memory first: from here on eviction leaves them alone.
-        state.withLock { state in for key in keys { state.hold(key, until: until) } }
-        try await index.hold(keys, until: until)
+        // In memory first: from here on eviction leaves them alone, and their slots stay theirs.
+        let rows = state.withLock { state in
+            keys.map { key in
+                state.hold(key, until: until)
+                return (key, state.records.rowID(of: key.digest))
+            }
+        }
+        try await index.hold(rows, until: until)
         clearTombstones(repository, digests.map(\.description))
         state.withLock { state in for key in keys { state.rememberLink(.init(repository: key.repository, digest: key.digest)) } }
     }

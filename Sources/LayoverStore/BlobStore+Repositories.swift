@@ -5,17 +5,23 @@ extension BlobStore {
     public func isLinked(_ repository: RepositoryKey, _ digest: Digest) async throws(StoreError) -> Bool {
         let key = StoreState.LinkKey(repository: repository, digest: digest)
         if state.withLock({ $0.links.contains(key) }) { return true }
-        guard try await index.isLinked(repository, digest) else { return false }
+        guard let row = rowID(of: digest), try await index.isLinked(repository, digest, row: row) else { return false }
         state.withLock { $0.rememberLink(key) }
         return true
     }
 
-    /// Records that `repository` holds `digest`.
+    /// Records that `repository` holds `digest`: in the index when the blob is stored here (a
+    /// link is a fact about a stored blob, see `BlobIndex+Links`), in memory in any case.
     public func link(_ repository: RepositoryKey, _ digest: Digest) async throws(StoreError) {
         let key = StoreState.LinkKey(repository: repository, digest: digest)
         if state.withLock({ $0.links.contains(key) }) { return }
-        try await index.link(repository, digest)
+        if let row = rowID(of: digest) { try await index.link(repository, digest, row: row) }
         state.withLock { $0.rememberLink(key) }
+    }
+
+    /// The slot of a stored blob, which is its index row's id; nil when not stored.
+    func rowID(of digest: Digest) -> Int64? {
+        state.withLock { $0.records.rowID(of: digest) }
     }
 
     /// Where `tag` pointed when last confirmed.
@@ -33,6 +39,7 @@ extension BlobStore {
 extension BlobStore {
     /// Repositories on `upstream` known to hold `digest`: sources for a cross-repository mount.
     public func repositories(holding digest: Digest, upstream: String) -> [RepositoryName] {
-        (try? index.repositories(holding: digest, upstream: upstream)) ?? []
+        guard let row = rowID(of: digest) else { return [] }
+        return (try? index.repositories(holding: digest, row: row, upstream: upstream)) ?? []
     }
 }

@@ -270,6 +270,29 @@ final class BlobStoreTests {
         reopened.close()
     }
 
+    @Test("a link belongs to the stored blob: under its slot, dropped with it, not inherited by the next blob in that slot")
+    func linksFollowTheSlot() async throws {
+        let store = try openStore()
+        let repository = RepositoryKey(upstream: "up", repository: try RepositoryName("team/app"))
+        let linkRows = { try await store.index.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM repositoryLink") } }
+        let digestA = try await self.store(content(100, seed: 50), in: store, at: 1)
+        try await store.link(repository, digestA)
+        let slot = try #require(store.rowID(of: digestA))
+        #expect(try await store.index.isLinked(repository, digestA, row: slot))
+        #expect(store.repositories(holding: digestA, upstream: "up") == [repository.repository])
+        try await store.quarantine(digestA)
+        #expect(try await linkRows() == 0, "gone with the blob")
+        let digestB = try await self.store(content(100, seed: 51), in: store, at: 2)
+        #expect(store.rowID(of: digestB) == slot)
+        #expect(try await !store.isLinked(repository, digestB))
+        // Known for a blob not stored: remembered, not written.
+        let absent = Digest.sha256(of: content(10, seed: 52))
+        try await store.link(repository, absent)
+        #expect(try await store.isLinked(repository, absent))
+        #expect(try await linkRows() == 0)
+        store.close()
+    }
+
     @Test("a store opened after a crash is marked cleanly closed only once its files' sizes were checked")
     func cleanCloseWaitsForTheSizeCheck() async throws {
         do {
@@ -301,6 +324,8 @@ final class BlobStoreTests {
         #expect(openIndexFiles().contains(layout.indexPath))
         store.close()
         #expect(openIndexFiles() == [], "no connection of the closed store is left open")
+        let log = try FileManager.default.attributesOfItem(atPath: layout.indexPath + "-wal")[.size] as? Int
+        #expect(log == 0, "the log was copied into the database and emptied: the next open has nothing to recover")
         #expect(store.record(for: Digest.sha256(of: bytes))?.size == 100, "the in-memory table stays readable")
         await #expect(throws: StoreError.self) { try await self.store(content(10, seed: 34), in: store, at: 2) }
         let reopened = try openStore()

@@ -7,8 +7,9 @@ import Testing
 @Suite("Index query plans")
 struct QueryPlanTests {
     static let hotQueries = [
-        "SELECT 1 FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
-        "SELECT repository FROM repositoryLink WHERE upstream = ? AND digest = ? LIMIT 8",
+        "SELECT 1 FROM repositoryLink WHERE blob = ? AND upstream = ? AND repository = ? AND digest = ?",
+        "SELECT repository FROM repositoryLink WHERE blob = ? AND upstream = ? AND digest = ? LIMIT 8",
+        "DELETE FROM repositoryLink WHERE blob = ? AND digest = ?",
         "SELECT digest, mediaType, confirmedAt, pushPending FROM tag WHERE upstream = ? AND repository = ? AND tag = ?",
         "SELECT tag, pushPending FROM tag WHERE upstream = ? AND repository = ? ORDER BY tag",
         "SELECT digest, mediaType, size, artifactType, annotations FROM referrer WHERE upstream = ? AND repository = ? AND subject = ? ORDER BY digest",
@@ -18,7 +19,7 @@ struct QueryPlanTests {
         "UPDATE blob SET mediaType = ? WHERE id = ? AND digest = ?",
         "DELETE FROM blob WHERE id = ? AND digest = ?",
         "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
-        "DELETE FROM repositoryLink WHERE upstream = ? AND repository = ? AND digest = ?",
+        "DELETE FROM repositoryLink WHERE blob = ? AND upstream = ? AND repository = ? AND digest = ?",
         "DELETE FROM jobBlob WHERE jobId = ?",
         "DELETE FROM replicationJob WHERE id = ?",
         "DELETE FROM tagPin WHERE upstream = ? AND repository = ? AND tag = ?",
@@ -57,19 +58,23 @@ struct IndexMigrationTests {
         return try BlobIndex(path: path)
     }
 
-    @Test("links written before v8 (keyed by repository, with a digest index) are all there after it, keyed by digest, with no second index")
-    func linksKeyedByDigest() throws {
+    @Test("links keyed by digest before v11 are under their blob's slot after it; links of blobs not stored are dropped")
+    func linksBySlot() throws {
         let directory = ScratchDirectory()
-        let index = try Self.migrated(from: "v7-no-recency-index", in: directory) { db, index in
+        let index = try Self.migrated(from: "v10-blobs-by-slot", in: directory) { db, index in
+            // Blobs 0..<25 stored (ids 1...25); two links each for digests 10..<35.
+            if index < 25 {
+                try db.execute(sql: "INSERT INTO blob (digest, size, lastAccess) VALUES (?, 1, ?)", arguments: ["sha256:\(index)", Double(index)])
+            }
             try db.execute(sql: "INSERT INTO repositoryLink (upstream, repository, digest) VALUES (?, ?, ?)",
-                           arguments: ["up", "team/\(index % 5)", "sha256:\(index / 2)"])
+                           arguments: ["up", "team/\(index % 5)", "sha256:\(index / 2 + 10)"])
         }
         let (count, holders, indexes) = try index.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM repositoryLink"),
-             try String.fetchAll(db, sql: "SELECT repository FROM repositoryLink WHERE upstream = 'up' AND digest = 'sha256:3' ORDER BY repository"),
-             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'repositoryLink' AND name NOT LIKE 'sqlite_autoindex%'"))
+             try String.fetchAll(db, sql: "SELECT repository FROM repositoryLink WHERE blob = 14 AND upstream = 'up' AND digest = 'sha256:13' ORDER BY repository"),
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' AND tbl_name IN ('blob', 'repositoryLink')"))
         }
-        #expect(count == 50)
+        #expect(count == 30, "the links of the 15 digests stored (10...24), two each")
         #expect(holders == ["team/1", "team/2"])
         #expect(indexes.isEmpty)
     }
