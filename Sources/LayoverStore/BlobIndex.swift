@@ -1,5 +1,6 @@
 import GRDB
 import LayoverWire
+import Synchronization
 
 /// How durable a committed index transaction is: SQLite's `synchronous` in WAL mode.
 public enum IndexSynchronous: String, Sendable {
@@ -18,6 +19,7 @@ final class BlobIndex: Sendable {
     let pool: DatabasePool
     /// Runs the log's checkpoints outside the writer's commits.
     private let checkpointer: IndexCheckpointer
+    private let closed = Mutex(false)
 
     init(path: String, synchronous: IndexSynchronous = .full) throws(StoreError) {
         do {
@@ -45,11 +47,17 @@ final class BlobIndex: Sendable {
     /// The pool closes its writer before its readers, and a read-only connection closing last
     /// leaves the log behind: without the copy, the next open rebuilt the log's index from up
     /// to 128 MiB of it (about a second at a million blobs).
+    /// Once closed, closing again does nothing (SQLite must not be called on a closed
+    /// connection: a checkpoint on one dereferenced a null handle).
     func close() throws {
-        try checkpointer.stop()
-        _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
-        try pool.close()
-        checkpointer.closeLogIndex()
+        try closed.withLock { closed in
+            guard !closed else { return }
+            try checkpointer.stop()
+            _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            try pool.close()
+            checkpointer.closeLogIndex()
+            closed = true
+        }
     }
 
     static var migrator: DatabaseMigrator {

@@ -316,7 +316,7 @@ final class BlobStoreTests {
         store.close()
     }
 
-    @Test("close() closes the index's connections, as a process exit would: an open after it never overlaps them")
+    @Test("close() closes the index's connections, as a process exit would: an open after it never overlaps them; closing again does nothing")
     func closeClosesTheIndex() async throws {
         let store = try openStore()
         let bytes = content(100, seed: 33)
@@ -328,8 +328,10 @@ final class BlobStoreTests {
         #expect(log == 0, "the log was copied into the database and emptied: the next open has nothing to recover")
         #expect(store.record(for: Digest.sha256(of: bytes))?.size == 100, "the in-memory table stays readable")
         await #expect(throws: StoreError.self) { try await self.store(content(10, seed: 34), in: store, at: 2) }
+        store.close()
         let reopened = try openStore()
         #expect(reopened.usage.files == 1)
+        await reopened.closeCleanly()
         reopened.close()
     }
 
