@@ -118,8 +118,7 @@ struct BlobTable: Sendable, Sequence {
     /// `insertLoaded` for a digest of another form than SHA-256's.
     mutating func insertLoaded(_ record: BlobRecord, slot: Int64) -> Bool {
         guard find(record.digest) == nil, let slot = claimLoaded(slot) else { return false }
-        insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: intern(record.mediaType),
-               lastAccess: record.lastAccess, at: slot)
+        insert(record, mediaType: intern(record.mediaType), at: slot)
         return true
     }
 
@@ -166,8 +165,7 @@ struct BlobTable: Sendable, Sequence {
     /// Stores a blob absent from the table in the slot reserved for it.
     mutating func insert(_ record: BlobRecord, at slot: Int64) {
         precondition(slots[Int(slot)].size == Self.reservedSize && find(record.digest) == nil, "a blob goes in a slot reserved for it")
-        insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: intern(record.mediaType),
-               lastAccess: record.lastAccess, at: Int32(slot))
+        insert(record, mediaType: intern(record.mediaType), at: Int32(slot))
     }
 
     private static func freeSlotEntry(next: Int32) -> Slot {
@@ -338,10 +336,9 @@ struct BlobTable: Sendable, Sequence {
         return index
     }
 
-    private mutating func insert(_ record: BlobRecord, mediaType: UInt32) {
-        let slot = Int32(reserveSlot())
+    private mutating func insert(_ record: BlobRecord, mediaType: UInt32, at slot: Int32? = nil) {
         insert(words: Self.words(record.digest), digest: record.digest, size: record.size, mediaType: mediaType,
-               lastAccess: record.lastAccess, at: slot)
+               lastAccess: record.lastAccess, at: slot ?? Int32(reserveSlot()))
     }
 
     /// Fills `slot` (reserved, or just claimed at load) and hashes it. `digest` is needed only
