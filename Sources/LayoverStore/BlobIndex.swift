@@ -215,16 +215,6 @@ final class BlobIndex: Sendable {
         }
     }
 
-    /// Removes rows synchronously; used by startup reconciliation only.
-    func deleteNow(_ rows: [(row: Int64, digest: Digest)]) throws(StoreError) {
-        guard !rows.isEmpty else { return }
-        try guarded {
-            try pool.write { db in
-                for (row, digest) in rows { try Self.deleteRows(db, row: row, digest) }
-            }
-        }
-    }
-
     /// Writes recency in transactions of `batch` rows: in a large store each row is a random
     /// page or two, and one transaction for 40,000 of them (78 MB of WAL at a million blobs) held
     /// every push behind it for seconds; between batches, other writes go first.

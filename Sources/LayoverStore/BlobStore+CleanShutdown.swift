@@ -11,8 +11,8 @@ extension BlobStore {
     /// scrub stopped): no copy is put in place and nothing is evicted from now on; commits and
     /// evictions in progress are waited for (up to `timeout`), recency is written, everything is
     /// made durable, and a mark is left that lets the next open trust the index instead of
-    /// reading every blob directory (a million files cost seconds of `fstatat`). A store closed
-    /// any other way (a crash, `close`, a timeout here) is reconciled in full at its next open.
+    /// comparing every blob directory and file with it (`checkFilesAfterCrash`). A store closed
+    /// any other way (a crash, `close`, a timeout here) is checked in full after its next open.
     /// This instance must not be used afterwards.
     public func closeCleanly(timeout: Duration = .seconds(10)) async {
         state.withLock { $0.closing = true }
@@ -23,19 +23,19 @@ extension BlobStore {
             if !quiet { try? await Task.sleep(for: .milliseconds(2)) }
         }
         await flushRecency()
-        if state.withLock({ $0.sizesUnchecked }) {
-            logger.warning("store closed before its files' sizes were checked; the next start checks them")
+        if state.withLock({ $0.filesUnchecked }) {
+            logger.warning("store closed before its files were checked against its rows; the next start checks them")
         } else if quiet, state.withLock({ $0.dirtyRecency.isEmpty }) {
             do throws(StoreError) {
                 try FileSystem.syncFileSystem(of: layout.root)
                 try FileSystem.write([], to: layout.cleanShutdownPath)
                 FileSystem.syncDirectory(layout.root)
             } catch {
-                logger.warning("cannot mark the store as cleanly closed; the next start reads every blob directory",
+                logger.warning("cannot mark the store as cleanly closed; the next start checks every file",
                                metadata: ["error": "\(error)"])
             }
         } else {
-            logger.warning("store closed while still busy; the next start reads every blob directory")
+            logger.warning("store closed while still busy; the next start checks every file")
         }
         close()
     }

@@ -111,12 +111,15 @@ extension BlobStore {
             return (chosen, rows, orphans)
         }
         guard !victims.isEmpty else { return }
-        for record in victims { FileSystem.remove(layout.blobPath(for: record.digest)) }
+        // Rows first, files after: a crash between leaves files without rows, which the check
+        // after it adopts again; never a row without its file.
         do {
             try await index.delete(rows)
         } catch {
-            logger.error("eviction index update failed", metadata: ["error": "\(error)"])
+            logger.error("eviction index update failed; the next start checks the files", metadata: ["error": "\(error)"])
+            state.withLock { $0.filesUnchecked = true }
         }
+        for record in victims { FileSystem.remove(layout.blobPath(for: record.digest)) }
         state.withLock { state in for record in victims { state.evicting.remove(record.digest) } }
         let bytes = victims.reduce(0) { $0 + $1.size }
         Telemetry.evicted(blobs: victims.count, bytes: bytes, orphans: orphans.count, orphanBytes: orphans.bytes)

@@ -54,6 +54,14 @@ extension BlobStore {
             try? await Task.sleep(for: .milliseconds(2))
         }
         defer { state.withLock { _ = $0.evicting.remove(digest) } }
+        // The row first: a crash before the file moves leaves a file without a row, which the
+        // check after the crash hashes and quarantines; it is never served again either way.
+        do {
+            try await index.delete([(row, digest)])
+        } catch {
+            state.withLock { $0.filesUnchecked = true }
+            throw error
+        }
         let source = layout.blobPath(for: digest)
         do throws(StoreError) {
             try FileSystem.makeDirectories(layout.quarantineDirectory)
@@ -61,13 +69,9 @@ extension BlobStore {
                 throw StoreError.io(operation: "rename \(source)", errno: errno)
             }
         } catch {
-            // The bytes must not be served again: without a file the row is dropped at the next
-            // start, whatever happens to the delete below.
             FileSystem.remove(source)
-            try? await index.delete([(row, digest)])
             throw error
         }
-        try await index.delete([(row, digest)])
         return destination
     }
 }

@@ -27,10 +27,14 @@ public final class BlobStore: Sendable {
     let clock: @Sendable () -> Double
     let availableBytes: @Sendable (String) -> Int64?
     let logger: Logger
+    /// When this instance opened the store (wall clock, seconds since 1970): a file older than
+    /// that was not written by this run.
+    let openedAt = Date().timeIntervalSince1970
 
-    /// Opens (creating when needed) the store at `layout.root` and reconciles it after a crash:
-    /// stale ingest files are removed, index rows without files dropped, files without rows
-    /// adopted when they hash to their names and quarantined when they do not.
+    /// Opens (creating when needed) the store at `layout.root` from its index: stale ingest files
+    /// are removed, the rows loaded. After a crash (no clean-shutdown mark) `filesUnchecked` is
+    /// set: run `checkFilesAfterCrash` beside serving to adopt or quarantine files without rows
+    /// and quarantine files of the wrong size.
     ///
     /// - Parameters:
     ///   - clock: seconds since 1970, injected so tests control recency.
@@ -52,10 +56,11 @@ public final class BlobStore: Sendable {
         try FileSystem.makeDirectories(layout.blobsDirectory)
         try FileSystem.makeDirectories(layout.ingestDirectory)
         lock = try StoreLock(path: layout.lockPath)
+        let created = !FileManager.default.fileExists(atPath: layout.indexPath)
         index = try BlobIndex(path: layout.indexPath, synchronous: synchronous)
         let cleanlyClosed = Self.takeCleanShutdownMark(layout)
-        var reconciled = try Self.reconcile(layout: layout, index: index, trustingIndex: cleanlyClosed, now: clock(), logger: logger)
-        reconciled.sizesUnchecked = !cleanlyClosed && reconciled.records.count > 0
+        var reconciled = try Self.reconcile(layout: layout, index: index, afterCleanShutdown: cleanlyClosed, logger: logger)
+        reconciled.filesUnchecked = !cleanlyClosed && !created
         state = Locked(reconciled)
         try loadProtection()
         try loadOrphans()

@@ -84,6 +84,13 @@ enum FileSystem {
         close(fd)
     }
 
+    /// The file's modification time in seconds since 1970; nil when it cannot be read.
+    static func modificationTime(_ path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
+
     /// The names in `directory`, without `.` and `..`; empty when it cannot be read.
     static func list(_ directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }

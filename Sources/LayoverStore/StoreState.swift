@@ -35,9 +35,10 @@ struct StoreState: Sendable {
     var adopting: Set<Digest> = []
     /// Set by `closeCleanly`: no copy is put in place and nothing is evicted any more.
     var closing = false
-    /// Opened after a crash, and `checkSizes` has not completed: the store must not be marked
-    /// cleanly closed (the next open would trust rows whose files were never measured).
-    var sizesUnchecked = false
+    /// Opened after a crash, and `checkFilesAfterCrash` has not completed, or an eviction's
+    /// delete failed since: the store must not be marked cleanly closed (the next open would
+    /// trust rows and files that were never compared).
+    var filesUnchecked = false
     /// Last accesses the index is to be told at the next flush.
     var dirtyRecency: [Digest: Double] = [:]
     /// A blob's last access goes to the index at most this often (seconds): each row written is a

@@ -112,7 +112,7 @@ struct Serve: AsyncParsableCommand {
         }
         if let fleet, fleet.redirectsBlobs { services.append(FleetProbeService(fleet: fleet)) }
         if let intercept { services.append(FrontService(server: intercept, grace: .seconds(configuration.shutdownGraceSeconds))) }
-        if store.sizesUnchecked { services.append(SizeCheckService(store: store)) }
+        if store.filesUnchecked { services.append(CrashCheckService(store: store)) }
         if configuration.scrubBytesPerSecond > 0 {
             services.append(ScrubService(scrubber: StoreScrubber(store: store, bytesPerSecond: configuration.scrubBytesPerSecond)))
         }

@@ -46,14 +46,14 @@ struct ReplicationService: Service {
     }
 }
 
-/// After a start that followed a crash: compares every stored file's size with its record while
-/// the front serves (see `BlobStore.checkSizes`), then waits for the shutdown. Stops midway on
-/// shutdown; the next start checks again.
-struct SizeCheckService: Service {
+/// After a start that followed a crash: compares the blob directories and files with the rows
+/// while the front serves (see `BlobStore.checkFilesAfterCrash`), then waits for the shutdown.
+/// Stops midway on shutdown; the next start checks again.
+struct CrashCheckService: Service {
     let store: BlobStore
 
     func run() async {
-        await cancelWhenGracefulShutdown { await store.checkSizes() }
+        await cancelWhenGracefulShutdown { await store.checkFilesAfterCrash() }
         // Returning would end the service group: wait for the shutdown instead.
         try? await gracefulShutdown()
     }

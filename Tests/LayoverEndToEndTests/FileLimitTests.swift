@@ -33,8 +33,22 @@ struct FileLimitTests {
         }.value
         #expect(RawHTTP.status(of: base) == 200, "\(base)")
         // The probe gets through while every other connection is still held.
-        try await eventually(timeout: .seconds(20)) {
-            (try? await TestHTTP.shared.get("\(layover.url)/healthz").status) == 200
+        var attempts: [String] = []
+        do {
+            try await eventually(timeout: .seconds(20)) {
+                do {
+                    return try await TestHTTP.shared.get("\(layover.url)/healthz").status == 200
+                } catch {
+                    attempts.append("\(error)")
+                    return false
+                }
+            }
+        } catch {
+            let descriptors = layover.process.map { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\($0.process.processIdentifier)/fd").count) ?? -1 }
+            Issue.record("""
+                /healthz not answered: \(error); running: \(layover.process?.isRunning == true); descriptors open: \(descriptors ?? -1); \
+                failed attempts: \(attempts.suffix(5)); log ends: \(layover.log.suffix(3000))
+                """)
         }
         #expect(held.count == 300)
         #expect(layover.process?.isRunning == true)

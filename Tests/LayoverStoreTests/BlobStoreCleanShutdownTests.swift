@@ -45,14 +45,15 @@ final class BlobStoreCleanShutdownTests {
         #expect(store.record(for: orphan) == nil, "the blob directories were not read")
         store.close()
 
-        // This run ended like a crash: the next open reads everything and adopts the file.
+        // This run ended like a crash: the check after the next open reads everything and adopts the file.
         let reopened = try openStore()
+        #expect(await reopened.checkFilesAfterCrash() == .init(adopted: 1, quarantined: 0))
         #expect(reopened.record(for: orphan) != nil)
         #expect(reopened.usage.files == 2)
         reopened.close()
     }
 
-    @Test("close() is a crash as far as the next open is concerned: no mark, full reconciliation")
+    @Test("close() is a crash as far as the next open is concerned: no mark, every file checked")
     func plainCloseLeavesNoMark() async throws {
         do {
             let store = try openStore()
@@ -61,6 +62,8 @@ final class BlobStoreCleanShutdownTests {
         #expect(!marked)
         let orphan = try placeOrphan(content(3_000, seed: 3))
         let store = try openStore()
+        #expect(store.filesUnchecked)
+        await store.checkFilesAfterCrash()
         #expect(store.record(for: orphan) != nil)
         store.close()
     }

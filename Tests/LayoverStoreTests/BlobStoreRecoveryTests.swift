@@ -1,10 +1,12 @@
 import Foundation
+import GRDB
 import LayoverWire
 import Testing
 @testable import LayoverStore
 
-/// Startup after a crash between a blob's rename into `blobs/` and its index row: what can be
-/// proven (the file hashes to its name) is kept, the rest quarantined.
+/// The check after a crash between a blob's rename into `blobs/` and its index row (or an
+/// eviction's delete and its unlink): what can be proven (the file hashes to its name) is kept,
+/// the rest quarantined.
 @Suite("BlobStore crash recovery")
 final class BlobStoreRecoveryTests {
     let scratch = ScratchDirectory()
@@ -25,7 +27,7 @@ final class BlobStoreRecoveryTests {
         }
     }
 
-    @Test("a file that hashes to its name and has no row is adopted: recorded, counted, served, ordered by its mtime")
+    @Test("a file that hashes to its name and has no row is adopted once the store serves: recorded, counted, served, its mtime its last access")
     func adoptsProvenFile() async throws {
         let a = content(1_000, seed: 1), orphan = content(3_000_000, seed: 2), b = content(2_000, seed: 3)
         let digestA = Digest.sha256(of: a), digestB = Digest.sha256(of: b), orphanDigest = Digest.sha256(of: orphan)
@@ -41,11 +43,13 @@ final class BlobStoreRecoveryTests {
         clock.set(1_000)
 
         let store = try openStore()
+        #expect(store.record(for: orphanDigest) == nil, "the open reads no blob directory")
+        #expect(await store.checkFilesAfterCrash() == .init(adopted: 1, quarantined: 0))
         #expect(store.record(for: orphanDigest) == BlobRecord(digest: orphanDigest, size: 3_000_000, mediaType: nil, lastAccess: 200))
         #expect(store.usage == (bytes: 3_003_000, files: 3, reserved: 0), "its bytes count against the budget")
-        // Its recency sits between the blobs stored before and after its modification time.
+        // Adopted while serving, it joins the recency list as the most recently used.
         let order = store.state.withLock { $0.victims(excess: 1 << 30, sparing: nil) }.map(\.digest)
-        #expect(order == [digestA, orphanDigest, digestB])
+        #expect(order == [digestA, digestB, orphanDigest])
         #expect(store.read(orphanDigest, maximumSize: 4_000_000) == orphan)
         let lease = try #require(store.lease(orphanDigest))
         #expect(lease.path == layout.blobPath(for: orphanDigest))
@@ -53,10 +57,12 @@ final class BlobStoreRecoveryTests {
         #expect(scratch.files(under: "store/quarantine").isEmpty)
         store.close()
 
-        // Its row was written: the next start finds nothing to reconcile.
+        // Its row was written, with its mtime: after the next start its recency is in order.
         let reopened = try openStore()
         #expect(try reopened.index.allBlobs().map(\.digest).contains(orphanDigest))
         #expect(reopened.usage.files == 3)
+        #expect(reopened.state.withLock { $0.victims(excess: 1 << 30, sparing: nil) }.map(\.digest) == [digestA, orphanDigest, digestB])
+        #expect(await reopened.checkFilesAfterCrash() == .init())
     }
 
     @Test("a file that is not what its place names is quarantined and never served")
@@ -75,6 +81,7 @@ final class BlobStoreRecoveryTests {
         try placeFile(content(10, seed: 13), at: "\(layout.blobsDirectory)/sha256/ab/not-a-digest")
 
         let store = try openStore()
+        #expect(await store.checkFilesAfterCrash() == .init(adopted: 0, quarantined: 3))
         #expect(store.record(for: claimedDigest) == nil)
         #expect(store.lease(claimedDigest) == nil)
         #expect(store.record(for: misplacedDigest) == nil)
@@ -85,5 +92,40 @@ final class BlobStoreRecoveryTests {
             == ["sha256-\(claimedDigest.encoded)", "sha256-\(misplacedDigest.encoded)", "sha256-not-a-digest"].sorted())
         #expect(FileManager.default.contents(atPath: layout.quarantinePath(for: claimedDigest)) == Data(actual),
                 "the quarantined file keeps its bytes for inspection")
+    }
+
+    @Test("an eviction and a quarantine delete the row before the file: a crash between leaves a file without a row, never a row without its file")
+    func rowsGoBeforeFiles() async throws {
+        let store = try BlobStore(layout: layout, budget: StoreBudget(maxBytes: 10_000), clock: clock.function, availableBytes: plentyOfDisk)
+        // On the writer's connection: every blob row deleted notes whether its file was still there.
+        let layout = self.layout
+        try await store.index.pool.write { db in
+            db.add(function: DatabaseFunction("fileExists", argumentCount: 1, pure: false) { values in
+                guard let text = String.fromDatabaseValue(values[0]), let digest = try? Digest(parsing: text) else { return false }
+                return FileManager.default.fileExists(atPath: layout.blobPath(for: digest))
+            })
+            try db.execute(sql: """
+                CREATE TEMP TABLE deleted (digest TEXT, fileThere INTEGER);
+                CREATE TEMP TRIGGER noteDelete BEFORE DELETE ON main.blob
+                BEGIN INSERT INTO deleted VALUES (OLD.digest, fileExists(OLD.digest)); END;
+                """)
+        }
+        let blobs = (0..<3).map { content(4_000, seed: UInt8(30 + $0)) }
+        for (offset, blob) in blobs.enumerated() {
+            clock.set(Double(offset))
+            _ = try await store.put(blob, digest: Digest.sha256(of: blob), mediaType: nil)
+        }
+        let corrupt = Digest.sha256(of: blobs[2])
+        try await store.quarantine(corrupt)
+        let deleted = try await store.index.pool.write { db in
+            try Row.fetchAll(db, sql: "SELECT digest, fileThere FROM deleted").map { ($0[0] as String, $0[1] as Bool) }
+        }
+        let evicted = Digest.sha256(of: blobs[0])
+        #expect(deleted.map(\.0) == [evicted.description, corrupt.description], "the third put evicted the oldest")
+        let allThere = deleted.allSatisfy { $0.1 }
+        #expect(allThere, "each file was still in place when its row went: \(deleted)")
+        #expect(!FileManager.default.fileExists(atPath: layout.blobPath(for: evicted)))
+        #expect(FileManager.default.fileExists(atPath: layout.quarantinePath(for: corrupt)))
+        store.close()
     }
 }

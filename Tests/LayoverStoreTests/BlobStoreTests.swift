@@ -229,11 +229,12 @@ final class BlobStoreTests {
         let store = try openStore()
         #expect(scratch.files(under: "store/ingest").isEmpty)
         #expect(store.record(for: keptDigest) == BlobRecord(digest: keptDigest, size: 100, mediaType: nil, lastAccess: 1))
-        #expect(store.record(for: lostDigest) == nil)
-        // The open reads names only; sizes are compared once the store serves.
-        #expect(store.sizesUnchecked)
-        #expect(await store.checkSizes() == 1)
-        #expect(!store.sizesUnchecked)
+        // The open reads the rows only; files are compared with them once the store serves.
+        #expect(store.filesUnchecked)
+        #expect(store.record(for: orphanDigest) == nil, "no blob directory was read at the open")
+        #expect(await store.checkFilesAfterCrash() == .init(adopted: 1, quarantined: 2))
+        #expect(!store.filesUnchecked)
+        #expect(store.record(for: lostDigest) == nil, "a file gone loses its row")
         #expect(store.record(for: resizedDigest) == nil, "a truncated file loses its row")
         // The file without a row hashes to its name: adopted. Its modification time is after
         // this test's clock, so its recency is the clock's now.
@@ -293,8 +294,8 @@ final class BlobStoreTests {
         store.close()
     }
 
-    @Test("a store opened after a crash is marked cleanly closed only once its files' sizes were checked")
-    func cleanCloseWaitsForTheSizeCheck() async throws {
+    @Test("a store opened after a crash is marked cleanly closed only once its files were checked")
+    func cleanCloseWaitsForTheFileCheck() async throws {
         do {
             let store = try openStore()
             _ = try await self.store(content(100, seed: 30), in: store, at: 1)
@@ -302,17 +303,17 @@ final class BlobStoreTests {
         }
         do {
             let store = try openStore()
-            #expect(store.sizesUnchecked)
+            #expect(store.filesUnchecked)
             await store.closeCleanly()
         }
         do {
             let store = try openStore()
-            #expect(store.sizesUnchecked, "closed before the check: the next start is a crash's")
-            #expect(await store.checkSizes() == 0)
+            #expect(store.filesUnchecked, "closed before the check: the next start is a crash's")
+            #expect(await store.checkFilesAfterCrash() == .init())
             await store.closeCleanly()
         }
         let store = try openStore()
-        #expect(!store.sizesUnchecked, "checked, then closed cleanly: the index is trusted")
+        #expect(!store.filesUnchecked, "checked, then closed cleanly: the index is trusted")
         store.close()
     }
 

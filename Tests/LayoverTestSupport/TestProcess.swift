@@ -1,12 +1,17 @@
 import Foundation
+import LayoverLocks
 
 /// A child process whose output goes to a file, so a test can wait for a line and read the log.
 /// It never outlives the test process (see `ProcessLauncher`).
 public final class TestProcess: @unchecked Sendable {
     public let process = Process()
     public let outputPath: String
+    private let executable: String
+    /// Signals this object sent: a death by any other is a crash, whose output is printed.
+    private let sent = Locked<Set<Int32>>([])
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
+        self.executable = executable
         outputPath = NSTemporaryDirectory() + "layover-test-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
@@ -51,20 +56,32 @@ public final class TestProcess: @unchecked Sendable {
     /// Sends `signal` without waiting (e.g. SIGSTOP / SIGCONT).
     public func send(signal: Int32) {
         guard process.isRunning else { return }
+        sent.withLock { _ = $0.insert(signal) }
         kill(process.processIdentifier, signal)
     }
 
     /// Sends `signal` and waits for the process to exit.
     public func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
+        sent.withLock { _ = $0.insert(signal) }
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
+    }
+
+    /// The output of a process that died of a signal nobody here sent (a crash: the Swift
+    /// runtime's backtrace is in it), for the test log; nil otherwise.
+    var crashReport: String? {
+        guard !process.isRunning, process.terminationReason == .uncaughtSignal,
+              !sent.withLock({ $0.contains(process.terminationStatus) }) else { return nil }
+        return "\(executable) died of signal \(process.terminationStatus); its output ends:\n\(output.suffix(16_000))"
     }
 
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+        } else if let crashReport {
+            FileHandle.standardError.write(Data("\n=== a child process crashed: \(crashReport)\n".utf8))
         }
         try? FileManager.default.removeItem(atPath: outputPath)
     }
