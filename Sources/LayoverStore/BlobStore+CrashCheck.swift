@@ -42,6 +42,7 @@ extension BlobStore {
     @discardableResult
     public func checkFilesAfterCrash(step: Int = 4096) async -> FileCheck {
         guard filesUnchecked else { return FileCheck() }
+        let started = ContinuousClock.now
         var check = FileCheck()
         for directory in blobDirectories() {
             if Task.isCancelled { return check }
@@ -70,7 +71,8 @@ extension BlobStore {
         state.withLock { $0.filesUnchecked = false }
         if check.adopted > 0 { await evictIfNeeded() }
         logger.notice("stored files checked after a crash", metadata: [
-            "filesAdopted": "\(check.adopted)", "quarantined": "\(check.quarantined)"])
+            "filesAdopted": "\(check.adopted)", "quarantined": "\(check.quarantined)",
+            "seconds": "\(String(format: "%.3f", (ContinuousClock.now - started) / .seconds(1)))"])
         return check
     }
 
@@ -87,14 +89,17 @@ extension BlobStore {
     /// may be writing it).
     private func adoptOrQuarantineUnknownFiles(in directory: (algorithm: String, prefix: String), check: inout FileCheck) async {
         let path = "\(layout.blobsDirectory)/\(directory.algorithm)/\(directory.prefix)"
-        let names = FileSystem.regularFileNames(in: path)
-        let unknown: [(name: String, digest: Digest?)] = state.withLock { state in
-            names.compactMap { name in
-                guard let digest = try? Digest(parsing: "\(directory.algorithm):\(name)"), digest.encoded.hasPrefix(directory.prefix) else {
-                    return (name, nil)
-                }
-                return state.records[digest] == nil ? (name, digest) : nil
+        let named: [(name: String, digest: Digest?)] = FileSystem.regularFileNames(in: path).map { name in
+            guard let digest = try? Digest(parsing: "\(directory.algorithm):\(name)"), digest.encoded.hasPrefix(directory.prefix) else {
+                return (name, nil)
             }
+            return (name, digest)
+        }
+        // Looked up in slices: the lock is held for 512 lookups at most.
+        var unknown: [(name: String, digest: Digest?)] = []
+        for start in stride(from: 0, to: named.count, by: 512) {
+            let slice = named[start..<min(start + 512, named.count)]
+            unknown += state.withLock { state in slice.filter { $0.digest.map { state.records[$0] == nil } ?? true } }
         }
         for (name, digest) in unknown {
             let file = "\(path)/\(name)"

@@ -96,13 +96,19 @@ struct ScaleScenario {
             report.add(server.name, "scale-rss-per-blob",
                        (report.value(server.name, "scale-rss-at-start") - base) * 1_048_576 / Double(server.store.count - smallest.store.count), "B")
         }
-        // The starts above follow a clean close (the index is trusted); after a crash every blob
-        // directory is read: the largest store, killed and started again.
+        // The starts above follow a clean close (the index is trusted); after a crash the rows
+        // are read, and every blob directory and file is compared with them beside serving: the
+        // largest store, killed and started again, then left to finish that check.
         for server in servers.dropFirst() where server.store.count == sizes.max() && !server.name.hasSuffix("-protected") {
             server.process.stop(signal: SIGKILL)
             let (process, startup) = try await launch(server.store, as: server.name, config: config)
             report.add(server.name, "scale-startup-after-crash", startup, "s")
             report.add(server.name, "scale-startup-after-crash-cpu", ProcessReading.cpuSeconds(process.process!.process.processIdentifier), "CPU-s")
+            let checked = try await process.process!.waitForLine(containing: "stored files checked after a crash", timeout: .seconds(600))
+            say("# \(server.name): \(checked)")
+            if let seconds = checked.split(separator: " ").first(where: { $0.hasPrefix("seconds=") }).flatMap({ Double($0.dropFirst(8)) }) {
+                report.add(server.name, "scale-file-check-after-crash", seconds, "s")
+            }
             process.stop(signal: SIGTERM)
         }
     }
