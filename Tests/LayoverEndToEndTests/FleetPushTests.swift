@@ -12,46 +12,51 @@ struct FleetPushTests {
         defer { rig.shutdown() }
         let haproxy = try await HAProxy(backend: ["balance roundrobin", "option httpchk GET /readyz"], ports: rig.ports)
         defer { haproxy.stop() }
-        let pusher = OCIPusher(base: "\(haproxy.url)/v2/up/team/pushed")
-        // The session's Location names its owner, whichever node the POST reached.
-        let owners = try await Set((0..<3).asyncMap { _ in try await pusher.startUpload() }.map { location in
-            String(location.split(separator: "layover-owner=").last ?? "")
-        })
-        #expect(owners.count == 1 && rig.ports.contains { owners.first?.hasSuffix(":\($0)") == true }, "\(owners)")
-        let content = PushTests.image(layerSizes: [1 << 20, 300_000])
-        try await pusher.pushBlobMonolithic(content.blobs[0])
-        try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 100_000)
-        try await pusher.pushBlobMonolithic(content.config)
-        let before = rig.relay.bytesToUpstream
-        let put = try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest)
-        #expect(put.status == 201, "\(put.text)")
+        do {
+            let pusher = OCIPusher(base: "\(haproxy.url)/v2/up/team/pushed")
+            // The session's Location names its owner, whichever node the POST reached.
+            let owners = try await Set((0..<3).asyncMap { _ in try await pusher.startUpload() }.map { location in
+                String(location.split(separator: "layover-owner=").last ?? "")
+            })
+            #expect(owners.count == 1 && rig.ports.contains { owners.first?.hasSuffix(":\($0)") == true }, "\(owners)")
+            let content = PushTests.image(layerSizes: [1 << 20, 300_000])
+            try await pusher.pushBlobMonolithic(content.blobs[0])
+            try await pusher.pushBlobChunked(content.blobs[1], chunkSize: 100_000)
+            try await pusher.pushBlobMonolithic(content.config)
+            let before = rig.relay.bytesToUpstream
+            let put = try await pusher.putManifest("v1", content.manifest, mediaType: PushTests.ociManifest)
+            #expect(put.status == 201, "\(put.text)")
 
-        // Read-your-writes on every node, before or after replication.
-        for node in 0..<3 {
-            let manifest = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
-            #expect(manifest.status == 200 && manifest.body == content.manifest, "node \(node): \(manifest.text)")
-            for blob in content.blobs + [content.config] {
-                let answer = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/blobs/\(TestHTTP.digest(of: blob))")
-                #expect(answer.status == 200 && answer.body == blob, "node \(node)")
+            // Read-your-writes on every node, before or after replication.
+            for node in 0..<3 {
+                let manifest = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
+                #expect(manifest.status == 200 && manifest.body == content.manifest, "node \(node): \(manifest.text)")
+                for blob in content.blobs + [content.config] {
+                    let answer = try await TestHTTP.shared.get("\(rig.url(node))/v2/up/team/pushed/blobs/\(TestHTTP.digest(of: blob))")
+                    #expect(answer.status == 200 && answer.body == blob, "node \(node)")
+                }
             }
-        }
-        try await eventually(timeout: .seconds(30)) {
-            try await PushTests.upstreamHolds(rig.registry, "team/pushed", tag: "v1", content)
-        }
-        let pushedBytes = (content.blobs + [content.config]).map(\.count).reduce(0, +)
-        let sent = rig.relay.bytesToUpstream - before
-        #expect(sent < pushedBytes + pushedBytes / 2, "replicated once: \(sent) bytes sent upstream for \(pushedBytes)")
+            try await eventually(timeout: .seconds(30)) {
+                try await PushTests.upstreamHolds(rig.registry, "team/pushed", tag: "v1", content)
+            }
+            let pushedBytes = (content.blobs + [content.config]).map(\.count).reduce(0, +)
+            let sent = rig.relay.bytesToUpstream - before
+            #expect(sent < pushedBytes + pushedBytes / 2, "replicated once: \(sent) bytes sent upstream for \(pushedBytes)")
 
-        // skopeo (one PATCH per blob, PUT without a body) through the same balancer.
-        let scratch = try TemporaryDirectory()
-        defer { scratch.remove() }
-        _ = try await rig.seeder.pushImage("team/source", tag: "v1", layerSizes: [500_000, 700_000])
-        _ = try await Skopeo.copy("\(rig.registry.url.dropFirst(7))/team/source:v1", into: scratch.path + "/image")
-        try await Skopeo.push(directory: scratch.path + "/image", to: "\(haproxy.url.dropFirst(7))/up/team/copied:v1")
-        let copied = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/team/copied/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
-        #expect(copied.status == 200)
-        try await eventually(timeout: .seconds(30)) {
-            try await TestHTTP.shared.get("\(rig.registry.url)/v2/team/copied/manifests/v1", headers: [("Accept", PushTests.ociManifest)]).body == copied.body
+            // skopeo (one PATCH per blob, PUT without a body) through the same balancer.
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            _ = try await rig.seeder.pushImage("team/source", tag: "v1", layerSizes: [500_000, 700_000])
+            _ = try await Skopeo.copy("\(rig.registry.url.dropFirst(7))/team/source:v1", into: scratch.path + "/image")
+            try await Skopeo.push(directory: scratch.path + "/image", to: "\(haproxy.url.dropFirst(7))/up/team/copied:v1")
+            let copied = try await TestHTTP.shared.get("\(haproxy.url)/v2/up/team/copied/manifests/v1", headers: [("Accept", PushTests.ociManifest)])
+            #expect(copied.status == 200)
+            try await eventually(timeout: .seconds(30)) {
+                try await TestHTTP.shared.get("\(rig.registry.url)/v2/team/copied/manifests/v1", headers: [("Accept", PushTests.ociManifest)]).body == copied.body
+            }
+        } catch {
+            Issue.record("\(error); haproxy: \(haproxy.output.suffix(2000))\n\(rig.logTails)")
+            throw error
         }
     }
 

@@ -63,6 +63,9 @@ public final class HAProxy: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
+    /// What HAProxy printed (its alerts and warnings), for a failure's message.
+    public var output: String { process.output }
+
     public func stop() {
         process.stop(signal: SIGKILL)
         directory.remove()

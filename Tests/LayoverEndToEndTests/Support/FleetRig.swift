@@ -52,6 +52,12 @@ final class FleetRig: @unchecked Sendable {
         Fixture.blobs(inStore: "\(storage.path)/node\(index)")
     }
 
+    /// The end of every node's log, for a failure's message.
+    var logTails: String {
+        nodes.enumerated().map { "node \($0.offset) (running: \($0.element.process?.isRunning == true)):\n\($0.element.log.suffix(4000))" }
+            .joined(separator: "\n")
+    }
+
     func shutdown() {
         for node in nodes { node.stop(signal: SIGKILL) }
         registry.stop()
