@@ -53,7 +53,10 @@ extension BlobStore {
             if Task.isCancelled { return check }
             let (records, after) = state.withLock { $0.records.records(fromSlot: start, limit: step) }
             next = after
-            for record in records where FileSystem.size(of: layout.blobPath(for: record.digest)) != record.size {
+            // Measured on a Dispatch thread: a cold inode read must not hold a cooperative one.
+            let layout = layout
+            let mismatched = (try? await blocking { records.filter { FileSystem.size(of: layout.blobPath(for: $0.digest)) != $0.size } }) ?? []
+            for record in mismatched {
                 // Measured again just before: a blob evicted and stored anew meanwhile is whole.
                 guard state.withLock({ $0.records[record.digest]?.size == record.size }),
                       FileSystem.size(of: layout.blobPath(for: record.digest)) != record.size else { continue }
@@ -83,13 +86,14 @@ extension BlobStore {
         }
     }
 
-    /// Reads one blob directory's names (no inode read) and deals with each file that has no
+    /// Reads one blob directory's names (no inode read, on a Dispatch thread) and deals with each file that has no
     /// record: adopted when it hashes to its name, quarantined otherwise. A file whose name is not
     /// a digest is quarantined only when it is older than this run (else a bulk put of this run
     /// may be writing it).
     private func adoptOrQuarantineUnknownFiles(in directory: (algorithm: String, prefix: String), check: inout FileCheck) async {
         let path = "\(layout.blobsDirectory)/\(directory.algorithm)/\(directory.prefix)"
-        let named: [(name: String, digest: Digest?)] = FileSystem.regularFileNames(in: path).map { name in
+        let names = (try? await blocking { FileSystem.regularFileNames(in: path) }) ?? []
+        let named: [(name: String, digest: Digest?)] = names.map { name in
             guard let digest = try? Digest(parsing: "\(directory.algorithm):\(name)"), digest.encoded.hasPrefix(directory.prefix) else {
                 return (name, nil)
             }

@@ -29,7 +29,10 @@ extension BlobStore {
         for name in FileSystem.list(layout.ingestDirectory) {
             FileSystem.remove(layout.ingestPath(id: name))
         }
-        var table = BlobTable()
+        // Sized before the rows come in, so the slot array is never copied while they load, nor
+        // by the first blobs stored after (a quarter more slots reserved).
+        let rows = try index.blobSlotCount()
+        var table = BlobTable(capacity: rows, slots: rows + rows / 4)
         var totalBytes: Int64 = 0
         // Rows the table cannot take: a digest twice (a crash before an eviction's delete, the
         // blob stored again in another slot) or not a digest.
@@ -60,6 +63,16 @@ extension BlobStore {
 }
 
 extension BlobIndex {
+    /// One more than the highest blob row id (the slots the rows need); 0 for none. One B-tree
+    /// descent.
+    func blobSlotCount() throws(StoreError) -> Int {
+        try guarded {
+            try pool.read { db in try Int.fetchOne(db, sql: Self.highestBlobRow).map { $0 + 1 } ?? 0 }
+        }
+    }
+
+    static let highestBlobRow = "SELECT MAX(id) FROM blob"
+
     /// Calls `body` with every blob row (its id, its digest as UTF-8 bytes valid during the call,
     /// size, media type, last access), in id order, one at a time: a cursor, no list of every
     /// row, no string per digest. Used by startup reconciliation only.

@@ -64,13 +64,21 @@ struct BlobTable: Sendable, Sequence {
 
     init() {}
 
-    /// Room for `capacity` records without growing.
-    init(capacity: Int) {
+    /// Room for `capacity` records without growing, and for `slots` slots (at least
+    /// `capacity`) before the slot array is copied into a larger one.
+    ///
+    /// Reserved slots cost address space, not memory, until used; growing the array copies it
+    /// whole, old and new both resident meanwhile (at a million blobs about 48 MiB more, for a
+    /// moment).
+    init(capacity: Int, slots slotCapacity: Int = 0) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         buckets = Array(repeating: Self.none, count: size)
-        slots.reserveCapacity(capacity)
+        slots.reserveCapacity(Swift.max(capacity, slotCapacity))
     }
+
+    /// Slots the table holds before its slot array is copied into a larger one.
+    var slotCapacity: Int { slots.capacity }
 
     // MARK: Records
 
@@ -96,12 +104,6 @@ struct BlobTable: Sendable, Sequence {
                 insert(newValue, mediaType: mediaType)
             }
         }
-    }
-
-    /// The size of the SHA-256 blob whose digest is `words`, if stored (startup reconciliation,
-    /// which has the hex of file names, not digests).
-    func size(sha256 words: (UInt64, UInt64, UInt64, UInt64)) -> Int64? {
-        find(words, isSHA512: false).map { slots[Int($0)].size }
     }
 
     /// Adds a SHA-256 blob read at startup (its row's id is `slot`), unlisted. Rows come in id

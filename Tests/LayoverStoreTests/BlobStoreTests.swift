@@ -247,6 +247,20 @@ final class BlobStoreTests {
         #expect(store.read(orphanDigest) == orphan)
     }
 
+    @Test("the table is sized from the rows before they load: its slot array is not copied while they do, nor by the next blobs stored")
+    func tableSizedBeforeLoading() async throws {
+        do {
+            let store = try openStore()
+            _ = try await store.putMany((0..<1_000).map { .init(bytes: content(16, seed: UInt8($0 % 256)) + [UInt8($0 / 256)]) })
+            store.close()
+        }
+        let store = try openStore()
+        #expect(store.usage.files == 1_000)
+        let capacity = store.state.withLock { $0.records.slotCapacity }
+        #expect(capacity >= 1_250, "a quarter more than the rows: \(capacity)")
+        store.close()
+    }
+
     @Test("a blob's row is in its slot: a row of an evicted blob not yet deleted is replaced, and a second row of one digest is dropped at the next open")
     func rowsInSlots() async throws {
         let (a, b) = (content(100, seed: 40), content(200, seed: 41))

@@ -25,6 +25,7 @@ struct QueryPlanTests {
         "DELETE FROM tagPin WHERE upstream = ? AND repository = ? AND tag = ?",
         "DELETE FROM pushHold WHERE until <= ?",
         BlobIndex.probe,
+        BlobIndex.highestBlobRow,
     ]
 
     @Test("hot queries search by key or index, never scan", arguments: hotQueries)
