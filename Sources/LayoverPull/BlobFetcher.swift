@@ -140,7 +140,8 @@ final class BlobFetcher: Sendable {
     /// (`Range`), after a short backoff that grows with breaks in a row; readers see a pause. An
     /// upstream that ignores the range sends the blob again from byte 0, and what is already
     /// written is skipped. The digest is checked at the commit, whatever path the bytes took.
-    /// A body from a peer (`fromPeer`) that breaks is continued from the upstream.
+    /// A body from a peer (`fromPeer`) that breaks is continued from the upstream, and counted as
+    /// a peer error (`layover_peer_errors_total`).
     private func receive(_ first: BlobDownload, into writer: IngestWriter, fetch: InflightFetch,
                          client: RegistryClient, fromPeer: Bool, logger: Logger) async throws {
         var download = first
@@ -176,6 +177,9 @@ final class BlobFetcher: Sendable {
                 // upstream: the count starts again. Only breaks in a row without it add up.
                 resumes = writer.written - reachedAtBreak >= Self.progressThatCounts ? 1 : resumes + 1
                 reachedAtBreak = writer.written
+                // A peer that broke (or stalled) mid-body failed this fill as one that is not
+                // reached does: the rest crosses the upstream link.
+                if fromPeer { Telemetry.peerError() }
                 guard resumes <= Self.maximumResumes, !Task.isCancelled else { throw error }
                 logger.notice("upstream download broke; resuming", metadata: [
                     "error": "\(error)", "offset": "\(writer.written)", "resume": "\(resumes)"])

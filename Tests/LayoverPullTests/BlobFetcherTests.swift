@@ -1,5 +1,6 @@
 import Foundation
 import LayoverLocks
+import LayoverMetrics
 import LayoverStore
 import LayoverUpstream
 import LayoverWire
@@ -73,6 +74,24 @@ final class BlobFetcherTests {
         #expect(peers.asked.withLock { $0 } == 1)
     }
 
+    @Test("a peer body that breaks mid-blob counts as a peer error: the rest crosses the upstream link")
+    func aPeerBodyThatBreaksIsAPeerError() async throws {
+        let peers = FakePeers(body: Array("layer".utf8), breaking: true)
+        let (fetcher, client) = try fetcher(peers: peers)
+        let before = Telemetry.fleet.snapshot.peerErrors
+        guard case .joined(_, started: true) = fetcher.join(digest, repository: first, client: client, confirmed: false) else {
+            Issue.record("the first caller starts the download")
+            return
+        }
+        // The upstream never answers the resume: only the count is awaited.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while Telemetry.fleet.snapshot.peerErrors == before, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(Telemetry.fleet.snapshot.peerErrors > before)
+        #expect(peers.asked.withLock { $0 } == 1)
+    }
+
     @Test func aPeerWhoseBytesFailTheDigestIsNotAskedForThatDigestAgain() async throws {
         let peers = FakePeers(body: Array("LAYER".utf8))
         let (fetcher, client) = try fetcher(peers: peers)
@@ -88,16 +107,29 @@ final class BlobFetcherTests {
     }
 }
 
-/// Peers that answer every blob with `body`, counting the questions.
+/// Peers that answer every blob with `body`, counting the questions; with `breaking`, the body
+/// stops with an error after its first half.
 final class FakePeers: BlobPeers {
     let body: [UInt8]
+    let breaking: Bool
     let asked = Locked<Int>(0)
 
-    init(body: [UInt8]) { self.body = body }
+    init(body: [UInt8], breaking: Bool = false) {
+        self.body = body
+        self.breaking = breaking
+    }
+
+    struct Broke: Error {}
 
     func download(_ digest: Digest, repository: RepositoryKey) async -> BlobDownload? {
         asked.withLock { $0 += 1 }
-        return BlobDownload(size: Int64(body.count), body: .bytes(ByteBuffer(bytes: body)))
+        guard breaking else { return BlobDownload(size: Int64(body.count), body: .bytes(ByteBuffer(bytes: body))) }
+        let half = ByteBuffer(bytes: body.prefix(body.count / 2))
+        let stream = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            continuation.yield(half)
+            continuation.finish(throwing: Broke())
+        }
+        return BlobDownload(size: Int64(body.count), body: .stream(stream))
     }
 
     /// Blobs only: every manifest miss goes upstream.
