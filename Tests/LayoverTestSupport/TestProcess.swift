@@ -73,7 +73,16 @@ public final class TestProcess: @unchecked Sendable {
     var crashReport: String? {
         guard !process.isRunning, process.terminationReason == .uncaughtSignal,
               !sent.withLock({ $0.contains(process.terminationStatus) }) else { return nil }
-        return "\(executable) died of signal \(process.terminationStatus); its output ends:\n\(output.suffix(16_000))"
+        let output = output
+        // The cause and the crashed thread come first in the runtime's report; idle threads follow.
+        let excerpt: Substring
+        if let crashed = output.range(of: "Program crashed") {
+            let start = output.index(crashed.lowerBound, offsetBy: -3_000, limitedBy: output.startIndex) ?? output.startIndex
+            excerpt = output[start...].prefix(24_000)
+        } else {
+            excerpt = output.suffix(16_000)
+        }
+        return "\(executable) died of signal \(process.terminationStatus); its output:\n\(excerpt)"
     }
 
     deinit {
