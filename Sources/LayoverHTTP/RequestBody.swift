@@ -1,10 +1,13 @@
+import LayoverLocks
 import NIOCore
 
 /// A request body as it arrives, with backpressure: the connection stops reading from the socket
 /// while the consumer is behind, so an upload streams to disk without piling up in memory.
 ///
-/// One consumer at a time: the responder reads first, then the connection drains what is left;
-/// every iteration continues from the same position (hence a class, `@unchecked Sendable`).
+/// Readers take turns: the responder (or a forward's body task) reads first, then the connection
+/// drains what is left, even while an earlier reader still waits for bytes; every iteration
+/// continues from the same position (hence a class, `@unchecked Sendable`: its state changes only
+/// inside a turn).
 public final class RequestBody: AsyncSequence, @unchecked Sendable {
     public typealias Element = ByteBuffer
     typealias Producer = NIOThrowingAsyncSequenceProducer<
@@ -19,7 +22,9 @@ public final class RequestBody: AsyncSequence, @unchecked Sendable {
     /// Whether the client waits for `100 Continue` before sending the body.
     let expectsContinue: Bool
     /// Whether anyone has asked for the body yet.
-    private(set) var wasRequested = false
+    var wasRequested: Bool { requested.withLock { $0 } }
+    private let requested = Locked(false)
+    private let turn = ReadTurn()
 
     init(producer: Producer?, onFirstRead: (@Sendable () -> Void)? = nil) {
         self.producer = producer
@@ -33,13 +38,15 @@ public final class RequestBody: AsyncSequence, @unchecked Sendable {
     /// The next piece of the body; nil at its end.
     public func next() async throws -> ByteBuffer? {
         guard let producer else { return nil }
-        if !wasRequested {
-            wasRequested = true
-            onFirstRead?()
-            onFirstRead = nil
+        return try await turn.take {
+            if iterator == nil {
+                requested.withLock { $0 = true }
+                onFirstRead?()
+                onFirstRead = nil
+                iterator = producer.makeAsyncIterator()
+            }
+            return try await iterator?.next()
         }
-        if iterator == nil { iterator = producer.makeAsyncIterator() }
-        return try await iterator?.next()
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {

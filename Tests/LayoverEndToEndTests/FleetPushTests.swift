@@ -108,6 +108,34 @@ struct FleetPushTests {
         #expect(try await rig.forwardedCounts().reduce(0, +) > after.reduce(0, +))
     }
 
+    @Test("a client still sending a forwarded PATCH when the session's owner dies: the forwarding node answers it and lives on (its drain and the forward's body reader never read at once)")
+    func ownerDiesUnderAForwardedBody() async throws {
+        let rig = try await FleetRig()
+        defer { rig.shutdown() }
+        let location = try await OCIPusher(base: "\(rig.url(0))/v2/up/team/dying").startUpload()
+        let owner = try #require(rig.ports.firstIndex { location.hasSuffix("%3A\($0)") || location.hasSuffix(":\($0)") },
+                                 "the Location names its owner: \(location)")
+        let via = (owner + 1) % 3
+        let forwardedBefore = try await rig.forwardedCounts()[via]
+        let target = String(location.dropFirst(rig.url(0).count))
+        let client = try RawHTTP(port: rig.ports[via])
+        let length = 1_000_000
+        #expect(client.write("PATCH \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: \(length)\r\n\r\n"))
+        #expect(client.write([UInt8](repeating: 7, count: 100_000)))
+        // The forward is under way and has taken every byte sent: its reader waits for more.
+        try await eventually(timeout: .seconds(10)) { try await rig.forwardedCounts()[via] > forwardedBefore }
+        try await Task.sleep(for: .milliseconds(300))
+        rig.nodes[owner].stop(signal: SIGKILL)
+        try await Task.sleep(for: .milliseconds(500))
+        // The rest of the body arrives; the forwarding node answers and stays up.
+        let sent = client.write([UInt8](repeating: 7, count: length - 100_000))
+        let answer = client.readAll()
+        #expect(rig.nodes[via].process?.isRunning == true, "node \(via) died: sent the rest \(sent), answer \(answer.prefix(300))\n\(rig.logTails)")
+        #expect(RawHTTP.status(of: answer) >= 500, "\(answer.prefix(300))")
+        let health = try await TestHTTP.shared.get("\(rig.url(via))/healthz")
+        #expect(health.status == 200)
+    }
+
     @Test("a node killed with pushes pending: pulls and new pushes of its repositories go on through the others, and its pushes replicate once it restarts")
     func killedOwnerReplicatesAfterRestart() async throws {
         let rig = try await FleetRig()
