@@ -38,6 +38,10 @@ struct Bench: AsyncParsableCommand {
             help: "Layover's event-loop threads in the cold, warm, small and tls scenarios (default: one per core, as shipped).")
     var eventLoops: Int?
 
+    @Option(name: .customLong("nginx-workers"),
+            help: "nginx's worker processes (1: one worker, as the bars were first measured; 2: one per core, like Layover's default event loops).")
+    var nginxWorkers = 1
+
     @Option(name: .customLong("h2-connections"), help: "tls: HTTP/2 connections for small requests (h2load).")
     var h2Connections = 16
 
@@ -155,7 +159,7 @@ struct Bench: AsyncParsableCommand {
         let storage = try TemporaryDirectory()
         defer { storage.remove() }
         let serveArguments = eventLoops.map { ["--event-loops", String($0)] } ?? []
-        say("# layover runs with \(eventLoops.map { "\($0) event loop(s)" } ?? "one event loop per core (as shipped)"); nginx with one worker")
+        say("# layover runs with \(eventLoops.map { "\($0) event loop(s)" } ?? "one event loop per core (as shipped)"); nginx with \(nginxWorkers) worker(s)")
         let layoverProcess = try await LayoverProcess(upstreamURL: relayForLayover.url, storage: storage.path + "/store",
                                                       extraArguments: serveArguments, binary: layover)
         defer { layoverProcess.stop(signal: SIGKILL) }
@@ -189,7 +193,7 @@ struct Bench: AsyncParsableCommand {
                                               headers: [("Accept", "application/vnd.oci.image.manifest.v1+json")])
             _ = try await TestHTTP.shared.get("\(target.base)/blobs/\(image.layers[0].digest)")
         }
-        let nginx = try await Nginx(blobRoot: storage.path + "/store/blobs/sha256")
+        let nginx = try await Nginx(blobRoot: storage.path + "/store/blobs/sha256", workers: nginxWorkers)
         defer { nginx.stop() }
         targets.append(Target(name: "nginx", registry: "http://127.0.0.1:\(nginx.port)/v2", pid: nginx.pid, relay: nil))
         targets.append(Target(name: "upstream", registry: "\(upstream.url)/v2", pid: upstream.processIdentifier!, relay: nil))
@@ -207,7 +211,7 @@ struct Bench: AsyncParsableCommand {
         }
         if scenarios.contains("tls") {
             try await TLSScenario(layover: layover, smallRounds: rounds, seconds: seconds, connections: h2Connections, streams: h2Streams,
-                                  serveArguments: serveArguments)
+                                  serveArguments: serveArguments, nginxWorkers: nginxWorkers)
                 .run(upstream: upstream, blob: herdShared, manifest: cacheManifest, report: report)
         }
         if scenarios.contains("cache") {

@@ -12,7 +12,8 @@ final class Nginx {
     /// - Parameters:
     ///   - blobRoot: a `blobs/sha256` directory laid out as `<2 hex>/<hex>`.
     ///   - tls: a certificate chain and key (PEM) to serve TLS and HTTP/2 with.
-    init(blobRoot: String, tls: (certificate: String, key: String)? = nil) async throws {
+    ///   - workers: worker processes; more than one runs them under nginx's master process.
+    init(blobRoot: String, tls: (certificate: String, key: String)? = nil, workers: Int = 1) async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else {
             throw TestFailure("nginx is not installed: apt-get install nginx-light")
         }
@@ -24,8 +25,8 @@ final class Nginx {
         } ?? "listen 127.0.0.1:\(port);"
         let config = """
             daemon off;
-            master_process off;
-            worker_processes 1;
+            master_process \(workers > 1 ? "on" : "off");
+            worker_processes \(workers);
             error_log stderr error;
             pid \(directory.path)/nginx.pid;
             events { worker_connections 4096; }
@@ -70,7 +71,10 @@ final class Nginx {
     var pid: Int32 { process.process.processIdentifier }
 
     func stop() {
+        // The master first, so that it cannot start workers again; then its workers.
+        let workers = ProcessReading.children(of: pid)
         process.stop(signal: SIGKILL)
+        for worker in workers { kill(worker, SIGKILL) }
         directory.remove()
     }
 }

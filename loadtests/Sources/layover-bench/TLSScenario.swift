@@ -19,6 +19,8 @@ struct TLSScenario {
     var streams: Int
     /// More `serve` flags for both Layover processes (`--event-loops N`).
     var serveArguments: [String] = []
+    /// nginx's worker processes.
+    var nginxWorkers = 1
 
     func run(upstream: UpstreamRegistry, blob: String, manifest: String, report: Report) async throws {
         let directory = try TemporaryDirectory()
@@ -45,7 +47,7 @@ struct TLSScenario {
                                     arguments: trust + ["-H", "\(accept.0): \(accept.1)", "-H", "\(authorization.0): \(authorization.1)"])
         // Let Layover finish storing what the warm-up fetched before nginx serves its files.
         try await Task.sleep(for: .seconds(3))
-        let nginx = try await Nginx(blobRoot: directory.path + "/store/blobs/sha256", tls: (certificate, key))
+        let nginx = try await Nginx(blobRoot: directory.path + "/store/blobs/sha256", tls: (certificate, key), workers: nginxWorkers)
         defer { nginx.stop() }
         let nginxURL = "https://127.0.0.1:\(nginx.port)"
         let openPID = open.process!.process.processIdentifier
