@@ -83,6 +83,9 @@ struct SecureFrontTests {
                 #expect(answer.status == 200 && answer.httpVersion == version, "\(arguments)")
                 #expect(answer.body == bytes, "\(arguments): body differs")
             }
+            // HEAD: the head alone, its length announced (over HTTP/2 one HEADERS frame ends the stream).
+            let head = try await Curl.fetch(base + "/blobs/\(digest)", arguments + ["-I"], in: secure.workspace.path)
+            #expect(head.status == 200 && head.httpVersion == version && head.headers["content-length"] == String(bytes.count), "\(arguments): HEAD")
             let range = try await Curl.fetch(base + "/blobs/\(digest)", arguments + ["-r", "1000000-1999999"], in: secure.workspace.path)
             #expect(range.status == 206 && Array(range.body) == Array(bytes[1_000_000..<2_000_000]), "\(arguments): range")
             let manifestless = try await Curl.fetch(base.replacingOccurrences(of: "/up/team/app", with: "") + "/", arguments,
