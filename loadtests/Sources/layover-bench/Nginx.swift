@@ -71,10 +71,12 @@ final class Nginx {
     var pid: Int32 { process.process.processIdentifier }
 
     func stop() {
-        // The master first, so that it cannot start workers again; then its workers.
+        // The master first, so that it cannot start workers again; then its workers, which hold
+        // the output pipe that `stop` reads to its end.
         let workers = ProcessReading.children(of: pid)
-        process.stop(signal: SIGKILL)
+        process.send(signal: SIGKILL)
         for worker in workers { kill(worker, SIGKILL) }
+        process.stop(signal: SIGKILL)
         directory.remove()
     }
 }
