@@ -101,10 +101,10 @@ extension BlobIndex {
     func tombstones() throws(StoreError) -> [Tombstone] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT upstream, repository, reference FROM tombstone").compactMap { row in
+                try Array(Row.fetchCursor(db, sql: "SELECT upstream, repository, reference FROM tombstone").compactMap { row in
                     guard let name = try? RepositoryName(row["repository"] as String) else { return nil }
                     return Tombstone(repository: RepositoryKey(upstream: row["upstream"], repository: name), reference: row["reference"])
-                }
+                })
             }
         }
     }

@@ -67,12 +67,12 @@ extension BlobIndex {
         try guarded {
             try pool.write { db in
                 try db.execute(sql: "DELETE FROM pushHold WHERE until <= ?", arguments: [now])
-                return try Row.fetchAll(db, sql: "SELECT upstream, repository, digest, until FROM pushHold").compactMap { row in
+                return try Array(Row.fetchCursor(db, sql: "SELECT upstream, repository, digest, until FROM pushHold").compactMap { row in
                     guard let digest = try? Digest(parsing: row["digest"] as String),
                           let repository = try? RepositoryName(row["repository"] as String) else { return nil }
                     let key = HoldKey(repository: RepositoryKey(upstream: row["upstream"], repository: repository), digest: digest)
                     return (key, row["until"] as Double)
-                }
+                })
             }
         }
     }
@@ -81,12 +81,12 @@ extension BlobIndex {
     func tagPins() throws(StoreError) -> [(RepositoryKey, Tag, Digest)] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT upstream, repository, tag, digest FROM tagPin").compactMap { row in
+                try Array(Row.fetchCursor(db, sql: "SELECT upstream, repository, tag, digest FROM tagPin").compactMap { row in
                     guard let digest = try? Digest(parsing: row["digest"] as String),
                           let repository = try? RepositoryName(row["repository"] as String),
                           let tag = try? Tag(row["tag"] as String) else { return nil }
                     return (RepositoryKey(upstream: row["upstream"], repository: repository), tag, digest)
-                }
+                })
             }
         }
     }

@@ -93,7 +93,7 @@ extension BlobIndex {
     func jobs() throws(StoreError) -> [ReplicationJob] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM replicationJob ORDER BY id").compactMap(Self.job)
+                try Array(Row.fetchCursor(db, sql: "SELECT * FROM replicationJob ORDER BY id").compactMap(Self.job))
             }
         }
     }
@@ -101,10 +101,10 @@ extension BlobIndex {
     func jobBlobs() throws(StoreError) -> [(Int64, Digest)] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT jobId, digest FROM jobBlob").compactMap { row in
+                try Array(Row.fetchCursor(db, sql: "SELECT jobId, digest FROM jobBlob").compactMap { row in
                     guard let digest = try? Digest(parsing: row["digest"] as String) else { return nil }
                     return (row["jobId"] as Int64, digest)
-                }
+                })
             }
         }
     }

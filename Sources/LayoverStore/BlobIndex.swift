@@ -160,10 +160,10 @@ final class BlobIndex: Sendable {
     func allBlobs() throws(StoreError) -> [BlobRecord] {
         try guarded {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess").compactMap { row in
+                try Array(Row.fetchCursor(db, sql: "SELECT digest, size, mediaType, lastAccess FROM blob ORDER BY lastAccess").compactMap { row in
                     guard let digest = try? Digest(parsing: row["digest"] as String) else { return nil }
                     return BlobRecord(digest: digest, size: row["size"], mediaType: row["mediaType"], lastAccess: row["lastAccess"])
-                }
+                })
             }
         }
     }
