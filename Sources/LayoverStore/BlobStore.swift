@@ -61,7 +61,9 @@ public final class BlobStore: Sendable {
         let cleanlyClosed = Self.takeCleanShutdownMark(layout)
         var reconciled = try Self.reconcile(layout: layout, index: index, afterCleanShutdown: cleanlyClosed, logger: logger)
         reconciled.filesUnchecked = !cleanlyClosed && !created
-        state = Locked(reconciled)
+        // Moved in, not copied: a second reference to the table would make its first change
+        // (loading the pins just below) copy the whole slot array, without its spare slots.
+        state = Locked(consume reconciled)
         try loadProtection()
         try loadOrphans()
         let deleted = try index.tombstones()

@@ -261,6 +261,24 @@ final class BlobStoreTests {
         store.close()
     }
 
+    @Test("a store opened with pushed blobs still held keeps its table's reserved slots: protecting them does not copy the slot array")
+    func protectionLoadedInPlace() async throws {
+        do {
+            let store = try openStore()
+            let records = try await store.putMany((0..<1_000).map { .init(bytes: content(16, seed: UInt8($0 % 256)) + [UInt8($0 / 256)]) })
+            let repository = RepositoryKey(upstream: "up", repository: try RepositoryName("app"))
+            try await store.holdForPush(records.prefix(100).map(\.digest), in: repository, seconds: 86_400)
+            await store.closeCleanly()
+        }
+        let store = try openStore()
+        #expect(store.pinnedBytes > 0, "the holds are loaded")
+        // A copy on the first change (a second reference to the table left by the opening) has
+        // only as many slots as blobs: the next blob stored copies the whole array again.
+        let capacity = store.state.withLock { $0.records.slotCapacity }
+        #expect(capacity >= 1_250, "a quarter more than the rows: \(capacity)")
+        store.close()
+    }
+
     @Test("a blob's row is in its slot: a row of an evicted blob not yet deleted is replaced, and a second row of one digest is dropped at the next open")
     func rowsInSlots() async throws {
         let (a, b) = (content(100, seed: 40), content(200, seed: 41))
