@@ -31,6 +31,11 @@ final class BlobIndex: Sendable {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = \(pragma)")
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(IndexCheckpointer.writerThresholdFrames)")
+                // Every commit changes pages all over the index (the blob's row, its links, its
+                // hold): with SQLite's default 2 MiB the writer read most of them back from the
+                // file system at a million blobs (a push cost +16 % CPU there against 1,000 blobs,
+                // +6 % with this). The readers keep the default.
+                if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)") }
             }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
@@ -59,6 +64,9 @@ final class BlobIndex: Sendable {
             closed = true
         }
     }
+
+    /// The writer's page cache, in KiB.
+    static let writerCacheKiB = 16_384
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

@@ -108,4 +108,12 @@ struct IndexSynchronousTests {
         let index = try choice.map { try BlobIndex(path: path, synchronous: $0) } ?? BlobIndex(path: path)
         #expect(try index.pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == expected)
     }
+
+    @Test("the writer has a page cache of its own size; readers keep SQLite's default")
+    func writerPageCache() throws {
+        let directory = ScratchDirectory()
+        let index = try BlobIndex(path: directory.path + "/index.sqlite")
+        #expect(try index.pool.write { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -BlobIndex.writerCacheKiB)
+        #expect(try index.pool.read { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -2000)
+    }
 }
