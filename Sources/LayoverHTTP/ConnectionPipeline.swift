@@ -145,8 +145,7 @@ struct ConnectionPipeline: Sendable {
             _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
                                                streamDelegate: manager.http2StreamDelegate) { stream in
                 stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(AnswerFrames())
-                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try stream.pipeline.syncOperations.addHandler(StreamCodec())
                     try stream.pipeline.syncOperations.addHandler(
                         RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog,
                                                sendfile: false, deadline: nil, intercepted: intercepted))

@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// Writes a `Response` onto a channel carrying HTTP/1-style parts: an HTTP/1.1 connection, or an
-/// HTTP/2 stream (through NIO's HTTP/2-to-HTTP/1 codec).
+/// HTTP/2 stream (through `StreamCodec`).
 ///
 /// On cleartext HTTP/1.1, stored files go out as `FileRegion`s (sendfile, see `FileBodySender`);
 /// through TLS and on HTTP/2 as buffers read from the file (`BufferedFileSender`). The file is
