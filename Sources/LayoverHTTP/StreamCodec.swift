@@ -191,17 +191,33 @@ final class StreamCodec: ChannelDuplexHandler, RemovableChannelHandler {
         if let status { block.add(name: ":status", value: String(status.code)) }
         for (name, value) in headers {
             let lowered = lowercased(name)
-            if connectionSpecific.contains(lowered) { continue }
+            if isConnectionSpecific(lowered) { continue }
             block.add(name: lowered, value: value, indexing: lowered == requestID ? .nonIndexable : .indexable)
         }
         return block
     }
 
-    /// Headers about the HTTP/1.1 connection, which HTTP/2 forbids.
-    static let connectionSpecific: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
+    /// A header about the HTTP/1.1 connection, which HTTP/2 forbids (`name` in lower case). A
+    /// switch, not a set: no hashing of every name of every answer.
+    static func isConnectionSpecific(_ name: String) -> Bool {
+        switch name {
+        case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade": true
+        default: false
+        }
+    }
 
-    /// `name` in lower case; itself, not a copy, when it is already.
-    private static func lowercased(_ name: String) -> String {
-        name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
+    /// `name` in lower case: the names every answer carries from constants, others itself when
+    /// already lower case, else a lower-cased copy.
+    static func lowercased(_ name: String) -> String {
+        switch name {
+        case "Content-Type": "content-type"
+        case "Content-Length": "content-length"
+        case "Docker-Content-Digest": "docker-content-digest"
+        case "ETag": "etag"
+        case "X-Request-Id": "x-request-id"
+        case "Docker-Distribution-API-Version": "docker-distribution-api-version"
+        default:
+            name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? name.lowercased() : name
+        }
     }
 }

@@ -104,6 +104,14 @@ struct StreamCodecTests {
         _ = try channel.finish()
     }
 
+    @Test("names lower-cased from constants are the names lower-cased", arguments: [
+        "Content-Type", "Content-Length", "Docker-Content-Digest", "ETag", "X-Request-Id", "Docker-Distribution-API-Version",
+        "Accept-Ranges", "location", "WWW-Authenticate",
+    ])
+    func lowercasedNames(_ name: String) {
+        #expect(StreamCodec.lowercased(name) == name.lowercased())
+    }
+
     @Test("trailers end the stream in a HEADERS frame of their own")
     func trailersEndTheStream() throws {
         let channel = try Self.channel()
