@@ -8,6 +8,12 @@ struct ProcessReading {
         ([pid] + children(of: pid)).map(ownCPUSeconds).reduce(0, +)
     }
 
+    /// System CPU seconds (in the kernel on its behalf) used so far by the process alone.
+    static func systemCPUSeconds(_ pid: Int32) -> Double {
+        guard let fields = statFields(pid), fields.count > 12, let system = Double(fields[12]) else { return 0 }
+        return system / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     private static func ownCPUSeconds(_ pid: Int32) -> Double {
         guard let fields = statFields(pid), fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))

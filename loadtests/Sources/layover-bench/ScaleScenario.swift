@@ -188,9 +188,11 @@ struct ScaleScenario {
                 try await Task.sleep(for: .seconds(6))
                 Self.settle()
                 let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
+                let system = ProcessReading.systemCPUSeconds(server.pid)
                 let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: pushSeconds)
                 let count = max(1, pushes.perSecond * Double(pushSeconds))
                 server.samples["scale-push-cpu", default: []].append((ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / count)
+                server.samples["scale-push-cpu-system", default: []].append((ProcessReading.systemCPUSeconds(server.pid) - system) * 1e6 / count)
                 server.samples["scale-push-written", default: []].append((ProcessReading.writtenBytes(server.pid) - written) / 1024 / count)
                 server.samples["scale-push-rate", default: []].append(pushes.perSecond)
                 server.samples["scale-push-p99", default: []].append(pushes.p99)
@@ -203,12 +205,12 @@ struct ScaleScenario {
                            "scale-blob-head-rps", "scale-blob-head-p99", "scale-blob-head-cpu",
                            "scale-wide-manifest-get-rps", "scale-wide-manifest-get-p99", "scale-wide-manifest-get-cpu",
                            "scale-wide-blob-head-rps", "scale-wide-blob-head-p99", "scale-wide-blob-head-cpu",
-                           "scale-push-rate", "scale-push-p99", "scale-push-cpu", "scale-push-written"] {
+                           "scale-push-rate", "scale-push-p99", "scale-push-cpu", "scale-push-cpu-system", "scale-push-written"] {
                 let samples = server.samples[figure, default: []]
                 guard !samples.isEmpty else { continue }
                 say("# \(server.name) \(figure) by round: " + samples.map { String(format: "%.1f", $0) }.joined(separator: " "))
                 let values = samples.sorted()
-                let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") ? "CPU-µs/req" : figure.hasSuffix("-written") ? "KiB/push"
+                let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") || figure.hasSuffix("-cpu-system") ? "CPU-µs/req" : figure.hasSuffix("-written") ? "KiB/push"
                     : figure == "scale-push-rate" ? "pushes/s" : "req/s"
                 report.add(server.name, figure, values[values.count / 2], unit)
             }
