@@ -127,14 +127,6 @@ final class BlobFetcher: Sendable {
         }
     }
 
-    /// Resumes after a broken or stalled upstream connection, at most this many times in a row
-    /// without `progressThatCounts` between two breaks.
-    static let maximumResumes = 5
-
-    /// Bytes a connection must deliver before it breaks for its break not to count toward
-    /// `maximumResumes`: an upstream that keeps breaking but delivers is slow, not dead.
-    static let progressThatCounts: Int64 = 512 << 10
-
     /// Writes the download's body into `writer`. When the connection breaks (or stalls past the
     /// client's read timeout) before the announced length, asks again from the byte reached
     /// (`Range`), after a short backoff that grows with breaks in a row; readers see a pause. An
@@ -146,8 +138,7 @@ final class BlobFetcher: Sendable {
                          client: RegistryClient, fromPeer: Bool, logger: Logger) async throws {
         var download = first
         var fromPeer = fromPeer
-        var resumes = 0
-        var reachedAtBreak: Int64 = 0
+        var policy = ResumePolicy()
         while true {
             do {
                 var skip = writer.written - download.offset
@@ -173,17 +164,14 @@ final class BlobFetcher: Sendable {
             } catch let error as StoreError {
                 throw error
             } catch {
-                // A connection that delivered a good part before it broke shows a working
-                // upstream: the count starts again. Only breaks in a row without it add up.
-                resumes = writer.written - reachedAtBreak >= Self.progressThatCounts ? 1 : resumes + 1
-                reachedAtBreak = writer.written
+                let resume = policy.broke(written: writer.written)
                 // A peer that broke (or stalled) mid-body failed this fill as one that is not
                 // reached does: the rest crosses the upstream link.
                 if fromPeer { Telemetry.peerError() }
-                guard resumes <= Self.maximumResumes, !Task.isCancelled else { throw error }
+                guard resume, !Task.isCancelled else { throw error }
                 logger.notice("upstream download broke; resuming", metadata: [
-                    "error": "\(error)", "offset": "\(writer.written)", "resume": "\(resumes)"])
-                try await Task.sleep(for: .milliseconds(250 << min(resumes - 1, 4)))
+                    "error": "\(error)", "offset": "\(writer.written)", "resume": "\(policy.breaksInARow)"])
+                try await Task.sleep(for: policy.backoff)
                 download = try await client.getBlob(fetch.repository.repository, fetch.digest, from: writer.written)
                 fromPeer = false
                 Telemetry.resumed(upstream: client.upstream.name)
