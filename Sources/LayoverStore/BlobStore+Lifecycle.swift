@@ -74,7 +74,7 @@ extension BlobStore {
         let (dirty, rows) = state.withLock { state in
             defer { state.dirtyRecency = [:] }
             let rows = state.dirtyRecency.compactMap { digest, time in
-                state.records.rowID(of: digest).map { (row: $0, digest: digest, time: time) }
+                state.records.rowID(of: digest).map { (row: $0, time: time) }
             }
             return (state.dirtyRecency, rows)
         }

@@ -397,6 +397,43 @@ final class BlobStoreTests {
         #expect(planned.map(\.digest) == [digestB])
     }
 
+    @Test("a flush writes last accesses into the compact `access` table; a blob's row keeps the time it was stored")
+    func recencyGoesToTheAccessTable() async throws {
+        let store = try openStore()
+        defer { store.close() }
+        let digest = try await self.store(content(10, seed: 34), in: store, at: 100)
+        clock.set(300)
+        store.touch(digest)
+        await store.flushRecency()
+        let (stored, accessed) = try await store.index.pool.read { db in
+            (try Double.fetchAll(db, sql: "SELECT lastAccess FROM blob"), try Double.fetchAll(db, sql: "SELECT lastAccess FROM access"))
+        }
+        #expect(stored == [100])
+        #expect(accessed == [300])
+        #expect(try store.index.allBlobs().map(\.lastAccess) == [300])
+    }
+
+    @Test("an access row left by a slot's evicted blob is older than the slot's next blob, whose recency it does not change")
+    func staleAccessRowChangesNothing() async throws {
+        let a = content(10, seed: 35), b = content(10, seed: 36)
+        let digestB: Digest
+        do {
+            let store = try openStore()
+            let digestA = try await self.store(a, in: store, at: 100)
+            let slot = try #require(store.rowID(of: digestA))
+            clock.set(200)
+            store.touch(digestA)
+            await store.flushRecency()
+            try await store.quarantine(digestA)
+            digestB = try await self.store(b, in: store, at: 300)
+            #expect(store.rowID(of: digestB) == slot, "B took A's slot")
+            store.close()
+        }
+        let reopened = try openStore()
+        #expect(reopened.record(for: digestB)?.lastAccess == 300)
+        #expect(try await reopened.index.pool.read { db in try Double.fetchAll(db, sql: "SELECT lastAccess FROM access") } == [200])
+    }
+
     @Test func recencyIsNotMovedBackwardsByAnOlderFlush() async throws {
         let bytes = content(10, seed: 32)
         let digest: Digest

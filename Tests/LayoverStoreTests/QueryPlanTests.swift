@@ -15,7 +15,6 @@ struct QueryPlanTests {
         "SELECT digest, mediaType, size, artifactType, annotations FROM referrer WHERE upstream = ? AND repository = ? AND subject = ? ORDER BY digest",
         "SELECT id FROM replicationJob WHERE upstream = ? AND repository = ? AND tag = ? AND state = 'pending'",
         "SELECT 1 FROM replicationJob j WHERE j.upstream = ? AND j.repository = ? AND j.tag = ?",
-        "UPDATE blob SET lastAccess = MAX(lastAccess, ?) WHERE id = ? AND digest = ?",
         "UPDATE blob SET mediaType = ? WHERE id = ? AND digest = ?",
         "DELETE FROM blob WHERE id = ? AND digest = ?",
         "DELETE FROM pushHold WHERE upstream = ? AND repository = ? AND digest = ?",
@@ -78,6 +77,22 @@ struct IndexMigrationTests {
         #expect(count == 30, "the links of the 15 digests stored (10...24), two each")
         #expect(holders == ["team/1", "team/2"])
         #expect(indexes.isEmpty)
+    }
+
+    @Test("blobs of an index before v12 keep their last access, read from their rows while `access` is empty")
+    func accessTable() throws {
+        let directory = ScratchDirectory()
+        let index = try Self.migrated(from: "v11-links-by-slot", in: directory) { db, index in
+            try db.execute(sql: "INSERT INTO blob (id, digest, size, lastAccess) VALUES (?, ?, 1, ?)",
+                           arguments: [index + 1, "sha256:\(index)", Double(100 + index)])
+        }
+        var read: [Int64: Double] = [:]
+        try index.forEachBlobRow { id, _, _, _, lastAccess in read[id] = lastAccess }
+        #expect(read.count == 50 && read[1] == 100 && read[50] == 149)
+        try index.pool.write { db in try db.execute(sql: "INSERT INTO access (id, lastAccess) VALUES (2, 500), (3, 50), (77, 900)") }
+        read = [:]
+        try index.forEachBlobRow { id, _, _, _, lastAccess in read[id] = lastAccess }
+        #expect(read.count == 50 && read[2] == 500 && read[3] == 102 && read[4] == 103, "the later of the two; a row without a blob is skipped")
     }
 
     @Test("blobs keyed by digest before v10 are all there after it, in rows numbered by last access, with no index")

@@ -171,11 +171,13 @@ struct ScaleScenario {
                                                ("blob-head", .HEAD, server.store.blobPaths),
                                                ("wide-manifest-get", .GET, server.store.wideManifestPaths),
                                                ("wide-blob-head", .HEAD, server.store.wideBlobPaths)] where !paths.isEmpty {
-                    let cpu = ProcessReading.cpuSeconds(server.pid)
+                    let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
                     let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths,
                                                               connections: connections, duration: .seconds(seconds), group: group)
                     server.samples["scale-\(label)-cpu", default: []].append(
                         (ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / Double(max(1, result.requests)))
+                    server.samples["scale-\(label)-written", default: []].append(
+                        (ProcessReading.writtenBytes(server.pid) - written) / 1024 * 1000 / Double(max(1, result.requests)))
                     server.samples["scale-\(label)-rps", default: []].append(result.requestsPerSecond)
                     server.samples["scale-\(label)-p99", default: []].append(result.percentile(0.99))
                     server.samples["scale-\(label)-errors", default: []].append(Double(result.errors))
@@ -185,8 +187,11 @@ struct ScaleScenario {
                 // large stores' wide loads touch 20,000 blobs, the 1k store's 1,000), and write it
                 // back, so that each push load meets a quiet disk. Seen without this: pushes of the
                 // 1M store at 0.70-0.78x the 1k store's; with it, the same binary at 0.79-0.86x.
+                let (quietCPU, quietWritten) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
                 try await Task.sleep(for: .seconds(6))
                 Self.settle()
+                server.samples["scale-quiet-cpu", default: []].append(ProcessReading.cpuSeconds(server.pid) - quietCPU)
+                server.samples["scale-quiet-written", default: []].append((ProcessReading.writtenBytes(server.pid) - quietWritten) / 1024)
                 let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
                 let system = ProcessReading.systemCPUSeconds(server.pid)
                 let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: pushSeconds)
@@ -205,12 +210,16 @@ struct ScaleScenario {
                            "scale-blob-head-rps", "scale-blob-head-p99", "scale-blob-head-cpu",
                            "scale-wide-manifest-get-rps", "scale-wide-manifest-get-p99", "scale-wide-manifest-get-cpu",
                            "scale-wide-blob-head-rps", "scale-wide-blob-head-p99", "scale-wide-blob-head-cpu",
+                           "scale-manifest-get-written", "scale-blob-head-written", "scale-wide-manifest-get-written", "scale-wide-blob-head-written",
+                           "scale-quiet-cpu", "scale-quiet-written",
                            "scale-push-rate", "scale-push-p99", "scale-push-cpu", "scale-push-cpu-system", "scale-push-written"] {
                 let samples = server.samples[figure, default: []]
                 guard !samples.isEmpty else { continue }
                 say("# \(server.name) \(figure) by round: " + samples.map { String(format: "%.1f", $0) }.joined(separator: " "))
                 let values = samples.sorted()
-                let unit = figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") || figure.hasSuffix("-cpu-system") ? "CPU-µs/req" : figure.hasSuffix("-written") ? "KiB/push"
+                let unit = figure == "scale-quiet-cpu" ? "CPU-s" : figure == "scale-quiet-written" ? "KiB"
+                    : figure.hasSuffix("-p99") ? "ms" : figure.hasSuffix("-cpu") || figure.hasSuffix("-cpu-system") ? "CPU-µs/req"
+                    : figure == "scale-push-written" ? "KiB/push" : figure.hasSuffix("-written") ? "KiB/1k req"
                     : figure == "scale-push-rate" ? "pushes/s" : "req/s"
                 report.add(server.name, figure, values[values.count / 2], unit)
             }
