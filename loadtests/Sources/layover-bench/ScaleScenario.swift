@@ -9,7 +9,7 @@ import NIOPosix
 /// `/readyz` is 200, alone on the machine), RSS at start, then, after a pass that reads every
 /// sampled manifest and HEADs every sampled blob once, `rounds` rounds of cached manifest GETs and
 /// blob HEADs spread over the store (closed loop) and, once the disk is quiet, 1 KiB monolithic
-/// pushes from several clients, the stores taken in turn and their order rotated each round (so that the machine's
+/// pushes from several clients (then a pause and a `sync` before the next store's loads), the stores taken in turn and their order rotated each round (so that the machine's
 /// noise falls on all alike; medians reported), and RSS after the load.
 /// The GETs and HEADs go to as many distinct manifests and blobs as the smallest store holds
 /// (the same working set at every size: what differs is only the store around it); stores with
@@ -202,6 +202,11 @@ struct ScaleScenario {
                 server.samples["scale-push-rate", default: []].append(pushes.perSecond)
                 server.samples["scale-push-p99", default: []].append(pushes.p99)
                 server.samples["scale-push-errors", default: []].append(Double(pushes.errors))
+                // And the next store's GETs meet a quiet machine: the index checkpoints and the
+                // file system's write-back that a push load leaves behind (8 s of pushes) would
+                // otherwise run during them, and hit whichever store comes next.
+                try await Task.sleep(for: .seconds(3))
+                Self.settle()
             }
         }
         try await group.shutdownGracefully()
