@@ -97,7 +97,7 @@ struct Bench: AsyncParsableCommand {
     var pushClients = 4
 
     @Option(name: .customLong("scale-rounds"), help: "scale: rounds of load over the stores, in turn (medians reported).")
-    var scaleRounds = 5
+    var scaleRounds = 7
 
     @Option(name: .customLong("scale-seconds"), help: "scale: seconds of each GET and HEAD load in a round.")
     var scaleSeconds = 2
