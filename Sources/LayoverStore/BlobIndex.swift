@@ -167,7 +167,9 @@ final class BlobIndex: Sendable {
         // rewrote about 10,000 pages of `blob` (some 80 MB through the log and its checkpoint);
         // in `access` it rewrites at most its 5,000 pages. A blob's last access is the later of
         // `blob.lastAccess` (its storing) and its `access` row. An `access` row left by a slot's
-        // earlier blob is older than the slot's blob: it changes nothing, and is not deleted.
+        // earlier blob is older than the slot's next blob: it changes nothing, and is not deleted
+        // (only a file adopted after a crash, stored with its file's time, may inherit a later
+        // one and look more recently used than it was).
         migrator.registerMigration("v12-access-table") { db in
             try db.execute(sql: "CREATE TABLE access (id INTEGER PRIMARY KEY, lastAccess DOUBLE NOT NULL)")
         }
@@ -255,6 +257,7 @@ final class BlobIndex: Sendable {
         }
     }
 
+    /// Records a blob's last access in its slot's `access` row, never moving it back.
     static let recordAccess = """
         INSERT INTO access (id, lastAccess) VALUES (?, ?)
         ON CONFLICT (id) DO UPDATE SET lastAccess = MAX(lastAccess, excluded.lastAccess)
