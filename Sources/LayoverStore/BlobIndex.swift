@@ -176,21 +176,15 @@ final class BlobIndex: Sendable {
         return migrator
     }
 
-    /// Every blob row with its last access (the later of its storing and its `access` row).
-    static let blobsWithAccess = """
-        SELECT b.digest, b.size, b.mediaType, MAX(b.lastAccess, IFNULL(a.lastAccess, 0)) AS lastAccess
-        FROM blob b LEFT JOIN access a ON a.id = b.id
-        """
-
+    /// Every blob, least recently used first (ties in slot order), its last access read as the
+    /// store reads it when it opens (`forEachBlobRow`).
     func allBlobs() throws(StoreError) -> [BlobRecord] {
-        try guarded {
-            try pool.read { db in
-                try Array(Row.fetchCursor(db, sql: Self.blobsWithAccess + " ORDER BY 4").compactMap { row in
-                    guard let digest = try? Digest(parsing: row["digest"] as String) else { return nil }
-                    return BlobRecord(digest: digest, size: row["size"], mediaType: row["mediaType"], lastAccess: row["lastAccess"])
-                })
-            }
+        var blobs: [(id: Int64, record: BlobRecord)] = []
+        try forEachBlobRow { id, digest, size, mediaType, lastAccess in
+            guard let digest = try? Digest(parsing: String(decoding: digest, as: UTF8.self)) else { return }
+            blobs.append((id, BlobRecord(digest: digest, size: size, mediaType: mediaType, lastAccess: lastAccess)))
         }
+        return blobs.sorted { ($0.record.lastAccess, $0.id) < ($1.record.lastAccess, $1.id) }.map(\.record)
     }
 
     /// Records a blob whose slot in the store's table is `row`.

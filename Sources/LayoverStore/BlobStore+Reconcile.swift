@@ -74,21 +74,23 @@ extension BlobIndex {
     static let highestBlobRow = "SELECT MAX(id) FROM blob"
 
     /// Calls `body` with every blob row (its id, its digest as UTF-8 bytes valid during the call,
-    /// size, media type, last access from `blob` and `access`), in id order, one at a time: a cursor, no list of every
-    /// row, no string per digest. Used by startup reconciliation only.
+    /// size, media type, last access: the later of `blob`'s and `access`'s), in id order, one at
+    /// a time: a cursor, no list of every row, no string per digest. Used by startup
+    /// reconciliation (and `allBlobs`).
     func forEachBlobRow(_ body: (Int64, UnsafeBufferPointer<UInt8>, Int64, String?, Double) -> Void) throws(StoreError) {
         try guarded {
             try pool.read { db in
                 // Both tables in id order, merged: one pass over each, no lookup per row.
                 let rows = try Row.fetchCursor(db, sql: "SELECT id, digest, size, mediaType, lastAccess FROM blob ORDER BY id")
                 let accesses = try Row.fetchCursor(db, sql: "SELECT id, lastAccess FROM access ORDER BY id")
-                var access: (id: Int64, time: Double)? = try accesses.next().map { ($0[0], $0[1]) }
+                let nextAccess = { () throws -> (id: Int64, time: Double)? in try accesses.next().map { ($0[0], $0[1]) } }
+                var access = try nextAccess()
                 while let row = try rows.next() {
                     let id: Int64 = row[0]
                     let size: Int64 = row[2]
                     let mediaType: String? = row[3]
                     var lastAccess: Double = row[4]
-                    while let earlier = access, earlier.id < id { access = try accesses.next().map { ($0[0], $0[1]) } }
+                    while let earlier = access, earlier.id < id { access = try nextAccess() }
                     if let access, access.id == id { lastAccess = max(lastAccess, access.time) }
                     try row.withUnsafeData(atIndex: 1) { data in
                         data?.withUnsafeBytes { body(id, $0.bindMemory(to: UInt8.self), size, mediaType, lastAccess) }

@@ -9,8 +9,9 @@ import NIOPosix
 /// `/readyz` is 200, alone on the machine), RSS at start, then, after a pass that reads every
 /// sampled manifest and HEADs every sampled blob once, `rounds` rounds of cached manifest GETs and
 /// blob HEADs spread over the store (closed loop) and, once the disk is quiet, 1 KiB monolithic
-/// pushes from several clients (then a pause and a `sync` before the next store's loads), the stores taken in turn and their order rotated each round (so that the machine's
-/// noise falls on all alike; medians reported), and RSS after the load.
+/// pushes from several clients (then a pause and a `sync` before the next store's loads), the
+/// stores taken in turn and their order rotated each round (so that the machine's noise falls on
+/// all alike; medians reported), and RSS after the load.
 /// The GETs and HEADs go to as many distinct manifests and blobs as the smallest store holds
 /// (the same working set at every size: what differs is only the store around it); stores with
 /// room are also loaded over `wide` of each (`scale-wide-…`), compared among themselves.
