@@ -41,16 +41,22 @@ struct FleetPullTests {
         #expect(moved >= uniqueBytes)
         // A peer too slow to answer in time is skipped and the node goes upstream itself (by
         // design): on a loaded machine (a whole-suite run on 2 cores) that happened, 1.25x moved.
-        // Then the bound is the one such a fallback allows; otherwise "about once".
-        var peerErrors = 0
+        // An upstream body idle past the read timeout is resumed from the byte written, and what
+        // was in flight on the dropped connection crossed the link for nothing. Either relaxes the
+        // link's bound to what such a fallback allows; otherwise "about once". The bytes the nodes
+        // wrote from the upstream show a second download of a blob whatever the link did.
+        var peerErrors = 0, resumes = 0, fetched = 0
         for node in 0..<3 {
             let metrics = try await TestHTTP.shared.get("\(rig.url(node))/metrics").text
-            for line in metrics.split(separator: "\n") where line.hasPrefix("layover_peer_errors_total") {
-                peerErrors += Int(Double(line.split(separator: " ").last ?? "") ?? 0)
-            }
+            peerErrors += FleetRig.sum("layover_peer_errors_total", in: metrics)
+            resumes += FleetRig.sum("layover_upstream_resumes_total", in: metrics)
+            fetched += FleetRig.sum("layover_upstream_fetched_bytes_total", in: metrics)
         }
-        let bound = peerErrors == 0 ? uniqueBytes + uniqueBytes / 10 + 256 << 10 : 2 * uniqueBytes
-        #expect(moved < bound, "the fleet moved \(moved) upstream bytes for \(uniqueBytes) unique bytes, \(peerErrors) peer errors")
+        let once = uniqueBytes + uniqueBytes / 10 + 256 << 10
+        let detail = "the fleet moved \(moved) upstream bytes and wrote \(fetched) for \(uniqueBytes) unique bytes, "
+            + "\(peerErrors) peer errors, \(resumes) resumes\n\(rig.logTails)"
+        #expect(moved < (peerErrors == 0 && resumes == 0 ? once : 2 * uniqueBytes), "\(detail)")
+        #expect(fetched >= uniqueBytes && fetched < (peerErrors == 0 ? once : 2 * uniqueBytes), "\(detail)")
         // Every node that served a blob keeps its own copy.
         for node in 0..<3 {
             #expect(rig.storedBlobs(node).isSuperset(of: Set(first.layers.map(\.digest))), "node \(node)")
