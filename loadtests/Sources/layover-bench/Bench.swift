@@ -105,6 +105,9 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("scale-push-seconds"), help: "scale: seconds of each push load in a round.")
     var scalePushSeconds = 8
 
+    @Option(name: .customLong("scale-loads"), help: "scale: the loads of a round (comma-separated: manifest-get, blob-head, wide-manifest-get, wide-blob-head, push); default: all. One load alone, made longer, is what a profile of it needs.")
+    var scaleLoads = ""
+
     /// The scenarios that need the seeded upstream, the proxies and nginx.
     static let suiteScenarios: Set<String> = ["cold", "warm", "small", "tls", "cache", "push"]
 
@@ -127,7 +130,8 @@ struct Bench: AsyncParsableCommand {
         }
         if scenarios.contains("scale") {
             try await ScaleScenario(layover: layover, sizes: scaleSizes.split(separator: ",").compactMap { Int($0) }, protect: scaleProtected,
-                                    connections: connections, seconds: scaleSeconds, pushSeconds: scalePushSeconds, pushClients: pushClients, rounds: scaleRounds)
+                                    connections: connections, seconds: scaleSeconds, pushSeconds: scalePushSeconds, pushClients: pushClients, rounds: scaleRounds,
+                                    loads: scaleLoads.isEmpty ? ScaleScenario.allLoads : Set(scaleLoads.split(separator: ",").map(String.init)))
                 .run(report: report)
         }
         report.printTable()

@@ -8,10 +8,10 @@ import NIOPosix
 /// `layover` (upstream unreachable, pushes `local`). Measured for each: startup (spawn until
 /// `/readyz` is 200, alone on the machine), RSS at start, then, after a pass that reads every
 /// sampled manifest and HEADs every sampled blob once, `rounds` rounds of cached manifest GETs and
-/// blob HEADs spread over the store (closed loop) and, once the disk is quiet, 1 KiB monolithic
-/// pushes from several clients (then a pause and a `sync` before the next store's loads), the
-/// stores taken in turn and their order rotated each round (so that the machine's noise falls on
-/// all alike; medians reported), and RSS after the load.
+/// blob HEADs spread over the store (closed loop), each load on every store back to back, then,
+/// once the disk is quiet, 1 KiB monolithic pushes from several clients into each store in turn
+/// (each followed by a pause and a `sync`), the stores' order rotated each round (so that the
+/// machine's noise falls on all alike; medians reported), and RSS after the load.
 /// The GETs and HEADs go to as many distinct manifests and blobs as the smallest store holds
 /// (the same working set at every size: what differs is only the store around it); stores with
 /// room are also loaded over `wide` of each (`scale-wide-…`), compared among themselves.
@@ -29,6 +29,9 @@ struct ScaleScenario {
     let pushSeconds: Int
     let pushClients: Int
     let rounds: Int
+    /// The loads of a round, by label (`allLoads`, or some of them to profile one).
+    let loads: Set<String>
+    static let allLoads: Set<String> = ["manifest-get", "blob-head", "wide-manifest-get", "wide-blob-head", "push"]
     /// Distinct manifests and blobs of the wide loads.
     let wide = 10_000
 
@@ -160,54 +163,23 @@ struct ScaleScenario {
         return (process, startup)
     }
 
-    /// `rounds` rounds over `servers` (order rotated each round): manifest GETs, blob HEADs,
-    /// pushes; medians reported, then RSS.
+    /// `rounds` rounds over `servers` (order rotated each round): each GET and HEAD load on every
+    /// server back to back (the figures compared are seconds apart, not a whole round's store
+    /// apart: seen with one store's loads after another's, a store's wide GETs at 0.74x in a round
+    /// where the machine slowed between the two, and 0.97-1.00x when that load ran alone), then
+    /// each server's pushes; medians reported, then RSS.
     private func measure(_ servers: [Served], report: Report) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         for round in 0..<rounds {
-            for index in servers.indices {
-                let server = servers[(index + round) % servers.count]
-                let url = URL(string: server.process.url)!
-                for (label, method, paths) in [("manifest-get", HTTPMethod.GET, server.store.manifestPaths),
-                                               ("blob-head", .HEAD, server.store.blobPaths),
-                                               ("wide-manifest-get", .GET, server.store.wideManifestPaths),
-                                               ("wide-blob-head", .HEAD, server.store.wideBlobPaths)] where !paths.isEmpty {
-                    let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
-                    let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths,
-                                                              connections: connections, duration: .seconds(seconds), group: group)
-                    server.samples["scale-\(label)-cpu", default: []].append(
-                        (ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / Double(max(1, result.requests)))
-                    server.samples["scale-\(label)-written", default: []].append(
-                        (ProcessReading.writtenBytes(server.pid) - written) / 1024 * 1000 / Double(max(1, result.requests)))
-                    server.samples["scale-\(label)-rps", default: []].append(result.requestsPerSecond)
-                    server.samples["scale-\(label)-p99", default: []].append(result.percentile(0.99))
-                    server.samples["scale-\(label)-errors", default: []].append(Double(result.errors))
+            let order = servers.indices.map { servers[($0 + round) % servers.count] }
+            for label in ["manifest-get", "blob-head", "wide-manifest-get", "wide-blob-head"] where loads.contains(label) {
+                for server in order {
+                    try await load(label, on: server, group: group)
                 }
-                // Pushes are fsync-bound, and every server shares the volume: wait out the recency
-                // flush (every 5 s) that the loads above left in this and the other servers (the
-                // large stores' wide loads touch 20,000 blobs, the 1k store's 1,000), and write it
-                // back, so that each push load meets a quiet disk. Seen without this: pushes of the
-                // 1M store at 0.70-0.78x the 1k store's; with it, the same binary at 0.79-0.86x.
-                let (quietCPU, quietWritten) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
-                try await Task.sleep(for: .seconds(6))
-                Self.settle()
-                server.samples["scale-quiet-cpu", default: []].append(ProcessReading.cpuSeconds(server.pid) - quietCPU)
-                server.samples["scale-quiet-written", default: []].append((ProcessReading.writtenBytes(server.pid) - quietWritten) / 1024)
-                let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
-                let system = ProcessReading.systemCPUSeconds(server.pid)
-                let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: pushSeconds)
-                let count = max(1, pushes.perSecond * Double(pushSeconds))
-                server.samples["scale-push-cpu", default: []].append((ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / count)
-                server.samples["scale-push-cpu-system", default: []].append((ProcessReading.systemCPUSeconds(server.pid) - system) * 1e6 / count)
-                server.samples["scale-push-written", default: []].append((ProcessReading.writtenBytes(server.pid) - written) / 1024 / count)
-                server.samples["scale-push-rate", default: []].append(pushes.perSecond)
-                server.samples["scale-push-p99", default: []].append(pushes.p99)
-                server.samples["scale-push-errors", default: []].append(Double(pushes.errors))
-                // And the next store's GETs meet a quiet machine: the index checkpoints and the
-                // file system's write-back that a push load leaves behind (8 s of pushes) would
-                // otherwise run during them, and hit whichever store comes next.
-                try await Task.sleep(for: .seconds(3))
-                Self.settle()
+            }
+            guard loads.contains("push") else { continue }
+            for server in order {
+                try await pushes(on: server)
             }
         }
         try await group.shutdownGracefully()
@@ -237,6 +209,57 @@ struct ScaleScenario {
             report.add(server.name, "scale-rss", ProcessReading.rssMiB(server.pid), "MiB")
             report.add(server.name, "scale-peak-rss", ProcessReading.peakRSSMiB(server.pid), "MiB")
         }
+    }
+
+    /// One closed-loop GET or HEAD load (`label`) on `server`, its samples kept.
+    private func load(_ label: String, on server: Served, group: MultiThreadedEventLoopGroup) async throws {
+        let (method, paths): (HTTPMethod, [String]) = switch label {
+        case "manifest-get": (.GET, server.store.manifestPaths)
+        case "blob-head": (.HEAD, server.store.blobPaths)
+        case "wide-manifest-get": (.GET, server.store.wideManifestPaths)
+        default: (.HEAD, server.store.wideBlobPaths)
+        }
+        guard !paths.isEmpty else { return }
+        let url = URL(string: server.process.url)!
+        let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
+        let result = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: method, paths: paths,
+                                                  connections: connections, duration: .seconds(seconds), group: group)
+        server.samples["scale-\(label)-cpu", default: []].append(
+            (ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / Double(max(1, result.requests)))
+        server.samples["scale-\(label)-written", default: []].append(
+            (ProcessReading.writtenBytes(server.pid) - written) / 1024 * 1000 / Double(max(1, result.requests)))
+        server.samples["scale-\(label)-rps", default: []].append(result.requestsPerSecond)
+        server.samples["scale-\(label)-p99", default: []].append(result.percentile(0.99))
+        server.samples["scale-\(label)-errors", default: []].append(Double(result.errors))
+    }
+
+    /// `server`'s push load, after a quiet wait, its samples kept.
+    private func pushes(on server: Served) async throws {
+        // Pushes are fsync-bound, and every server shares the volume: wait out the recency
+        // flush (every 5 s) that the loads above left in this and the other servers (the
+        // large stores' wide loads touch 20,000 blobs, the 1k store's 1,000), and write it
+        // back, so that each push load meets a quiet disk. Seen without this: pushes of the
+        // 1M store at 0.70-0.78x the 1k store's; with it, the same binary at 0.79-0.86x.
+        let (quietCPU, quietWritten) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
+        try await Task.sleep(for: .seconds(6))
+        Self.settle()
+        server.samples["scale-quiet-cpu", default: []].append(ProcessReading.cpuSeconds(server.pid) - quietCPU)
+        server.samples["scale-quiet-written", default: []].append((ProcessReading.writtenBytes(server.pid) - quietWritten) / 1024)
+        let (cpu, written) = (ProcessReading.cpuSeconds(server.pid), ProcessReading.writtenBytes(server.pid))
+        let system = ProcessReading.systemCPUSeconds(server.pid)
+        let pushes = try await PushLoad.run(base: "\(server.process.url)/v2/up/scale/pushed", clients: pushClients, seconds: pushSeconds)
+        let count = max(1, pushes.perSecond * Double(pushSeconds))
+        server.samples["scale-push-cpu", default: []].append((ProcessReading.cpuSeconds(server.pid) - cpu) * 1e6 / count)
+        server.samples["scale-push-cpu-system", default: []].append((ProcessReading.systemCPUSeconds(server.pid) - system) * 1e6 / count)
+        server.samples["scale-push-written", default: []].append((ProcessReading.writtenBytes(server.pid) - written) / 1024 / count)
+        server.samples["scale-push-rate", default: []].append(pushes.perSecond)
+        server.samples["scale-push-p99", default: []].append(pushes.p99)
+        server.samples["scale-push-errors", default: []].append(Double(pushes.errors))
+        // And the next loads meet a quiet machine: the index checkpoints and the file system's
+        // write-back that a push load leaves behind (8 s of pushes) would otherwise run during
+        // them, and hit whichever store comes next.
+        try await Task.sleep(for: .seconds(3))
+        Self.settle()
     }
 
     static func label(_ size: Int) -> String {
