@@ -129,9 +129,13 @@ struct Bench: AsyncParsableCommand {
                 .run(report: report)
         }
         if scenarios.contains("scale") {
+            let loads = scaleLoads.isEmpty ? ScaleScenario.allLoads : Set(scaleLoads.split(separator: ",").map(String.init))
+            guard loads.isSubset(of: ScaleScenario.allLoads) else {
+                throw ValidationError("--scale-loads: unknown \(loads.subtracting(ScaleScenario.allLoads).sorted()); known: \(ScaleScenario.allLoads.sorted())")
+            }
             try await ScaleScenario(layover: layover, sizes: scaleSizes.split(separator: ",").compactMap { Int($0) }, protect: scaleProtected,
                                     connections: connections, seconds: scaleSeconds, pushSeconds: scalePushSeconds, pushClients: pushClients, rounds: scaleRounds,
-                                    loads: scaleLoads.isEmpty ? ScaleScenario.allLoads : Set(scaleLoads.split(separator: ",").map(String.init)))
+                                    loads: loads)
                 .run(report: report)
         }
         report.printTable()
