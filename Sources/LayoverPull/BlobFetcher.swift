@@ -33,6 +33,9 @@ final class BlobFetcher: Sendable {
         /// A download of the digest runs through another repository: the caller's repository
         /// must first be confirmed to hold the digest (then call again with `confirmed`).
         case confirmFirst
+        /// The digest is stored (a download committed since the caller looked): serve it from
+        /// the store; no download starts.
+        case stored
     }
 
     /// Joins the download of `digest`, starting it through `repository` when none is running.
@@ -40,12 +43,17 @@ final class BlobFetcher: Sendable {
     /// `repository` holds the digest): checking and joining are one decision, so a fetch that
     /// another repository starts in between is never joined unconfirmed. A download this call
     /// starts asks the digest's owner first when `askPeers` (false for a peer's own request).
+    /// A digest stored meanwhile is `.stored`: a caller that looked before a download committed
+    /// never starts a second one.
     func join(_ digest: Digest, repository: RepositoryKey, client: RegistryClient, confirmed: Bool,
               askPeers: Bool = true) -> JoinDecision {
         let decision: JoinDecision = inflight.withLock { map in
             if let fetch = map[digest] {
                 return fetch.repository == repository || confirmed ? .joined(fetch, started: false) : .confirmFirst
             }
+            // A download's blob is recorded before it leaves the map: none there and a record
+            // means it committed after the caller looked (or while its repository was confirmed).
+            if store.record(for: digest) != nil { return .stored }
             let fetch = InflightFetch(digest: digest, repository: repository)
             map[digest] = fetch
             return .joined(fetch, started: true)

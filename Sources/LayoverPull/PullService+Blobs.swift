@@ -19,20 +19,9 @@ extension PullService {
         let unreachable = withBody ? nil : { (error: UpstreamError) in PullError.blobUnknownUpstreamDown(digest, reason: "\(error)") }
         // Deleted here, its deletion not yet upstream: gone, whatever the upstream still says.
         if store.isDeleted(repository, digest.description) { throw .blobUnknown(digest) }
-        if store.record(for: digest) != nil {
-            try await confirmLink(repository, digest, unknown: .blobUnknown(digest), unreachable: unreachable) { () async throws(UpstreamError) in
-                _ = try await client.headBlob(repository.repository, digest)
-            }
-            if withBody {
-                if let lease = store.lease(digest) {
-                    Telemetry.lookup(.blob, hit: true)
-                    return .stored(lease.record, lease)
-                }
-            } else if let record = store.record(for: digest) {
-                store.touch(digest)
-                Telemetry.lookup(.blob, hit: true)
-                return .stored(record, nil)
-            }
+        if store.record(for: digest) != nil, let answer = try await storedAnswer(client, repository, digest, withBody: withBody, unreachable: unreachable) {
+            Telemetry.lookup(.blob, hit: true)
+            return answer
         }
         Telemetry.lookup(.blob, hit: false)
         if !withBody {
@@ -47,7 +36,13 @@ extension PullService {
                 throw .upstream(error)
             }
         }
-        let fetch = try await joinFetch(client, repository, digest, askPeers: askPeers)
+        guard let fetch = try await joinFetch(client, repository, digest, askPeers: askPeers) else {
+            // Stored since it was looked for: a download committed meanwhile.
+            guard let answer = try await storedAnswer(client, repository, digest, withBody: true, unreachable: unreachable) else {
+                throw .store("blob \(digest) left the store as it was committed")
+            }
+            return answer
+        }
         if ranged {
             switch await fetch.waitForEnd() {
             case .success:
@@ -65,17 +60,36 @@ extension PullService {
         }
     }
 
+    /// The stored blob for `repository` (the upstream asked first whether `repository` holds it,
+    /// unless that is known), leased when `withBody`; nil when it left the store meanwhile.
+    private func storedAnswer(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest, withBody: Bool,
+                              unreachable: ((UpstreamError) -> PullError)?) async throws(PullError) -> BlobAnswer? {
+        try await confirmLink(repository, digest, unknown: .blobUnknown(digest), unreachable: unreachable) { () async throws(UpstreamError) in
+            _ = try await client.headBlob(repository.repository, digest)
+        }
+        if withBody {
+            return store.lease(digest).map { .stored($0.record, $0) }
+        }
+        guard let record = store.record(for: digest) else { return nil }
+        store.touch(digest)
+        return .stored(record, nil)
+    }
+
     /// The shared download of `digest` for `repository`: joined at once when it runs through the
     /// same repository (or none runs, and this call starts one through it); joined after the
-    /// upstream confirms `repository` holds the digest when it runs through another.
+    /// upstream confirms `repository` holds the digest when it runs through another. Nil when
+    /// the digest is stored meanwhile (a download committed since the caller looked).
     private func joinFetch(_ client: RegistryClient, _ repository: RepositoryKey,
-                           _ digest: Digest, askPeers: Bool) async throws(PullError) -> InflightFetch {
+                           _ digest: Digest, askPeers: Bool) async throws(PullError) -> InflightFetch? {
         var confirmed = false
         while true {
             switch fetcher.join(digest, repository: repository, client: client, confirmed: confirmed, askPeers: askPeers) {
             case .joined(let fetch, let started):
                 if !started { Telemetry.coalesced() }
                 return fetch
+            case .stored:
+                Telemetry.coalesced()
+                return nil
             case .confirmFirst:
                 try await confirmLink(repository, digest, unknown: .blobUnknown(digest)) { () async throws(UpstreamError) in
                     _ = try await client.headBlob(repository.repository, digest)

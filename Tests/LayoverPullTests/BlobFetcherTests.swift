@@ -26,11 +26,16 @@ final class BlobFetcherTests {
 
     /// A fetcher whose downloads hang: the upstream accepts connections and never answers.
     func fetcher(peers: (any BlobPeers)? = nil) throws -> (BlobFetcher, RegistryClient) {
+        let (fetcher, client, _) = try fetcherAndStore(peers: peers)
+        return (fetcher, client)
+    }
+
+    func fetcherAndStore(peers: (any BlobPeers)? = nil) throws -> (BlobFetcher, RegistryClient, BlobStore) {
         let store = try BlobStore(layout: StoreLayout(root: root), budget: StoreBudget(maxBytes: 1 << 30),
                                   availableBytes: { _ in 1 << 40 })
         let client = RegistryClient(upstream: UpstreamConfiguration(name: "up", url: "http://127.0.0.1:\(upstream.port)"),
                                     http: Self.http, retryPolicy: RetryPolicy(attempts: 1))
-        return (BlobFetcher(store: store, peers: peers, logger: Logger(label: "test")), client)
+        return (BlobFetcher(store: store, peers: peers, logger: Logger(label: "test")), client, store)
     }
 
     /// One client for the process: an HTTPClient must be shut down before it is freed.
@@ -56,6 +61,21 @@ final class BlobFetcherTests {
             return
         }
         #expect(same === started)
+    }
+
+    /// A caller that found the blob missing, then waited (the upstream's confirmation of its
+    /// repository, or only its turn), may come to `join` after the download committed and left:
+    /// it is told the blob is stored, and no second download starts. Seen in a fleet test: a
+    /// layer shared by two repositories crossed the upstream link twice, with no peer error.
+    @Test func aDigestStoredMeanwhileIsNotDownloadedAgain() async throws {
+        let (fetcher, client, store) = try fetcherAndStore()
+        _ = try await store.put(Array("layer".utf8), digest: digest, mediaType: nil)
+        for confirmed in [false, true] {
+            guard case .stored = fetcher.join(digest, repository: second, client: client, confirmed: confirmed) else {
+                Issue.record("a stored digest starts no download (confirmed: \(confirmed))")
+                return
+            }
+        }
     }
 
     @Test func aMissIsFilledFromAPeerAndTheDigestVerified() async throws {
