@@ -47,10 +47,10 @@ struct FleetPullTests {
         // wrote from the upstream show a second download of a blob whatever the link did.
         var peerErrors = 0, resumes = 0, fetched = 0
         for node in 0..<3 {
-            let metrics = try await TestHTTP.shared.get("\(rig.url(node))/metrics").text
-            peerErrors += FleetRig.sum("layover_peer_errors_total", in: metrics)
-            resumes += FleetRig.sum("layover_upstream_resumes_total", in: metrics)
-            fetched += FleetRig.sum("layover_upstream_fetched_bytes_total", in: metrics)
+            let metrics = PrometheusText(try await TestHTTP.shared.get("\(rig.url(node))/metrics").text)
+            peerErrors += Int(metrics.value("layover_peer_errors_total"))
+            resumes += Int(metrics.value("layover_upstream_resumes_total"))
+            fetched += Int(metrics.value("layover_upstream_fetched_bytes_total"))
         }
         let once = uniqueBytes + uniqueBytes / 10 + 256 << 10
         let detail = "the fleet moved \(moved) upstream bytes and wrote \(fetched) for \(uniqueBytes) unique bytes, "

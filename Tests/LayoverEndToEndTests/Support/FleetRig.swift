@@ -73,13 +73,6 @@ extension FleetRig {
         return Int(json[range.upperBound...].prefix { $0.isNumber }) ?? 0
     }
 
-    /// The sum of every sample of `metric` (any labels) in a Prometheus exposition.
-    static func sum(_ metric: String, in exposition: String) -> Int {
-        exposition.split(separator: "\n")
-            .filter { $0.hasPrefix(metric + " ") || $0.hasPrefix(metric + "{") }
-            .reduce(0) { $0 + Int(Double($1.split(separator: " ").last ?? "") ?? 0) }
-    }
-
     /// Each node's forwarded-request count, from its status.
     func forwardedCounts() async throws -> [Int] {
         try await (0..<ports.count).asyncMap { node in
