@@ -32,7 +32,7 @@ struct BuildKitOrphanTests {
         let stored = fixture.storedBlobs()
         #expect(Set(image.layers.map(\.digest)).isSubset(of: stored), "the older image is still tagged: kept")
         #expect(!Set(first.layers.map(\.digest)).isSubset(of: stored), "the replaced cache's layers went first")
-        let metrics = try await BuildKitPrefetchTests.scrape(fixture)
+        let metrics = try await fixture.metrics()
         #expect(metrics.value("layover_store_orphans_evicted_total") >= 1)
         #expect(metrics.names.contains("layover_store_orphaned_bytes"))
     }

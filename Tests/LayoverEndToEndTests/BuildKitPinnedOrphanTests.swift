@@ -29,14 +29,14 @@ struct BuildKitPinnedOrphanTests {
         // The next build rewrites `up`'s tag: the first cache is orphaned, and still pinned.
         let second = try await BuildKitPrefetchTests.seedCache(fixture, .manifest)
         try await BuildKitPrefetchTests.resolve(fixture)
-        try await eventually { try await BuildKitPrefetchTests.scrape(fixture).value("layover_store_evictions_total") >= 1 }
-        try await eventually { try await BuildKitPrefetchTests.scrape(fixture).value("layover_prefetch_layers_total", ["result": "fetched"]) >= 4 }
+        try await eventually { try await fixture.metrics().value("layover_store_evictions_total") >= 1 }
+        try await eventually { try await fixture.metrics().value("layover_prefetch_layers_total", ["result": "fetched"]) >= 4 }
 
         let stored = fixture.storedBlobs()
         #expect(Set(layers.map(\.digest)).isSubset(of: stored), "pinned by the pending push: kept")
         #expect(Set(second.layers.map(\.digest)).isSubset(of: stored))
         #expect(!Set(image.layers.map(\.digest)).isSubset(of: stored), "room was made from what was not protected")
-        let metrics = try await BuildKitPrefetchTests.scrape(fixture)
+        let metrics = try await fixture.metrics()
         #expect(metrics.value("layover_store_orphaned_bytes") >= Double(layers.reduce(0) { $0 + $1.bytes.count }))
         #expect(metrics.value("layover_store_orphans_evicted_total") == 0)
     }

@@ -38,11 +38,6 @@ struct BuildKitPrefetchTests {
         #expect(get.status == 200)
     }
 
-    static func scrape(_ fixture: Fixture) async throws -> PrometheusText {
-        let answer = try await TestHTTP.shared.get("\(fixture.layover.url)/metrics")
-        return PrometheusText(String(decoding: answer.body, as: UTF8.self))
-    }
-
     @Test("resolving a cache manifest fetches its layers before any is requested", arguments: Form.allCases)
     func prefetchOnResolve(form: Form) async throws {
         let fixture = try await Fixture()
@@ -52,9 +47,9 @@ struct BuildKitPrefetchTests {
         try await Self.resolve(fixture)
         try await eventually { Set(cache.layers.map(\.digest)).isSubset(of: fixture.storedBlobs()) }
         #expect(fixture.relay.bytesFromUpstream - before >= cache.layerBytes)
-        let metrics = try await Self.scrape(fixture)
+        let metrics = try await fixture.metrics()
         #expect(metrics.value("layover_prefetch_manifests_total") == 1)
-        try await eventually { try await Self.scrape(fixture).value("layover_prefetch_layers_total", ["result": "fetched"]) == 2 }
+        try await eventually { try await fixture.metrics().value("layover_prefetch_layers_total", ["result": "fetched"]) == 2 }
 
         // The import that follows is served from the store.
         let warm = fixture.relay.bytesFromUpstream
@@ -85,7 +80,7 @@ struct BuildKitPrefetchTests {
         let fetched = fixture.relay.bytesFromUpstream - before
         #expect(fetched >= cache.layerBytes)
         #expect(fetched < cache.layerBytes + 100_000, "one upstream download per layer (a second one would add \(large.bytes.count) bytes)")
-        #expect(try await Self.scrape(fixture).value("layover_coalesced_requests_total") >= 1)
+        #expect(try await fixture.metrics().value("layover_coalesced_requests_total") >= 1)
     }
 
     @Test("an ordinary image manifest triggers no prefetch")
@@ -99,7 +94,7 @@ struct BuildKitPrefetchTests {
         try await Self.resolve(fixture)
         try await eventually { Set(cache.layers.map(\.digest)).isSubset(of: fixture.storedBlobs()) }
         #expect(fixture.storedBlobs().isDisjoint(with: image.layers.map(\.digest)))
-        #expect(try await Self.scrape(fixture).value("layover_prefetch_manifests_total") == 1)
+        #expect(try await fixture.metrics().value("layover_prefetch_manifests_total") == 1)
     }
 
     @Test("the byte cap stops a prefetch at the first layer past it")
@@ -111,8 +106,8 @@ struct BuildKitPrefetchTests {
         let cache = try await Self.seedCache(fixture, .index)
         let before = fixture.relay.bytesFromUpstream
         try await Self.resolve(fixture)
-        try await eventually { try await Self.scrape(fixture).value("layover_prefetch_layers_total", ["result": "fetched"]) == 1 }
-        let metrics = try await Self.scrape(fixture)
+        try await eventually { try await fixture.metrics().value("layover_prefetch_layers_total", ["result": "fetched"]) == 1 }
+        let metrics = try await fixture.metrics()
         #expect(metrics.value("layover_prefetch_layers_total", ["result": "capped"]) == 1)
         #expect(fixture.storedBlobs().contains(cache.layers[0].digest))
         #expect(!fixture.storedBlobs().contains(cache.layers[1].digest))
@@ -131,6 +126,6 @@ struct BuildKitPrefetchTests {
         let answer = try await TestHTTP.shared.get("\(fixture.url("team/cache"))/blobs/\(cache.layers[0].digest)")
         #expect(answer.body == cache.layers[0].bytes)
         #expect(!fixture.storedBlobs().contains(cache.layers[1].digest))
-        #expect(try await Self.scrape(fixture).value("layover_prefetch_manifests_total") == 0)
+        #expect(try await fixture.metrics().value("layover_prefetch_manifests_total") == 0)
     }
 }

@@ -63,18 +63,19 @@ struct FaultTests {
         #expect(try await whole.digest == digest)
     }
 
-    @Test("an upstream connection cut mid-blob is resumed with a Range: every reader gets the whole verified blob, which crosses the link about once")
+    @Test("an upstream connection cut mid-blob is resumed with a Range: every reader gets the whole verified blob, which is downloaded once")
     func upstreamCutMidBlobResumes() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let size = 8 << 20
+        let size = 16 << 20
         let blob = randomBytes(size)
         let digest = try await fixture.seeder.pushBlob("team/app", blob)
         let url = "\(fixture.url("team/app"))/blobs/\(digest)"
         let before = fixture.relay.bytesFromUpstream
 
-        // Every upstream connection is cut after 3 MiB: the first and two resumes carry the blob.
-        fixture.relay.cut(after: 3 << 20)
+        // Every upstream connection is cut after 6 MiB: the first and at least two resumes carry
+        // the blob. A restart from byte 0 could never pass the cut: completing at all shows the resume.
+        fixture.relay.cut(after: 6 << 20)
         async let first = TestHTTP.shared.streamedDigest(url)
         async let second = TestHTTP.shared.streamedDigest(url)
         async let third = TestHTTP.shared.streamedDigest(url)
@@ -82,10 +83,17 @@ struct FaultTests {
             #expect(answer.status == 200 && answer.count == size && answer.digest == digest)
         }
         try await eventually { fixture.storedBlobs().contains(digest) }
-        // A restart from byte 0 could never pass a 3 MiB cut: completing at all shows the resume.
-        // Each cut loses what the relay had in flight (seen: 1.15x to 1.3x in all with three cuts).
+        let metrics = try await fixture.metrics()
+        let written = Int(metrics.value("layover_upstream_fetched_bytes_total"))
+        let resumes = Int(metrics.value("layover_upstream_resumes_total"))
         let crossed = fixture.relay.bytesFromUpstream - before
-        #expect(crossed < size + size / 2, "\(crossed) bytes crossed the link for a \(size)-byte blob")
+        let figures = "\(crossed) bytes crossed the link, \(written) were written, \(resumes) resumes, for a \(size)-byte blob"
+        #expect(written == size, "one download, each byte written once: \(figures)")
+        #expect(resumes >= 2, "\(figures)")
+        // Each cut also loses what was in flight between the relay and the writer: the sockets'
+        // buffers and the HTTP client's, which it drops when a body ends early (seen: 0.4 to
+        // 1.4 MiB per cut on a loaded host). A second download would cross the blob again (2x).
+        #expect(crossed < size + size * 3 / 4, "\(figures)")
     }
 
     @Test("an upstream that keeps dying mid-blob fails the readers short of a complete body and stores nothing; the next pull works")

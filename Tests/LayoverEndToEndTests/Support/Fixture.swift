@@ -55,6 +55,11 @@ final class Fixture: @unchecked Sendable {
         try handle.write(contentsOf: [byte ^ 0xFF])
     }
 
+    /// Layover's `/metrics`, parsed.
+    func metrics() async throws -> PrometheusText {
+        PrometheusText(try await TestHTTP.shared.get("\(layover.url)/metrics").text)
+    }
+
     /// Files left in Layover's ingest directory.
     func ingestFiles() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: storage.path + "/store/ingest")) ?? []
