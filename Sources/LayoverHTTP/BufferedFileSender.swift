@@ -7,7 +7,7 @@ import Glibc
 /// Sends a span of a stored file as buffers read from it, where `sendfile` cannot go: through
 /// TLS, and on HTTP/2 streams (whose frames are cut and flow-controlled by NIO's HTTP/2 handler).
 ///
-/// Runs on the channel's event loop: reads a chunk with `pread` (the store is local disk, and a
+/// Runs on the target's event loop: reads a chunk with `pread` (the store is local disk, and a
 /// blob being served is usually in the page cache), writes it, and keeps `chunksInFlight`
 /// written but not yet taken by the transport. A write completes when the transport took the
 /// bytes (TLS: encrypted and written; HTTP/2: past the stream's flow-control window), so a slow
@@ -16,7 +16,7 @@ final class BufferedFileSender {
     static let chunkSize = 128 << 10
     static let chunksInFlight = 2
 
-    private let channel: any Channel
+    private let target: any ResponseTarget
     private let descriptor: CInt
     private let end: Int64
     private var next: Int64
@@ -24,19 +24,19 @@ final class BufferedFileSender {
     private var finished = false
     private let done: EventLoopPromise<Void>
 
-    /// Starts sending `count` bytes at `offset` of the open file `descriptor` on `channel`; the
+    /// Starts sending `count` bytes at `offset` of the open file `descriptor` on `target`; the
     /// future completes when the last chunk was taken by the transport, or fails with the first
     /// read or write error (a file shorter than the span is an error). The caller closes the file.
-    static func send(_ descriptor: CInt, offset: Int64, count: Int64, on channel: any Channel) -> EventLoopFuture<Void> {
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.eventLoop.execute {
-            BufferedFileSender(channel: channel, descriptor: descriptor, offset: offset, count: count, done: promise).pump()
+    static func send(_ descriptor: CInt, offset: Int64, count: Int64, on target: any ResponseTarget) -> EventLoopFuture<Void> {
+        let promise = target.eventLoop.makePromise(of: Void.self)
+        target.eventLoop.execute {
+            BufferedFileSender(target: target, descriptor: descriptor, offset: offset, count: count, done: promise).pump()
         }
         return promise.futureResult
     }
 
-    private init(channel: any Channel, descriptor: CInt, offset: Int64, count: Int64, done: EventLoopPromise<Void>) {
-        self.channel = channel
+    private init(target: any ResponseTarget, descriptor: CInt, offset: Int64, count: Int64, done: EventLoopPromise<Void>) {
+        self.target = target
         self.descriptor = descriptor
         self.next = offset
         self.end = offset + count
@@ -48,14 +48,14 @@ final class BufferedFileSender {
         var wrote = false
         while !finished, next < end, inFlight < Self.chunksInFlight {
             guard let chunk = Self.read(descriptor, at: next, count: Int(min(Int64(Self.chunkSize), end - next)),
-                                        allocator: channel.allocator) else {
+                                        allocator: target.allocator) else {
                 return finish(.failure(ChannelError.inputClosed))
             }
             next += Int64(chunk.readableBytes)
             inFlight += 1
             wrote = true
-            let written = channel.eventLoop.makePromise(of: Void.self)
-            channel.write(HTTPServerResponsePart.body(.byteBuffer(chunk)), promise: written)
+            let written = target.eventLoop.makePromise(of: Void.self)
+            target.write(HTTPServerResponsePart.body(.byteBuffer(chunk)), promise: written)
             written.futureResult.assumeIsolated().whenComplete { result in
                 self.inFlight -= 1
                 switch result {
@@ -64,7 +64,7 @@ final class BufferedFileSender {
                 }
             }
         }
-        if wrote { channel.flush() }
+        if wrote { target.flush() }
     }
 
     private func finish(_ result: Result<Void, any Error>) {

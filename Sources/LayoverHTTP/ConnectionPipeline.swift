@@ -9,9 +9,10 @@ import NIOTLS
 /// - TLS on: the TLS handler, then ALPN picks HTTP/2 (`h2`) or HTTP/1.1.
 /// - TLS off: the first bytes pick HTTP/2 with prior knowledge (h2c) or HTTP/1.1, on one port.
 ///
-/// HTTP/1.1 gets NIO's parser and pipelining handler, our deadlines and parser-error answers;
-/// HTTP/2 gets NIO's HTTP/2 handler, whose streams each carry one request through the same
-/// `RegistryChannelHandler`. Only cleartext HTTP/1.1 sends stored files with `sendfile`.
+/// HTTP/1.1 gets NIO's parser and pipelining handler, our deadlines and parser-error answers, and
+/// `RegistryChannelHandler`; HTTP/2 gets NIO's HTTP/2 handler and `HTTP2Connection`, which
+/// serves the streams without a channel each. Both answer through `RequestDispatch`. Only
+/// cleartext HTTP/1.1 sends stored files with `sendfile`.
 struct ConnectionPipeline: Sendable {
     let responder: RegistryResponder
     let connections: ConnectionTracker
@@ -137,21 +138,13 @@ struct ConnectionPipeline: Sendable {
                 HTTP2Setting(parameter: .maxHeaderListSize, value: options.maxHeaderBytes),
                 HTTP2Setting(parameter: .initialWindowSize, value: Self.streamWindow),
             ]
-            connection.targetWindowSize = Self.connectionWindow
-            var stream = NIOHTTP2Handler.StreamConfiguration()
-            stream.targetWindowSize = Self.streamWindow
-            let responder = self.responder, connections = self.connections, accessLog = options.accessLog, intercepted = self.intercepted
+            let dispatcher = RequestDispatch(responder: responder, connections: connections, accessLog: options.accessLog,
+                                             intercepted: intercepted)
             try sync.addHandler(FlushCoalescingHandler())
-            _ = try sync.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
-                                               streamDelegate: manager.http2StreamDelegate) { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(StreamCodec())
-                    try stream.pipeline.syncOperations.addHandler(
-                        RegistryChannelHandler(responder: responder, connections: connections, accessLog: accessLog,
-                                               sendfile: false, deadline: nil, intercepted: intercepted))
-                }
-            }
+            try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
             try sync.addHandler(manager)
+            try sync.addHandler(HTTP2Connection(dispatcher: dispatcher, eventLoop: channel.eventLoop,
+                                                streamWindow: Self.streamWindow, connectionWindow: Self.connectionWindow))
             try sync.addHandler(ConnectionErrorCloser())
             connections.speaksHTTP2(channel)
         }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// Sends a span of a stored file as `FileRegion`s (sendfile), on the channel's event loop.
+/// Sends a span of a stored file as `FileRegion`s (sendfile), on the connection's event loop.
 ///
 /// How it cuts the span depends on what else is going out. While this is the only file body in
 /// flight in the process, it goes in 32 KiB regions, written in batches of 16 with two batches
@@ -23,7 +23,7 @@ final class FileBodySender {
     /// Batches queued at once, so the socket never waits for the next one.
     static let batchesInFlight = 2
 
-    private let channel: any Channel
+    private let target: any ResponseTarget
     private let handle: NIOFileHandle
     private let end: Int64
     private var next: Int64
@@ -31,20 +31,20 @@ final class FileBodySender {
     private var finished = false
     private let done: EventLoopPromise<Void>
 
-    /// Starts sending `count` bytes at `offset` of `handle` on `channel`; the future completes
+    /// Starts sending `count` bytes at `offset` of `handle` on `target`; the future completes
     /// when the last byte was handed to the socket, or fails with the first write error.
-    static func send(_ handle: NIOFileHandle, offset: Int64, count: Int64, on channel: any Channel) -> EventLoopFuture<Void> {
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.eventLoop.execute {
-            let sender = FileBodySender(channel: channel, handle: handle, offset: offset, count: count, done: promise)
+    static func send(_ handle: NIOFileHandle, offset: Int64, count: Int64, on target: any ResponseTarget) -> EventLoopFuture<Void> {
+        let promise = target.eventLoop.makePromise(of: Void.self)
+        target.eventLoop.execute {
+            let sender = FileBodySender(target: target, handle: handle, offset: offset, count: count, done: promise)
             active.add(1, ordering: .relaxed)
             sender.pump()
         }
         return promise.futureResult
     }
 
-    private init(channel: any Channel, handle: NIOFileHandle, offset: Int64, count: Int64, done: EventLoopPromise<Void>) {
-        self.channel = channel
+    private init(target: any ResponseTarget, handle: NIOFileHandle, offset: Int64, count: Int64, done: EventLoopPromise<Void>) {
+        self.target = target
         self.handle = handle
         self.next = offset
         self.end = offset + count
@@ -56,14 +56,14 @@ final class FileBodySender {
         while !finished, next < end, inFlight < Self.batchesInFlight {
             let alone = Self.active.load(ordering: .relaxed) == 1
             let stop = alone ? min(next + Self.pieceSize * Self.batch, end) : end
-            let written = channel.eventLoop.makePromise(of: Void.self)
+            let written = target.eventLoop.makePromise(of: Void.self)
             while next < stop {
                 let pieceEnd = alone ? min(next + Self.pieceSize, stop) : stop
                 let region = FileRegion(fileHandle: handle, readerIndex: Int(next), endIndex: Int(pieceEnd))
                 next = pieceEnd
-                channel.write(HTTPServerResponsePart.body(.fileRegion(region)), promise: next == stop ? written : nil)
+                target.write(HTTPServerResponsePart.body(.fileRegion(region)), promise: next == stop ? written : nil)
             }
-            channel.flush()
+            target.flush()
             inFlight += 1
             written.futureResult.assumeIsolated().whenComplete { result in
                 self.inFlight -= 1

@@ -9,8 +9,8 @@ import NIOHTTP1
 import Glibc
 #endif
 
-/// Writes a `Response` onto a channel carrying HTTP/1-style parts: an HTTP/1.1 connection, or an
-/// HTTP/2 stream (through `StreamCodec`).
+/// Writes a `Response` onto a target taking HTTP/1-style parts: an HTTP/1.1 connection, or an
+/// HTTP/2 stream (`HTTP2Exchange`).
 ///
 /// On cleartext HTTP/1.1, stored files go out as `FileRegion`s (sendfile, see `FileBodySender`);
 /// through TLS and on HTTP/2 as buffers read from the file (`BufferedFileSender`). The file is
@@ -35,55 +35,55 @@ enum ResponseWriter {
     }
 
     static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, transport: Transport,
-                      on channel: any Channel) async -> Written {
+                      on target: some ResponseTarget) async -> Written {
         var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
         if !keepAlive, !transport.multiplexed { head.headers.replaceOrAdd(name: "Connection", value: "close") }
         if headOnly {
             release(response.body)
-            channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            return Written(bodyBytes: 0, ended: finish(channel, keepAlive: keepAlive))
+            target.write(HTTPServerResponsePart.head(head), promise: nil)
+            return Written(bodyBytes: 0, ended: finish(target, keepAlive: keepAlive))
         }
         switch response.body {
         case .empty:
             if head.headers["content-length"].isEmpty, response.status.mayHaveResponseBody {
                 head.headers.add(name: "Content-Length", value: "0")
             }
-            channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            return Written(bodyBytes: 0, ended: finish(channel, keepAlive: keepAlive))
+            target.write(HTTPServerResponsePart.head(head), promise: nil)
+            return Written(bodyBytes: 0, ended: finish(target, keepAlive: keepAlive))
         case .bytes(let buffer):
-            channel.write(HTTPServerResponsePart.head(head), promise: nil)
-            channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-            return Written(bodyBytes: Int64(buffer.readableBytes), ended: finish(channel, keepAlive: keepAlive))
+            target.write(HTTPServerResponsePart.head(head), promise: nil)
+            target.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+            return Written(bodyBytes: Int64(buffer.readableBytes), ended: finish(target, keepAlive: keepAlive))
         case .file(let lease, let span):
             if span.count <= smallBodyLimit {
                 // A manifest or a small blob: kept in memory, or one read from the page cache;
                 // either with one write beats sendfile's extra hop through the event loop.
-                let buffer = smallBody(lease, span, allocator: channel.allocator)
+                let buffer = smallBody(lease, span, allocator: target.allocator)
                 lease.release()
                 guard let buffer else {
-                    channel.close(promise: nil)
-                    return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
+                    target.close()
+                    return Written(bodyBytes: 0, ended: target.eventLoop.makeSucceededVoidFuture())
                 }
                 Telemetry.served(buffer.readableBytes, fromStore: true)
-                channel.write(HTTPServerResponsePart.head(head), promise: nil)
-                channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-                return Written(bodyBytes: span.count, ended: finish(channel, keepAlive: keepAlive))
+                target.write(HTTPServerResponsePart.head(head), promise: nil)
+                target.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+                return Written(bodyBytes: span.count, ended: finish(target, keepAlive: keepAlive))
             }
             let fd = open(lease.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 lease.release()
-                channel.close(promise: nil)
-                return Written(bodyBytes: 0, ended: channel.eventLoop.makeSucceededVoidFuture())
+                target.close()
+                return Written(bodyBytes: 0, ended: target.eventLoop.makeSucceededVoidFuture())
             }
-            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            target.write(HTTPServerResponsePart.head(head), promise: nil)
             let sent: EventLoopFuture<Void>
             let closeFile: @Sendable () -> Void
             if transport.sendfile {
                 let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-                sent = FileBodySender.send(handle, offset: span.offset, count: span.count, on: channel)
+                sent = FileBodySender.send(handle, offset: span.offset, count: span.count, on: target)
                 closeFile = { try? handle.close() }
             } else {
-                sent = BufferedFileSender.send(fd, offset: span.offset, count: span.count, on: channel)
+                sent = BufferedFileSender.send(fd, offset: span.offset, count: span.count, on: target)
                 closeFile = { close(fd) }
             }
             sent.whenComplete { result in
@@ -91,12 +91,12 @@ enum ResponseWriter {
                 lease.release()
                 if case .success = result { Telemetry.served(Int(span.count), fromStore: true) }
             }
-            let ended = sent.flatMap { finish(channel, keepAlive: keepAlive) }
-            ended.whenFailure { _ in channel.close(promise: nil) }
+            let ended = sent.flatMap { finish(target, keepAlive: keepAlive) }
+            ended.whenFailure { _ in target.close() }
             return Written(bodyBytes: span.count, ended: ended)
         case .stream(let source):
-            let sent = await stream(source, head: head, keepAlive: keepAlive, sendfile: transport.sendfile, on: channel)
-            return Written(bodyBytes: sent, ended: channel.eventLoop.makeSucceededVoidFuture())
+            let sent = await stream(source, head: head, keepAlive: keepAlive, sendfile: transport.sendfile, on: target)
+            return Written(bodyBytes: sent, ended: target.eventLoop.makeSucceededVoidFuture())
         }
     }
 
@@ -120,42 +120,42 @@ enum ResponseWriter {
 
     /// Streams `source`; returns the body bytes the socket took.
     private static func stream(_ source: ChunkSource, head: HTTPResponseHead, keepAlive: Bool, sendfile: Bool,
-                               on channel: any Channel) async -> Int64 {
+                               on target: some ResponseTarget) async -> Int64 {
         defer { source.close() }
         var sent: Int64 = 0
         do {
-            try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
+            try await target.writeAndFlush(HTTPServerResponsePart.head(head)).get()
             while let chunk = try await source.nextChunk() {
                 let count: Int
                 switch chunk {
                 case .bytes(let buffer):
                     count = buffer.readableBytes
-                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
+                    try await target.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
                 case .file(let handle, let offset, let count64) where sendfile:
                     count = Int(count64)
                     let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + count64))
-                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.fileRegion(region))).get()
+                    try await target.writeAndFlush(HTTPServerResponsePart.body(.fileRegion(region))).get()
                 case .file(let handle, let offset, let count64):
                     count = Int(count64)
                     let descriptor = try handle.withUnsafeFileDescriptor { $0 }
-                    try await BufferedFileSender.send(descriptor, offset: offset, count: count64, on: channel).get()
+                    try await BufferedFileSender.send(descriptor, offset: offset, count: count64, on: target).get()
                 }
                 sent += Int64(count)
                 Telemetry.served(count, fromStore: false)
             }
-            try await finish(channel, keepAlive: keepAlive).get()
+            try await finish(target, keepAlive: keepAlive).get()
         } catch {
             // The body cannot be completed (or the client left): close short of a complete body.
-            channel.close(promise: nil)
+            target.close()
         }
         return sent
     }
 
     @discardableResult
-    private static func finish(_ channel: any Channel, keepAlive: Bool) -> EventLoopFuture<Void> {
-        let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+    private static func finish(_ target: some ResponseTarget, keepAlive: Bool) -> EventLoopFuture<Void> {
+        let done = target.writeAndFlush(HTTPServerResponsePart.end(nil))
         if !keepAlive {
-            done.whenComplete { _ in channel.close(promise: nil) }
+            done.whenComplete { _ in target.close() }
         }
         return done
     }

@@ -198,6 +198,25 @@ struct SecureFrontTests {
         #expect(process.output.contains("status codes: 400 2xx"), "\(process.output)")
     }
 
+    @Test("h2: an upload larger than the stream's and the connection's receive windows streams through, and is pulled back whole")
+    func uploadBeyondTheWindows() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let workspace = try TemporaryDirectory()
+        defer { workspace.remove() }
+        // 24 MiB: three times the connection's window, 24 times a stream's.
+        let blob = randomBytes(24 << 20)
+        let file = workspace.path + "/blob"
+        FileManager.default.createFile(atPath: file, contents: Data(blob))
+        let digest = TestHTTP.digest(of: blob)
+        let base = fixture.url("team/big")
+        let pushed = try await Curl.fetch(base + "/blobs/uploads/?digest=\(digest)",
+                                          ["--http2-prior-knowledge", "-X", "POST", "--data-binary", "@" + file], in: workspace.path)
+        #expect(pushed.status == 201 && pushed.httpVersion == "2", "\(pushed.status) \(String(decoding: pushed.body, as: UTF8.self))")
+        let pulled = try await TestHTTP.shared.streamedDigest(base + "/blobs/\(digest)")
+        #expect(pulled.status == 200 && pulled.count == blob.count && pulled.digest == digest)
+    }
+
     @Test("h2: a client resetting a stream mid-blob; the connection and its other streams live on")
     func streamResetMidBlob() async throws {
         let fixture = try await Fixture()
