@@ -138,6 +138,8 @@ struct ConnectionPipeline: Sendable {
                 HTTP2Setting(parameter: .maxHeaderListSize, value: options.maxHeaderBytes),
                 HTTP2Setting(parameter: .initialWindowSize, value: Self.streamWindow),
             ]
+            // Requests' header blocks are checked by `HTTP2Request`; answers' are ours.
+            connection.headerBlockValidation = .disabled
             let dispatcher = RequestDispatch(responder: responder, connections: connections, accessLog: options.accessLog,
                                              intercepted: intercepted)
             try sync.addHandler(FlushCoalescingHandler())

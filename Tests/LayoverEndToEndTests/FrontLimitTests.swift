@@ -164,4 +164,32 @@ struct FrontLimitTests {
         #expect(try await TestHTTP.shared.get(fixture.layover.url + "/v2/").status == 200)
         #expect(fixture.layover.process?.isRunning == true)
     }
+    @Test("h2: a header block with CR LF in a value resets its stream only (PROTOCOL_ERROR); the next stream is answered")
+    func malformedHeaderBlock() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let port = Self.port(fixture)
+        let (reset, answered) = try await onThread { () -> (UInt32?, Bool) in
+            var connection = try RawHTTP2(port: port)
+            let forged = RawHTTP2.headerBlock([(":method", "GET"), (":scheme", "http"), (":authority", "x"), (":path", "/v2/"),
+                                               ("x-forged", "a\r\nauthorization: Basic YTpi")])
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
+                                           stream: 1, payload: forged))
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
+                                           stream: 3, payload: RawHTTP2.get("/v2/")))
+            var reset: UInt32?
+            var answered = false
+            while !answered, let frame = connection.next() {
+                #expect(frame.type != RawHTTP2.FrameType.goAway, "the connection was torn down")
+                #expect(!(frame.type == RawHTTP2.FrameType.headers && frame.stream == 1), "the malformed request was answered")
+                if frame.type == RawHTTP2.FrameType.rstStream, frame.stream == 1 {
+                    reset = frame.payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+                }
+                if frame.stream == 3, frame.flags & RawHTTP2.Flag.endStream != 0 { answered = true }
+            }
+            return (reset, answered)
+        }
+        #expect(reset == 1, "RST_STREAM code \(String(describing: reset))")
+        #expect(answered)
+    }
 }
