@@ -58,29 +58,37 @@ struct TLSScenario {
 
         // Small GETs: the three servers interleaved, order rotated, medians of the rounds.
         let path = "/v2/up/bench/cache/manifests/\(manifest)"
-        let runs: [(target: String, figure: String, url: String, headers: [(String, String)])] = [
-            ("layover", "tls-h2-manifest-get", open.url + path, [accept]),
-            ("layover", "tls-h2-manifest-get-auth", guarded.url + path, [accept, authorization]),
-            ("nginx", "tls-h2-manifest-get", nginxURL + path, [accept]),
+        let guardedPID = guarded.process!.process.processIdentifier
+        let runs: [(target: String, figure: String, url: String, headers: [(String, String)], pid: Int32)] = [
+            ("layover", "tls-h2-manifest-get", open.url + path, [accept], openPID),
+            ("layover", "tls-h2-manifest-get-auth", guarded.url + path, [accept, authorization], guardedPID),
+            ("nginx", "tls-h2-manifest-get", nginxURL + path, [accept], nginx.pid),
         ]
         var results: [Int: [ClosedLoopLoad.Result]] = [:]
+        var cpuPerRequest: [Int: [Double]] = [:]
         for round in 0..<smallRounds {
             for index in runs.indices {
                 let which = (index + round) % runs.count
                 let run = runs[which]
-                results[which, default: []].append(try await H2Load.run(run.url, connections: connections, streams: streams, seconds: seconds,
-                                                                        headers: run.headers, logDirectory: directory.path))
+                let before = ProcessReading.cpuSeconds(run.pid)
+                let result = try await H2Load.run(run.url, connections: connections, streams: streams, seconds: seconds,
+                                                  headers: run.headers, logDirectory: directory.path)
+                // The CPU covers h2load's one-second warm-up too, taken at the measured rate.
+                let requests = result.requestsPerSecond * Double(seconds + 1)
+                cpuPerRequest[which, default: []].append((ProcessReading.cpuSeconds(run.pid) - before) / max(requests, 1) * 1e6)
+                results[which, default: []].append(result)
             }
         }
         for (index, run) in runs.enumerated() {
             let measured = results[index, default: []]
             report.add(run.target, "\(run.figure)-rps", median(measured.map(\.requestsPerSecond)), "req/s")
             report.add(run.target, "\(run.figure)-p99", median(measured.map { $0.percentile(0.99) }), "ms")
+            report.add(run.target, "\(run.figure)-cpu", median(cpuPerRequest[index, default: []]), "CPU-µs/req")
             let errors = measured.reduce(0) { $0 + $1.errors }
             if errors > 0 { report.add(run.target, "\(run.figure)-errors", Double(errors), "count") }
         }
         report.add("layover", "tls-peak-rss", ProcessReading.peakRSSMiB(openPID), "MiB")
-        report.add("layover", "tls-auth-peak-rss", ProcessReading.peakRSSMiB(guarded.process!.process.processIdentifier), "MiB")
+        report.add("layover", "tls-auth-peak-rss", ProcessReading.peakRSSMiB(guardedPID), "MiB")
         report.add("nginx", "tls-peak-rss", ProcessReading.peakRSSMiB(nginx.pid), "MiB")
     }
 
