@@ -46,11 +46,23 @@ public struct AccessPolicy: Sendable {
     /// never has fewer rights than an anonymous one.
     public func rights(of principal: Principal?, repository names: [String]) -> Set<Right> {
         guard let principal else { return anonymous }
-        let rule = rules.first { rule in
+        return anonymous.union(rule(for: principal, repository: names)?.allow ?? [])
+    }
+
+    /// Whether `principal` (nil: anonymous) has `right` on the repository known by `names`: what
+    /// `rights` says, without building the set (every request asks).
+    public func has(_ right: Right, _ principal: Principal?, repository names: [String]) -> Bool {
+        if anonymous.contains(right) { return true }
+        guard let principal else { return false }
+        return rule(for: principal, repository: names)?.allow.contains(right) ?? false
+    }
+
+    /// The first rule naming `principal` whose patterns match one of `names`.
+    private func rule(for principal: Principal, repository names: [String]) -> CompiledRule? {
+        rules.first { rule in
             (rule.anyone || rule.names.contains(principal.name))
                 && rule.patterns.contains { pattern in names.contains(where: pattern.matches) }
         }
-        return anonymous.union(rule?.allow ?? [])
     }
 
     /// Decides one request, once its credential was checked.
@@ -65,7 +77,7 @@ public struct AccessPolicy: Sendable {
             if principal != nil || !authenticationEnabled || !anonymous.isEmpty { return .allow }
             return .challenge("authentication required")
         case .repository(let right, let names):
-            if rights(of: principal, repository: names).contains(right) { return .allow }
+            if has(right, principal, repository: names) { return .allow }
             let repository = names.first ?? "this repository"
             guard let principal else {
                 if !authenticationEnabled { return .deny(Self.pushesOffByDefault) }

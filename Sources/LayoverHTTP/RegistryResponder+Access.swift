@@ -81,7 +81,7 @@ extension RegistryResponder {
     private func withoutForbiddenMount(_ request: Request, _ route: Route, principal: Principal?) -> Request {
         guard case .upload(_, nil) = route, request.method == .POST, request.queryValue("mount") != nil,
               let from = request.queryValue("from") else { return request }
-        if access.policy.rights(of: principal, repository: repositoryNames(request, from)).contains(.pull) { return request }
+        if access.policy.has(.pull, principal, repository: repositoryNames(request, from)) { return request }
         var plain = request
         plain.query.removeAll { $0.name == "mount" || $0.name == "from" }
         return plain

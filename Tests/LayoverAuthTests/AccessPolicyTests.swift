@@ -31,6 +31,23 @@ struct AccessPolicyTests {
         #expect(policy.rights(of: nil, repository: ["ghcr.io/org/app"]) == [.pull])
     }
 
+    @Test("has(right) answers as rights(of:) does, for every client, repository and right")
+    func hasAgreesWithRights() {
+        let policies = [policy, AccessPolicy(auth: AuthConfiguration(), listenIsLoopback: false),
+                        AccessPolicy(auth: AuthConfiguration(rules: []), listenIsLoopback: false)]
+        let repositories = [["ghcr.io/org/app"], ["ghcr.io/org/secret"], ["docker.io/library/alpine", "docker.io/alpine"], ["up/x"]]
+        for policy in policies {
+            for principal in [alice, bob, ci, nil] {
+                for names in repositories {
+                    let rights = policy.rights(of: principal, repository: names)
+                    for right in [Right.pull, .push] {
+                        #expect(policy.has(right, principal, repository: names) == rights.contains(right))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func noRulesMeansAnyAuthenticatedClientMayDoEverything() {
         let policy = AccessPolicy(auth: AuthConfiguration(), listenIsLoopback: false)
         #expect(policy.rights(of: bob, repository: ["up/x"]) == [.pull, .push])
