@@ -11,7 +11,9 @@ import NIOHTTP2
 /// being read holds at most its window. The answer's parts go out as frames (`AnswerFraming`).
 final class HTTP2Exchange {
     let streamID: HTTP2StreamID
-    private unowned let connection: HTTP2Connection
+    /// Strong: an answer may still be written (and fail) after the connection is gone; the
+    /// connection forgets its exchanges when they close, and all of them when it is removed.
+    private let connection: HTTP2Connection
     private var framing = AnswerFraming()
     private var window: InboundWindow
     /// A request without a body, waiting for the end of its stream.

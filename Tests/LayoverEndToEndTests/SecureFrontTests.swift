@@ -217,6 +217,28 @@ struct SecureFrontTests {
         #expect(pulled.status == 200 && pulled.count == blob.count && pulled.digest == digest)
     }
 
+    @Test("h2: a client gone while its request waits for the upstream; the late answer goes nowhere, and the server serves on")
+    func clientGoneBeforeTheAnswer() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let digest = try await fixture.seeder.pushBlob("team/app", randomBytes(100_000))
+        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        fixture.relay.pause()
+        do {
+            let connection = try RawHTTP2(port: port)
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
+                                           stream: 1, payload: RawHTTP2.get("/v2/up/team/app/blobs/\(digest)")))
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        // The connection is closed (the client dropped it); its request is still waiting.
+        try await Task.sleep(for: .milliseconds(300))
+        fixture.relay.resume()
+        try await eventually { fixture.storedBlobs().contains(digest) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(fixture.layover.process?.isRunning == true, "\(fixture.layover.log.suffix(2000))")
+        #expect(try await TestHTTP.shared.get(fixture.layover.url + "/v2/").status == 200)
+    }
+
     @Test("h2: a client resetting a stream mid-blob; the connection and its other streams live on")
     func streamResetMidBlob() async throws {
         let fixture = try await Fixture()
