@@ -143,10 +143,12 @@ struct ConnectionPipeline: Sendable {
             let dispatcher = RequestDispatch(responder: responder, connections: connections, accessLog: options.accessLog,
                                              intercepted: intercepted)
             try sync.addHandler(FlushCoalescingHandler())
-            try sync.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
+            let goAways = GoAwayWatch()
+            try sync.addHandler(NIOHTTP2Handler(mode: .server, frameDelegate: goAways, connectionConfiguration: connection))
             try sync.addHandler(manager)
             try sync.addHandler(HTTP2Connection(dispatcher: dispatcher, eventLoop: channel.eventLoop,
-                                                streamWindow: Self.streamWindow, connectionWindow: Self.connectionWindow))
+                                                streamWindow: Self.streamWindow, connectionWindow: Self.connectionWindow,
+                                                goAways: goAways))
             try sync.addHandler(ConnectionErrorCloser())
             connections.speaksHTTP2(channel)
         }

@@ -13,6 +13,7 @@ final class HTTP2Connection: ChannelInboundHandler {
     typealias OutboundOut = HTTP2Frame
 
     private let dispatcher: RequestDispatch
+    private let goAways: GoAwayWatch
     private let streamWindow: Int
     private var connectionWindow: InboundWindow
     private var exchanges: [HTTP2StreamID: HTTP2Exchange] = [:]
@@ -26,8 +27,10 @@ final class HTTP2Connection: ChannelInboundHandler {
     /// - Parameters:
     ///   - streamWindow: each stream's receive window (the `SETTINGS_INITIAL_WINDOW_SIZE` sent).
     ///   - connectionWindow: the connection's receive window, across streams.
-    init(dispatcher: RequestDispatch, eventLoop: any EventLoop, streamWindow: Int, connectionWindow: Int) {
+    ///   - goAways: the frame delegate of the connection's NIO HTTP/2 handler.
+    init(dispatcher: RequestDispatch, eventLoop: any EventLoop, streamWindow: Int, connectionWindow: Int, goAways: GoAwayWatch) {
         self.dispatcher = dispatcher
+        self.goAways = goAways
         self.eventLoop = eventLoop
         self.streamWindow = streamWindow
         self.connectionWindow = InboundWindow(target: connectionWindow)
@@ -79,13 +82,17 @@ final class HTTP2Connection: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// A stream's error (a frame written for a stream that ended meanwhile) costs that stream
-    /// only; others go on to close the connection (`ConnectionErrorCloser`).
+    /// A stream's error costs that stream only: one of ours (a frame written for a stream that
+    /// ended meanwhile) resets it; one of the client's (a body longer than its length, a frame on
+    /// a closed stream), which NIO's handler reports after resetting the stream itself, is dropped
+    /// here. A connection error, which NIO's handler reports after writing a `GOAWAY` with an
+    /// error, and any error not from HTTP/2, go on to close the connection (`ConnectionErrorCloser`).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let streamError = error as? NIOHTTP2Errors.StreamError {
             exchanges[streamError.streamID]?.reset(.internalError)
             return
         }
+        if error is any NIOHTTP2Error, !goAways.sentWithError { return }
         context.fireErrorCaught(error)
     }
 
@@ -120,5 +127,16 @@ final class HTTP2Connection: ChannelInboundHandler {
 
     func flush() {
         context?.flush()
+    }
+}
+
+/// Tells a connection error from a stream error: NIO's HTTP/2 handler writes a `GOAWAY` with an
+/// error code before it reports a connection error, a `RST_STREAM` before a stream error.
+final class GoAwayWatch: NIOHTTP2FrameDelegate {
+    /// A `GOAWAY` with an error code other than `NO_ERROR` was written.
+    private(set) var sentWithError = false
+
+    func wroteFrame(_ frame: HTTP2Frame) {
+        if case .goAway(_, let code, _) = frame.payload, code != .noError { sentWithError = true }
     }
 }

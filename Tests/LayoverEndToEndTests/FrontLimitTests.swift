@@ -192,4 +192,33 @@ struct FrontLimitTests {
         #expect(reset == 1, "RST_STREAM code \(String(describing: reset))")
         #expect(answered)
     }
+    @Test("h2: a body longer than its content-length resets its stream only; the connection's next stream is answered")
+    func streamErrorCostsTheStream() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let port = Self.port(fixture)
+        let (reset, answered) = try await onThread { () -> (UInt32?, Bool) in
+            var connection = try RawHTTP2(port: port)
+            let post = RawHTTP2.headerBlock([(":method", "POST"), (":scheme", "http"), (":authority", "x"),
+                                             (":path", "/v2/up/team/app/blobs/uploads/"), ("content-length", "2")])
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endHeaders, stream: 1, payload: post))
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.data, flags: RawHTTP2.Flag.endStream, stream: 1,
+                                           payload: Array("longer".utf8)))
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
+                                           stream: 3, payload: RawHTTP2.get("/v2/")))
+            var reset: UInt32?
+            var answered = false
+            while !answered, let frame = connection.next() {
+                #expect(frame.type != RawHTTP2.FrameType.goAway, "the connection was torn down")
+                if frame.type == RawHTTP2.FrameType.rstStream, frame.stream == 1 {
+                    reset = frame.payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+                }
+                if frame.stream == 3, frame.flags & RawHTTP2.Flag.endStream != 0 { answered = true }
+            }
+            return (reset, answered)
+        }
+        #expect(reset == 1, "RST_STREAM code \(String(describing: reset))")
+        #expect(answered)
+        #expect(fixture.layover.process?.isRunning == true)
+    }
 }
