@@ -3,8 +3,9 @@ import NIOHTTP1
 import NIOHTTP2
 
 /// Serves an HTTP/2 connection's streams without a channel per stream: after NIO's HTTP/2
-/// handler (which keeps the protocol's state, validates header blocks and lengths, and holds
-/// what a stream's send window does not allow), each stream is an `HTTP2Exchange` in a table.
+/// handler (which keeps the protocol's state, checks content lengths, and holds what a stream's
+/// send window does not allow), each stream is an `HTTP2Exchange` in a table; request header
+/// blocks are checked by `HTTP2Request`.
 ///
 /// Receive windows are ours to grant: the connection's back to `connectionWindow` as it is
 /// spent, a stream's back to its target while its body's reader keeps up.
