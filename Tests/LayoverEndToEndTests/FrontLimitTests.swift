@@ -164,61 +164,55 @@ struct FrontLimitTests {
         #expect(try await TestHTTP.shared.get(fixture.layover.url + "/v2/").status == 200)
         #expect(fixture.layover.process?.isRunning == true)
     }
+    /// Sends `broken` (frames of stream 1), then a GET of `/v2/` on stream 3, on one h2c
+    /// connection; reads until stream 3 ends. Returns stream 1's RST_STREAM code, whether stream 3
+    /// was answered, and whether stream 1 got an answer's HEADERS.
+    static func brokenThenNext(port: Int, _ broken: [[UInt8]]) async throws -> (reset: UInt32?, answered: Bool, brokenAnswered: Bool) {
+        try await onThread {
+            var connection = try RawHTTP2(port: port)
+            for frame in broken { connection.send(frame) }
+            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
+                                           stream: 3, payload: RawHTTP2.get("/v2/")))
+            var reset: UInt32?
+            var answered = false, brokenAnswered = false
+            while !answered, let frame = connection.next() {
+                #expect(frame.type != RawHTTP2.FrameType.goAway, "the connection was torn down")
+                if frame.type == RawHTTP2.FrameType.headers, frame.stream == 1 { brokenAnswered = true }
+                if frame.type == RawHTTP2.FrameType.rstStream, frame.stream == 1 {
+                    reset = frame.payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+                }
+                if frame.stream == 3, frame.flags & RawHTTP2.Flag.endStream != 0 { answered = true }
+            }
+            return (reset, answered, brokenAnswered)
+        }
+    }
+
     @Test("h2: a header block with CR LF in a value resets its stream only (PROTOCOL_ERROR); the next stream is answered")
     func malformedHeaderBlock() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let port = Self.port(fixture)
-        let (reset, answered) = try await onThread { () -> (UInt32?, Bool) in
-            var connection = try RawHTTP2(port: port)
-            let forged = RawHTTP2.headerBlock([(":method", "GET"), (":scheme", "http"), (":authority", "x"), (":path", "/v2/"),
-                                               ("x-forged", "a\r\nauthorization: Basic YTpi")])
-            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
-                                           stream: 1, payload: forged))
-            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
-                                           stream: 3, payload: RawHTTP2.get("/v2/")))
-            var reset: UInt32?
-            var answered = false
-            while !answered, let frame = connection.next() {
-                #expect(frame.type != RawHTTP2.FrameType.goAway, "the connection was torn down")
-                #expect(!(frame.type == RawHTTP2.FrameType.headers && frame.stream == 1), "the malformed request was answered")
-                if frame.type == RawHTTP2.FrameType.rstStream, frame.stream == 1 {
-                    reset = frame.payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
-                }
-                if frame.stream == 3, frame.flags & RawHTTP2.Flag.endStream != 0 { answered = true }
-            }
-            return (reset, answered)
-        }
-        #expect(reset == 1, "RST_STREAM code \(String(describing: reset))")
-        #expect(answered)
+        let forged = RawHTTP2.headerBlock([(":method", "GET"), (":scheme", "http"), (":authority", "x"), (":path", "/v2/"),
+                                           ("x-forged", "a\r\nauthorization: Basic YTpi")])
+        let seen = try await Self.brokenThenNext(port: Self.port(fixture), [
+            RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders, stream: 1, payload: forged),
+        ])
+        #expect(seen.reset == 1, "RST_STREAM code \(String(describing: seen.reset))")
+        #expect(seen.answered)
+        #expect(!seen.brokenAnswered, "the malformed request was answered")
     }
+
     @Test("h2: a body longer than its content-length resets its stream only; the connection's next stream is answered")
     func streamErrorCostsTheStream() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let port = Self.port(fixture)
-        let (reset, answered) = try await onThread { () -> (UInt32?, Bool) in
-            var connection = try RawHTTP2(port: port)
-            let post = RawHTTP2.headerBlock([(":method", "POST"), (":scheme", "http"), (":authority", "x"),
-                                             (":path", "/v2/up/team/app/blobs/uploads/"), ("content-length", "2")])
-            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endHeaders, stream: 1, payload: post))
-            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.data, flags: RawHTTP2.Flag.endStream, stream: 1,
-                                           payload: Array("longer".utf8)))
-            connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
-                                           stream: 3, payload: RawHTTP2.get("/v2/")))
-            var reset: UInt32?
-            var answered = false
-            while !answered, let frame = connection.next() {
-                #expect(frame.type != RawHTTP2.FrameType.goAway, "the connection was torn down")
-                if frame.type == RawHTTP2.FrameType.rstStream, frame.stream == 1 {
-                    reset = frame.payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
-                }
-                if frame.stream == 3, frame.flags & RawHTTP2.Flag.endStream != 0 { answered = true }
-            }
-            return (reset, answered)
-        }
-        #expect(reset == 1, "RST_STREAM code \(String(describing: reset))")
-        #expect(answered)
+        let post = RawHTTP2.headerBlock([(":method", "POST"), (":scheme", "http"), (":authority", "x"),
+                                         (":path", "/v2/up/team/app/blobs/uploads/"), ("content-length", "2")])
+        let seen = try await Self.brokenThenNext(port: Self.port(fixture), [
+            RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endHeaders, stream: 1, payload: post),
+            RawHTTP2.frame(type: RawHTTP2.FrameType.data, flags: RawHTTP2.Flag.endStream, stream: 1, payload: Array("longer".utf8)),
+        ])
+        #expect(seen.reset == 1, "RST_STREAM code \(String(describing: seen.reset))")
+        #expect(seen.answered)
         #expect(fixture.layover.process?.isRunning == true)
     }
 }
