@@ -65,11 +65,10 @@ final class HTTP2Exchange {
         }
         let eventLoop = connection.eventLoop
         let exchange = NIOLoopBound(self, eventLoop: eventLoop)
-        let demand = BodyReadDemand { eventLoop.execute { exchange.value.readerCaughtUp() } }
-        let made = RequestBody.Producer.makeSequence(
-            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
-        bodySource = made.source
-        let body = RequestBody(producer: made.sequence, onFirstRead: RequestDispatch.continueSender(head, target))
+        let (source, body) = RequestDispatch.body(of: head, answeringOn: target) {
+            eventLoop.execute { exchange.value.readerCaughtUp() }
+        }
+        bodySource = source
         connection.dispatch(head, body: body, from: self)
         if frame.endStream { requestEnded() }
     }

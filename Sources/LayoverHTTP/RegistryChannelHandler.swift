@@ -42,17 +42,13 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
             if mayHaveBody {
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 let eventLoop = context.eventLoop
-                let demand = BodyReadDemand {
+                let (source, body) = RequestDispatch.body(of: head, answeringOn: ChannelTarget(channel: context.channel)) {
                     eventLoop.execute {
                         let (handler, context) = loopBound.value
                         handler.resumeReads(context: context)
                     }
                 }
-                let made = RequestBody.Producer.makeSequence(
-                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: demand)
-                bodySource = made.source
-                let target = ChannelTarget(channel: context.channel)
-                let body = RequestBody(producer: made.sequence, onFirstRead: RequestDispatch.continueSender(head, target))
+                bodySource = source
                 dispatch(dispatcher.request(head, body: body, remoteAddress: context.channel.remoteAddress), context: context, executor: nil)
             } else {
                 self.head = head

@@ -99,9 +99,19 @@ struct RequestDispatch: Sendable {
         }
     }
 
+    /// The body of the request `head`, as the connection feeds it: `source` takes what arrives;
+    /// `resume` runs (on any thread) once the body's reader has caught up after `source` said to
+    /// stop. A client waiting for `100 Continue` gets it on `target` when the body is first read.
+    static func body(of head: HTTPRequestHead, answeringOn target: some ResponseTarget,
+                     resume: @escaping @Sendable () -> Void) -> (source: RequestBody.Producer.Source, body: RequestBody) {
+        let made = RequestBody.Producer.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: false, delegate: BodyReadDemand(resume: resume))
+        return (made.source, RequestBody(producer: made.sequence, onFirstRead: continueSender(head, target)))
+    }
+
     /// For a request with `Expect: 100-continue` (HTTP/1.1 or later): writes `100 Continue` to
     /// `target`, once the responder asks for the body. Nil for other requests.
-    static func continueSender(_ head: HTTPRequestHead, _ target: some ResponseTarget) -> (@Sendable () -> Void)? {
+    private static func continueSender(_ head: HTTPRequestHead, _ target: some ResponseTarget) -> (@Sendable () -> Void)? {
         guard head.version.major > 1 || head.version.minor >= 1,
               head.headers["expect"].contains(where: { Substring($0).trimmingCharacters(in: " ").lowercased() == "100-continue" })
         else { return nil }
