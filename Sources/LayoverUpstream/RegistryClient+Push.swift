@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import LayoverWire
 import NIOCore
 import NIOHTTP1
@@ -117,10 +118,23 @@ extension RegistryClient {
             method: .PUT, path: "/v2/\(repository.value)/manifests/\(reference)",
             headers: [("Content-Type", mediaType)], scope: Self.pushScope(repository), deadline: .seconds(120),
             body: { .bytes(ByteBuffer(bytes: bytes)) }))
-        let detail = await Self.errorDetail(response)
-        if (200..<300).contains(response.status.code) { return }
-        throw Self.pushRefusal("manifest push", response, detail: detail)
+        if (200..<300).contains(response.status.code) {
+            await Self.drain(response)
+            return
+        }
+        let answer = await Self.errorAnswer(response)
+        if response.status.code == 400, answer.codes.contains(where: Self.blobUnknownCodes.contains) {
+            // The blobs were checked or sent just before: an upstream that does not see one now
+            // is caught mid-write (distribution rewrites a repository's link files in place, and
+            // an upload of the same blob elsewhere can be doing so) or not yet consistent. The
+            // job's next attempt checks every blob again and sends what is missing.
+            throw .unavailable("manifest push answered 400: \(answer.detail) (a blob it names was just there; tried again)")
+        }
+        throw Self.pushRefusal("manifest push", response, detail: answer.detail)
     }
+
+    /// The codes with which a registry refuses a manifest for a blob it does not see.
+    static let blobUnknownCodes: Set<String> = [OCIErrorCode.manifestBlobUnknown.rawValue, OCIErrorCode.blobUnknown.rawValue]
 
     /// An upload `Location` as a path (or absolute URL) `send` accepts.
     func uploadPath(_ location: String) -> String {
@@ -134,8 +148,24 @@ extension RegistryClient {
     /// text for an error message; empty for a success or a body-less answer. The body must not be
     /// read again afterwards.
     static func errorDetail(_ response: HTTPClientResponse) async -> String {
-        guard let buffer = try? await response.body.collect(upTo: 64 * 1024) else { return "" }
-        return (200..<300).contains(response.status.code) ? "" : printable(String(buffer: buffer))
+        await errorAnswer(response).detail
+    }
+
+    /// As `errorDetail`, with the OCI error codes of the body (`{"errors":[{"code":…}]}`), if any.
+    static func errorAnswer(_ response: HTTPClientResponse) async -> (detail: String, codes: [String]) {
+        guard let buffer = try? await response.body.collect(upTo: 64 * 1024),
+              !(200..<300).contains(response.status.code) else { return ("", []) }
+        let text = String(buffer: buffer)
+        return (printable(text), errorCodes(text))
+    }
+
+    /// The `code` of each entry of an OCI error body; empty when `text` is not one.
+    static func errorCodes(_ text: String) -> [String] {
+        struct Body: Decodable {
+            struct Entry: Decodable { var code: String? }
+            var errors: [Entry]
+        }
+        return (try? JSONDecoder().decode(Body.self, from: Data(text.utf8)))?.errors.compactMap(\.code) ?? []
     }
 
     /// `text` on one line, control characters replaced, at most 300 characters.

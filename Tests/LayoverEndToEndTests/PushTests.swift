@@ -89,9 +89,7 @@ struct PushTests {
         #expect(answer.status == 201)
         #expect(answer.header("docker-content-digest") == cache.digest)
 
-        let layers = cache.blobs.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
-        let config = "{\"mediaType\":\"application/vnd.buildkit.cacheconfig.v0\",\"digest\":\"\(TestHTTP.digest(of: cache.config))\",\"size\":\(cache.config.count)}"
-        let index = Array("{\"schemaVersion\":2,\"mediaType\":\"\(Self.ociIndex)\",\"manifests\":[\((layers + [config]).joined(separator: ","))]}".utf8)
+        let index = Self.cacheIndex(cache)
         let indexAnswer = try await pusher.putManifest("indexcache", index, mediaType: Self.ociIndex)
         #expect(indexAnswer.status == 201, "\(indexAnswer.text)")
 
@@ -100,6 +98,41 @@ struct PushTests {
         }
         try await eventually(timeout: .seconds(20)) {
             let upstream = try await TestHTTP.shared.get("\(fixture.registry.url)/v2/team/cache/manifests/indexcache", headers: [("Accept", Self.ociIndex)])
+            return upstream.body == index
+        }
+    }
+
+    /// BuildKit's index form of a cache: an OCI index whose entries are `content`'s layers and
+    /// its cache config, blobs rather than manifests.
+    static func cacheIndex(_ content: Content) -> [UInt8] {
+        let layers = content.blobs.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
+        let config = "{\"mediaType\":\"application/vnd.buildkit.cacheconfig.v0\",\"digest\":\"\(TestHTTP.digest(of: content.config))\",\"size\":\(content.config.count)}"
+        return Array("{\"schemaVersion\":2,\"mediaType\":\"\(ociIndex)\",\"manifests\":[\((layers + [config]).joined(separator: ","))]}".utf8)
+    }
+
+    /// distribution's registry writes a repository's link files in place: a manifest PUT that
+    /// reads one while another upload of the same blob rewrites it is refused with `400
+    /// MANIFEST_BLOB_UNKNOWN`, though the blob is there (seen in a CI run, two jobs of one
+    /// repository sharing blobs). An empty link file left in the upstream's storage stands for
+    /// the one caught mid-write; the job must retry once it is whole, not be dead-lettered.
+    @Test("a manifest refused for a blob the upstream has just been given (a link caught mid-write) is retried, not dead-lettered")
+    func manifestBlobUnknownIsRetried() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let cache = Self.image(layerSizes: [300_000], configMediaType: "application/vnd.buildkit.cacheconfig.v0")
+        let link = fixture.registry.manifestLinkPath("team/racy", TestHTTP.digest(of: cache.blobs[0]))
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: link, contents: Data()))
+
+        let pusher = OCIPusher(base: fixture.url("team/racy"))
+        for blob in cache.blobs + [cache.config] { try await pusher.pushBlobMonolithic(blob) }
+        let index = Self.cacheIndex(cache)
+        #expect(try await pusher.putManifest("cache", index, mediaType: Self.ociIndex).status == 201)
+        try await eventually(timeout: .seconds(20)) { fixture.layover.log.contains("MANIFEST_BLOB_UNKNOWN") }
+
+        try FileManager.default.removeItem(atPath: link)
+        try await eventually(timeout: .seconds(30)) {
+            let upstream = try await TestHTTP.shared.get("\(fixture.registry.url)/v2/team/racy/manifests/cache", headers: [("Accept", Self.ociIndex)])
             return upstream.body == index
         }
     }

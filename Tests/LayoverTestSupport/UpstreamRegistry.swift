@@ -76,6 +76,13 @@ public final class UpstreamRegistry: @unchecked Sendable {
         return "\(directory.path)/data/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
     }
 
+    /// The link file by which the registry's manifest store finds `digest` in `repository`
+    /// (`_manifests/revisions`); it looks there before the repository's blob links.
+    public func manifestLinkPath(_ repository: String, _ digest: String) -> String {
+        let hex = digest.split(separator: ":")[1]
+        return "\(directory.path)/data/docker/registry/v2/repositories/\(repository)/_manifests/revisions/sha256/\(hex)/link"
+    }
+
     deinit {
         process?.stop(signal: SIGKILL)
         directory.remove()
