@@ -11,6 +11,8 @@ struct ReplicationExecutor: Sendable {
     let store: BlobStore
     let client: RegistryClient
     let logger: Logger
+    /// Blob uploads running in every job: one blob goes to one repository once at a time.
+    let sends: BlobSends
     /// Whether a newer push of the job's tag replaced it meanwhile (then the tag is left alone).
     let isSuperseded: @Sendable () -> Bool
     /// Told the bytes of blob uploads sent so far in this attempt.
@@ -87,10 +89,16 @@ struct ReplicationExecutor: Sendable {
     }
 
     private func ensureBlob(_ digest: Digest, in repository: RepositoryKey, sent: SentBytes) async throws(Failure) {
-        let exists = try await attempt { () async throws(UpstreamError) -> Bool in
-            try await client.blobExists(repository.repository, digest)
+        let key = BlobSends.key(repository, digest)
+        while true {
+            let exists = try await attempt { () async throws(UpstreamError) -> Bool in
+                try await client.blobExists(repository.repository, digest)
+            }
+            if exists { return }
+            if await sends.claim(key) { break }
+            // Another job was sending it: it is there now, or that send failed and this one tries.
         }
-        if exists { return }
+        defer { sends.end(key) }
         for source in store.repositories(holding: digest, upstream: repository.upstream) where source != repository.repository {
             do {
                 if try await client.mountBlob(repository.repository, digest, from: source) {

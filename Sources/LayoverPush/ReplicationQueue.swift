@@ -24,6 +24,8 @@ public final class ReplicationQueue: Sendable {
     private let outcomes = Locked<[Int64: [CheckedContinuation<SyncOutcome, Never>]]>([:])
     /// Bytes of blob uploads sent by each running job's current attempt.
     private let progress = Locked<[Int64: Int64]>([:])
+    /// Blob uploads running in all jobs, so that jobs sharing a blob send it once.
+    private let sends = BlobSends()
     /// Attempts after which even transient failures dead-letter a job.
     static let maximumAttempts = 1000
     /// Attempts in a row the process may die during before the job is dead-lettered.
@@ -152,7 +154,7 @@ public final class ReplicationQueue: Sendable {
         }
         progress.withLock { $0[job.id] = 0 }
         defer { progress.withLock { _ = $0.removeValue(forKey: job.id) } }
-        var executor = ReplicationExecutor(store: store, client: client, logger: logger) { [weak self] in
+        var executor = ReplicationExecutor(store: store, client: client, logger: logger, sends: sends) { [weak self] in
             self?.schedule.withLock { $0.isSuperseded(job.id) } ?? false
         }
         executor.progress = { [weak self] sent in self?.progress.withLock { $0[job.id] = sent } }

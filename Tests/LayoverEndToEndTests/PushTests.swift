@@ -17,7 +17,11 @@ struct PushTests {
     }
 
     static func image(layerSizes: [Int], configMediaType: String = "application/vnd.oci.image.config.v1+json") -> Content {
-        let blobs = layerSizes.map(randomBytes)
+        image(layers: layerSizes.map(randomBytes), configMediaType: configMediaType)
+    }
+
+    /// An image of `blobs` as its layers, with a config of its own.
+    static func image(layers blobs: [[UInt8]], configMediaType: String = "application/vnd.oci.image.config.v1+json") -> Content {
         let config = Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"nonce\":\"\(UUID())\"}".utf8)
         let layers = blobs.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
         let manifest = Array("""
@@ -135,6 +139,31 @@ struct PushTests {
             let upstream = try await TestHTTP.shared.get("\(fixture.registry.url)/v2/team/racy/manifests/cache", headers: [("Accept", Self.ociIndex)])
             return upstream.body == index
         }
+    }
+
+    /// BuildKit pushes an image and its cache at once, and they share layers: their jobs must not
+    /// both send a layer the upstream lacks (the bytes twice, and the sends race in its storage).
+    @Test("two pushes sharing a layer, replicated at once when the upstream is back: the layer goes up once")
+    func sharedLayerSentOnce() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        fixture.registry.stop()
+        let layer = randomBytes(8 << 20)
+        let image = Self.image(layers: [layer])
+        let cache = Self.image(layers: [layer], configMediaType: "application/vnd.buildkit.cacheconfig.v0")
+        let pusher = OCIPusher(base: fixture.url("team/shared"))
+        #expect(try await Self.push(image, to: pusher, tag: "v1").status == 201)
+        #expect(try await Self.push(cache, to: pusher, tag: "buildcache").status == 201)
+
+        // Both jobs wait for the upstream while it is down, and reach it together once it is back.
+        try await fixture.registry.start()
+        try await eventually(timeout: .seconds(30)) {
+            try await Self.upstreamHolds(fixture.registry, "team/shared", tag: "v1", image)
+        }
+        try await eventually(timeout: .seconds(30)) {
+            try await Self.upstreamHolds(fixture.registry, "team/shared", tag: "buildcache", cache)
+        }
+        #expect(fixture.relay.bytesToUpstream < layer.count * 3 / 2, "sent \(fixture.relay.bytesToUpstream) bytes for a layer of \(layer.count)")
     }
 
     @Test("with the upstream down the push succeeds, and everything arrives once it is back")
