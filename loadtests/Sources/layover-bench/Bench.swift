@@ -283,6 +283,7 @@ struct Bench: AsyncParsableCommand {
         ]
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var results: [String: [ClosedLoopLoad.Result]] = [:]
+        var cpuPerRequest: [String: [Double]] = [:]
         for round in 0..<rounds {
             say("# small requests, round \(round + 1) of \(rounds)")
             for index in targets.indices {
@@ -291,9 +292,12 @@ struct Bench: AsyncParsableCommand {
                     let url = URL(string: request.url(target))!
                     _ = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
                                                      connections: connections, duration: .seconds(1), group: group)
-                    results["\(target.name) \(request.label)", default: []].append(
-                        try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
-                                                     connections: connections, duration: .seconds(seconds), group: group))
+                    let before = ProcessReading.cpuSeconds(target.pid)
+                    let measured = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
+                                                                connections: connections, duration: .seconds(seconds), group: group)
+                    let cpu = ProcessReading.cpuSeconds(target.pid) - before
+                    results["\(target.name) \(request.label)", default: []].append(measured)
+                    cpuPerRequest["\(target.name) \(request.label)", default: []].append(cpu / Double(max(measured.requests, 1)) * 1e6)
                 }
             }
         }
@@ -304,6 +308,7 @@ struct Bench: AsyncParsableCommand {
                 report.add(target.name, "\(request.label)-rps", median(measured.map(\.requestsPerSecond)), "req/s")
                 report.add(target.name, "\(request.label)-p50", median(measured.map { $0.percentile(0.50) }), "ms")
                 report.add(target.name, "\(request.label)-p99", median(measured.map { $0.percentile(0.99) }), "ms")
+                report.add(target.name, "\(request.label)-cpu", median(cpuPerRequest["\(target.name) \(request.label)", default: []]), "CPU-µs/req")
                 let errors = measured.reduce(0) { $0 + $1.errors }
                 if errors > 0 { report.add(target.name, "\(request.label)-errors", Double(errors), "count") }
             }
