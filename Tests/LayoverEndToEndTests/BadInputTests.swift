@@ -151,7 +151,7 @@ struct BadInputTests {
     func pipelining() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let port = fixture.port
         let request = "GET /v2/ HTTP/1.1\r\nHost: t\r\n\r\nGET /v2/up/team/app/blobs/sha256:bad HTTP/1.1\r\nHost: t\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         let text = try await RawClient.exchange(port: port, request)
         let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }

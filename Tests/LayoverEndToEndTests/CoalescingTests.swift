@@ -41,7 +41,7 @@ struct CoalescingTests {
         let size = 32 << 20
         let digest = try await fixture.seeder.pushBlob("team/big", randomBytes(size))
         let url = "\(fixture.url("team/big"))/blobs/\(digest)"
-        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let port = fixture.port
 
         async let survivor = TestHTTP.shared.streamedDigest(url)
         try await RawClient.readThenVanish(port: port, path: "/v2/up/team/big/blobs/\(digest)", bytes: 1 << 20)

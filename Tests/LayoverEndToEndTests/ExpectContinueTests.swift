@@ -38,11 +38,6 @@ struct ExpectContinueTests {
     }
 }
 
-extension Fixture {
-    /// Layover's port.
-    var port: Int { Int(layover.url.split(separator: ":").last!)! }
-}
-
 /// A plain TCP socket to 127.0.0.1 with bounded waits: the test decides what to send when.
 struct BlockingSocket {
     let fd: Int32

@@ -22,7 +22,7 @@ struct FileLimitTests {
         #expect(layover.log.contains("hard=256") || layover.log.contains("\"hard\":\"256\"") || layover.log.contains("hard: 256"),
                 "\(layover.log.prefix(2000))")
 
-        let port = UploadDefectTests.port(layover.url)
+        let port = layover.port
         var held: [RawHTTP] = []
         for _ in 0..<300 { held.append(try RawHTTP(port: port)) }
         // A connection within the limit is served in full.

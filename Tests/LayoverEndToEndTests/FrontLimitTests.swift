@@ -14,13 +14,11 @@ struct FrontLimitTests {
         return (try await Fixture(layoverArguments: ["--config", path] + arguments), directory)
     }
 
-    static func port(_ fixture: Fixture) -> Int { Int(fixture.layover.url.split(separator: ":").last!)! }
-
     @Test("a slowloris client is cut at the header timeout while a normal client is answered")
     func slowloris() async throws {
         let (fixture, directory) = try await Self.fixture("limits:\n  headerTimeoutSeconds: 2\n")
         defer { fixture.shutdown(); directory.remove() }
-        let port = Self.port(fixture)
+        let port = fixture.port
         let started = ContinuousClock.now
         async let cut = onThread { () -> Duration in
             let slow = try RawHTTP(port: port)
@@ -42,7 +40,7 @@ struct FrontLimitTests {
     func idleTimeout() async throws {
         let (fixture, directory) = try await Self.fixture("limits:\n  idleTimeoutSeconds: 2\n  headerTimeoutSeconds: 30\n")
         defer { fixture.shutdown(); directory.remove() }
-        let port = Self.port(fixture)
+        let port = fixture.port
         let elapsed = try await onThread { () -> Duration in
             let connection = try RawHTTP(port: port)
             connection.write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -58,7 +56,7 @@ struct FrontLimitTests {
     func headerSize() async throws {
         let (fixture, directory) = try await Self.fixture("limits:\n  maxHeaderBytes: 8KiB\n")
         defer { fixture.shutdown(); directory.remove() }
-        let port = Self.port(fixture)
+        let port = fixture.port
         let (large, garbage) = try await onThread { () -> (String, String) in
             let large = try RawHTTP(port: port)
             large.write("GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 10_000))\r\n\r\n")
@@ -99,7 +97,7 @@ struct FrontLimitTests {
         let (fixture, directory) = try await Self.fixture(
             "limits:\n  headerTimeoutSeconds: 2\n", arguments: ["--tls-cert", certificate.certificate, "--tls-key", certificate.key])
         defer { fixture.shutdown(); directory.remove() }
-        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let port = fixture.port
         let (garbageClosed, silentFor) = try await onThread { () -> (Bool, Duration) in
             let garbage = try RawHTTP(port: port)
             garbage.write("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -122,7 +120,7 @@ struct FrontLimitTests {
     func badHTTP2() async throws {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
-        let port = Self.port(fixture)
+        let port = fixture.port
         let (codes, hugeRefused) = try await onThread { () -> ([UInt32?], Bool) in
             // A WINDOW_UPDATE of 0 on the connection is a PROTOCOL_ERROR (RFC 9113 §6.9); a SETTINGS
             // frame whose length is not a multiple of 6 a FRAME_SIZE_ERROR (§6.5). The first GOAWAY
@@ -193,7 +191,7 @@ struct FrontLimitTests {
         defer { fixture.shutdown() }
         let forged = RawHTTP2.headerBlock([(":method", "GET"), (":scheme", "http"), (":authority", "x"), (":path", "/v2/"),
                                            ("x-forged", "a\r\nauthorization: Basic YTpi")])
-        let seen = try await Self.brokenThenNext(port: Self.port(fixture), [
+        let seen = try await Self.brokenThenNext(port: fixture.port, [
             RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders, stream: 1, payload: forged),
         ])
         #expect(seen.reset == 1, "RST_STREAM code \(String(describing: seen.reset))")
@@ -207,7 +205,7 @@ struct FrontLimitTests {
         defer { fixture.shutdown() }
         let post = RawHTTP2.headerBlock([(":method", "POST"), (":scheme", "http"), (":authority", "x"),
                                          (":path", "/v2/up/team/app/blobs/uploads/"), ("content-length", "2")])
-        let seen = try await Self.brokenThenNext(port: Self.port(fixture), [
+        let seen = try await Self.brokenThenNext(port: fixture.port, [
             RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endHeaders, stream: 1, payload: post),
             RawHTTP2.frame(type: RawHTTP2.FrameType.data, flags: RawHTTP2.Flag.endStream, stream: 1, payload: Array("longer".utf8)),
         ])

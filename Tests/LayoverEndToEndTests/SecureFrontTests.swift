@@ -222,7 +222,7 @@ struct SecureFrontTests {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
         let digest = try await fixture.seeder.pushBlob("team/app", randomBytes(100_000))
-        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let port = fixture.port
         fixture.relay.pause()
         do {
             let connection = try RawHTTP2(port: port)
@@ -246,7 +246,7 @@ struct SecureFrontTests {
         let bytes = (0..<4_000_000).map { _ in UInt8.random(in: 0...255) }
         let digest = try await fixture.seeder.pushBlob("team/app", bytes)
         _ = try await TestHTTP.shared.get(fixture.url("team/app") + "/blobs/\(digest)")
-        let port = Int(fixture.layover.url.split(separator: ":").last!)!
+        let port = fixture.port
         var connection = try RawHTTP2(port: port)
         connection.send(RawHTTP2.frame(type: RawHTTP2.FrameType.headers, flags: RawHTTP2.Flag.endStream | RawHTTP2.Flag.endHeaders,
                                        stream: 1, payload: RawHTTP2.get("/v2/up/team/app/blobs/\(digest)")))

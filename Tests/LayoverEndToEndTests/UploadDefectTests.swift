@@ -5,7 +5,6 @@ import Testing
 /// Uploads that once took the process down or held bytes nowhere accounted for.
 @Suite("Upload defects", .endToEnd)
 struct UploadDefectTests {
-    static func port(_ url: String) -> Int { Int(url.split(separator: ":").last!)! }
 
     static func path(_ location: String) -> String {
         guard let range = location.range(of: "/v2/") else { return location }
@@ -33,7 +32,7 @@ struct UploadDefectTests {
         let location = try await OCIPusher(base: fixture.url("team/app")).startUpload()
         let path = Self.path(location)
         let target = path + (method == "PUT" ? "\(path.contains("?") ? "&" : "?")digest=\(TestHTTP.digest(of: blob))" : "")
-        let connection = try RawHTTP(port: Self.port(fixture.layover.url))
+        let connection = try RawHTTP(port: fixture.port)
         connection.write("\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: \(blob.count)\r\n\r\n")
         connection.write(Array(blob[0..<100_000]))
         try await Task.sleep(for: .milliseconds(300))
@@ -72,7 +71,7 @@ struct UploadDefectTests {
         let fixture = try await Fixture()
         defer { fixture.shutdown() }
         let blob = randomBytes(1_000_000)
-        let connection = try RawHTTP(port: Self.port(fixture.layover.url))
+        let connection = try RawHTTP(port: fixture.port)
         connection.write("POST /v2/up/team/app/blobs/uploads/?digest=\(TestHTTP.digest(of: blob)) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(blob.count)\r\n\r\n")
         connection.write(Array(blob[0..<100_000]))
         try await eventually { fixture.ingestFiles().count == 1 }

@@ -8,6 +8,8 @@ public final class LayoverProcess: @unchecked Sendable {
     private let environment: [String: String]
     public private(set) var process: TestProcess?
     public private(set) var url = ""
+    /// The port it listens on (from `url`).
+    public var port: Int { Int(url.split(separator: ":").last!)! }
 
     /// - Parameters:
     ///   - upstreamURL: served as upstream `up`, also the default upstream.

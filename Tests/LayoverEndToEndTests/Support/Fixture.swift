@@ -22,6 +22,9 @@ final class Fixture: @unchecked Sendable {
     /// `http://127.0.0.1:PORT/v2/up/<repository>` as a URL prefix.
     func url(_ repository: String) -> String { "\(layover.url)/v2/up/\(repository)" }
 
+    /// Layover's port.
+    var port: Int { layover.port }
+
     /// `127.0.0.1:PORT/up/<repository>` as skopeo names it.
     func reference(_ repository: String, _ tag: String) -> String {
         "\(layover.url.dropFirst("http://".count))/up/\(repository):\(tag)"
