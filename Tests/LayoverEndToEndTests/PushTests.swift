@@ -23,7 +23,7 @@ struct PushTests {
     /// An image of `blobs` as its layers, with a config of its own.
     static func image(layers blobs: [[UInt8]], configMediaType: String = "application/vnd.oci.image.config.v1+json") -> Content {
         let config = Array("{\"architecture\":\"amd64\",\"os\":\"linux\",\"nonce\":\"\(UUID())\"}".utf8)
-        let layers = blobs.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
+        let layers = blobs.map(layerDescriptor)
         let manifest = Array("""
             {"schemaVersion":2,"mediaType":"\(ociManifest)","config":{"mediaType":"\(configMediaType)","digest":"\(TestHTTP.digest(of: config))","size":\(config.count)},"layers":[\(layers.joined(separator: ","))]}
             """.utf8)
@@ -106,10 +106,15 @@ struct PushTests {
         }
     }
 
+    /// The descriptor of `blob` as a gzip layer.
+    static func layerDescriptor(_ blob: [UInt8]) -> String {
+        "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: blob))\",\"size\":\(blob.count)}"
+    }
+
     /// BuildKit's index form of a cache: an OCI index whose entries are `content`'s layers and
     /// its cache config, blobs rather than manifests.
     static func cacheIndex(_ content: Content) -> [UInt8] {
-        let layers = content.blobs.map { "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"\(TestHTTP.digest(of: $0))\",\"size\":\($0.count)}" }
+        let layers = content.blobs.map(layerDescriptor)
         let config = "{\"mediaType\":\"application/vnd.buildkit.cacheconfig.v0\",\"digest\":\"\(TestHTTP.digest(of: content.config))\",\"size\":\(content.config.count)}"
         return Array("{\"schemaVersion\":2,\"mediaType\":\"\(ociIndex)\",\"manifests\":[\((layers + [config]).joined(separator: ","))]}".utf8)
     }
