@@ -36,6 +36,13 @@ public final class AccessControl: Sendable {
         return await authenticator.authenticate(headers, from: address)
     }
 
+    /// The credential check of one request when it costs nothing (see
+    /// `Authenticator.remembered(_:)`); nil when `authenticate(_:from:)` must run.
+    public func rememberedAuthentication(_ headers: [String]) -> Authentication? {
+        guard let authenticator else { return .anonymous }
+        return authenticator.remembered(headers)
+    }
+
     /// Re-reads the htpasswd file (keeping the old users if it fails) and forgets cached
     /// credentials. Returns whether the file in force is the new one.
     @discardableResult

@@ -33,6 +33,15 @@ public final class Authenticator: Sendable {
         self.sleep = sleep
     }
 
+    /// The authentication of one request's `Authorization` header values when it costs no check:
+    /// none sent (anonymous), or one credential verified before and still remembered. Nil
+    /// otherwise; `authenticate(_:from:)` then decides.
+    public func remembered(_ headers: [String]) -> Authentication? {
+        guard let header = headers.first else { return .anonymous }
+        guard headers.count == 1 else { return nil }
+        return cache.principal(for: CredentialCache.key(header)).map(Authentication.authenticated)
+    }
+
     /// Checks the `Authorization` header values of one request; `address` is the client's IP
     /// address (for the throttle), nil when unknown.
     public func authenticate(_ headers: [String], from address: String?) async -> Authentication {

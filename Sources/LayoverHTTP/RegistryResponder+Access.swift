@@ -19,21 +19,9 @@ extension RegistryResponder {
     /// becomes a plain upload (the blob is not shared with it; the client uploads it).
     func authorize(_ request: Request, _ route: Route) async throws(OCIError) -> Request {
         let requirement = Self.requirement(request, route)
-        if case .open = requirement { return request }
-        let policy = access.policy
-        // The common case costs nothing: no credential and a right anonymous clients have.
-        if case .repository(let right, _) = requirement, policy.anonymous.contains(right),
-           !policy.authenticationEnabled || request.headers["authorization"].isEmpty {
-            return request
-        }
+        if needsNoCredential(request, requirement) { return request }
         let authentication = await access.authenticate(request.headers["authorization"], from: request.remoteAddress?.ipAddress)
-        let need: AccessNeed = switch requirement {
-        case .open: .open
-        case .login: .login
-        case .admin: .admin(clientIsLoopback: request.remoteAddress?.ipAddress.map(Loopback.contains) ?? false)
-        case .repository(let right, let name): .repository(right, names: repositoryNames(request, name))
-        }
-        switch policy.decide(need, authentication) {
+        switch access.policy.decide(need(request, requirement), authentication) {
         case .allow:
             return withoutForbiddenMount(request, route, principal: authentication.principal)
         case .challenge(let message):
@@ -43,6 +31,42 @@ extension RegistryResponder {
             throw OCIError(status: 401, code: .unauthorized, message: message, headers: [("WWW-Authenticate", Self.challenge)])
         case .deny(let message):
             throw OCIError(status: 403, code: .denied, message: message)
+        }
+    }
+
+    /// Whether `request`, a pull, may be served as `authorize` would let it through, judged from
+    /// memory alone (no credential check to wait for); false for any other request, when a
+    /// credential must be checked, or when it would be refused (`authorize` then answers).
+    func mayPullFromMemory(_ request: Request, _ route: Route) -> Bool {
+        let requirement = Self.requirement(request, route)
+        guard case .repository(.pull, _) = requirement else { return false }
+        if needsNoCredential(request, requirement) { return true }
+        guard let authentication = access.rememberedAuthentication(request.headers["authorization"]),
+              case .allow = access.policy.decide(need(request, requirement), authentication) else { return false }
+        return true
+    }
+
+    /// The common case costs nothing: an open route, or no credential and a right anonymous
+    /// clients have.
+    private func needsNoCredential(_ request: Request, _ requirement: Requirement) -> Bool {
+        switch requirement {
+        case .open:
+            return true
+        case .repository(let right, _):
+            let policy = access.policy
+            return policy.anonymous.contains(right) && (!policy.authenticationEnabled || request.headers["authorization"].isEmpty)
+        case .login, .admin:
+            return false
+        }
+    }
+
+    /// What the policy is asked for `request`.
+    private func need(_ request: Request, _ requirement: Requirement) -> AccessNeed {
+        switch requirement {
+        case .open: .open
+        case .login: .login
+        case .admin: .admin(clientIsLoopback: request.remoteAddress?.ipAddress.map(Loopback.contains) ?? false)
+        case .repository(let right, let name): .repository(right, names: repositoryNames(request, name))
         }
     }
 

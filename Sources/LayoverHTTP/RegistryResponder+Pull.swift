@@ -26,6 +26,11 @@ extension RegistryResponder {
             throw OCIError(error)
         }
         if request.fromPeer, withBody, case .digest = parsed { Telemetry.peerFillServed() }
+        return Self.manifestResponse(answer)
+    }
+
+    /// The `200` answer for a manifest the pull service gave.
+    static func manifestResponse(_ answer: ManifestAnswer) -> Response {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: answer.mediaType)
         headers.add(name: "Content-Length", value: String(answer.size))
@@ -57,6 +62,13 @@ extension RegistryResponder {
             throw OCIError(error)
         }
         if request.fromPeer, withBody { Telemetry.peerFillServed() }
+        return try Self.blobResponse(answer, digest: digest, etag: etag, range: rangeHeader)
+    }
+
+    /// The answer for a blob the pull service gave: `200`, or `206` for the satisfiable `range`
+    /// (a `Range` value, see `applicableRange`); throws `416` or a malformed range's error, the
+    /// lease then released.
+    static func blobResponse(_ answer: BlobAnswer, digest: Digest, etag: String, range rangeHeader: String?) throws -> Response {
         var headers = HTTPHeaders()
         headers.add(name: "Docker-Content-Digest", value: digest.description)
         headers.add(name: "Content-Type", value: "application/octet-stream")

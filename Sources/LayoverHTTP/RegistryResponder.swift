@@ -92,6 +92,13 @@ public final class RegistryResponder: Sendable {
             logger.error("unexpected failure", metadata: ["error": "\(error)", "path": "\(Escaping.logValue(request.path))"])
             response = .error(OCIError(status: 500, code: .unavailable, message: "internal error"), headOnly: headOnly)
         }
+        return finished(response, request, route, started: started)
+    }
+
+    /// `response` with the headers every registry answer carries, its request counted as
+    /// finished (it was counted as started at `started`).
+    func finished(_ response: Response, _ request: Request, _ route: Route, started: ContinuousClock.Instant) -> Response {
+        var response = response
         if response.status == .methodNotAllowed, response.headers["allow"].isEmpty {
             // A refused DELETE is refused because deletion is off: Allow does not offer it.
             let deletion = request.method != .DELETE && !deletionAllowed.isEmpty

@@ -31,6 +31,14 @@ struct RequestDispatch: Sendable {
         connections.began(connection)
         // The task inherits the context: every log line written while answering carries the id.
         RequestContext.$current.withValue(context) {
+            if let written = Self.answerFromStore(request, id: context.id, responder: responder, connections: connections,
+                                                  accessLog: accessLog, transport: transport, target: target) {
+                written.whenComplete { _ in
+                    connections.ended(connection)
+                    ended?()
+                }
+                return
+            }
             Task(executorPreference: executor) {
                 let written = await Self.answer(request, id: context.id, responder: responder, connections: connections,
                                                 accessLog: accessLog, transport: transport, target: target)
@@ -40,6 +48,22 @@ struct RequestDispatch: Sendable {
                 }
             }
         }
+    }
+
+    /// Answers a pull that the responder answers from memory and the store at once (see
+    /// `RegistryResponder.respondFromStore`), here, without a task; nil for any other request.
+    private static func answerFromStore(_ request: Request, id: String, responder: RegistryResponder, connections: ConnectionTracker,
+                                        accessLog: Logger?, transport: ResponseWriter.Transport,
+                                        target: some ResponseTarget) -> EventLoopFuture<Void>? {
+        let started = ContinuousClock.now
+        guard var response = responder.respondFromStore(to: request) else { return nil }
+        response.headers.replaceOrAdd(name: "X-Request-Id", value: id)
+        // A pull has no body to wait for or to drain.
+        let keepAlive = staysOpen(request, transport: transport, connections: connections)
+        let written = ResponseWriter.writeReady(response, keepAlive: keepAlive, headOnly: request.method == .HEAD,
+                                                transport: transport, on: target)
+        logAccess(request, status: response.status.code, written: written, started: started, transport: transport, to: accessLog)
+        return written.ended
     }
 
     /// Asks the responder, writes its answer, and logs the access line.
@@ -58,14 +82,26 @@ struct RequestDispatch: Sendable {
             // client gets its answer on a live connection; past 16 MiB the connection is closed instead.
             // On an HTTP/2 stream "keep alive" means the stream ends normally; the connection
             // quiesces by itself during a shutdown.
-            let open = transport.multiplexed || (request.keepAlive && !connections.isDraining)
+            let open = staysOpen(request, transport: transport, connections: connections)
             request.keepAlive = await request.body.drain(upTo: 16 << 20) && open
         }
-        let status = response.status.code
         let written = await ResponseWriter.write(response, keepAlive: request.keepAlive,
                                                  headOnly: request.method == .HEAD, transport: transport, on: target)
+        logAccess(request, status: response.status.code, written: written, started: started, transport: transport, to: accessLog)
+        return written.ended
+    }
+
+    /// Whether the connection (HTTP/1.1) may serve another request after `request`'s answer:
+    /// as the client asked, unless the server is draining. Always on an HTTP/2 stream.
+    private static func staysOpen(_ request: Request, transport: ResponseWriter.Transport, connections: ConnectionTracker) -> Bool {
+        transport.multiplexed || (request.keepAlive && !connections.isDraining)
+    }
+
+    /// Logs `request`'s access line, answered `status` and `written` since `started`.
+    private static func logAccess(_ request: Request, status: UInt, written: ResponseWriter.Written, started: ContinuousClock.Instant,
+                                  transport: ResponseWriter.Transport, to accessLog: Logger?) {
         // Built only when it will be written: the access line is skipped below info level.
-        guard let accessLog, accessLog.logLevel <= .info else { return written.ended }
+        guard let accessLog, accessLog.logLevel <= .info else { return }
         // Client input goes into the line percent-encoded: a decoded `%0a` cannot start a new line.
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)", "path": "\(Escaping.logValue(request.path))", "status": "\(status)",
@@ -76,7 +112,6 @@ struct RequestDispatch: Sendable {
         if let namespace = request.queryValue("ns") { metadata["ns"] = "\(Escaping.logValue(namespace))" }
         metadata["protocol"] = transport.multiplexed ? "h2" : "http/1.1"
         accessLog.info("access", metadata: metadata)
-        return written.ended
     }
 
     /// Pulls of manifests and blobs (and the version check, and health): answered from memory

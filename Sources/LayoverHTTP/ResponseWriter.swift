@@ -34,10 +34,23 @@ enum ResponseWriter {
         var multiplexed: Bool
     }
 
+    /// Writes `response`; a streamed body is written as it arrives, anything else at once
+    /// (`writeReady`).
     static func write(_ response: Response, keepAlive: Bool, headOnly: Bool, transport: Transport,
                       on target: some ResponseTarget) async -> Written {
-        var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
-        if !keepAlive, !transport.multiplexed { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        if case .stream(let source) = response.body, !headOnly {
+            let head = self.head(response, keepAlive: keepAlive, transport: transport)
+            let sent = await stream(source, head: head, keepAlive: keepAlive, sendfile: transport.sendfile, on: target)
+            return Written(bodyBytes: sent, ended: target.eventLoop.makeSucceededVoidFuture())
+        }
+        return writeReady(response, keepAlive: keepAlive, headOnly: headOnly, transport: transport, on: target)
+    }
+
+    /// Writes `response` at once, on any thread: its body is ready (empty, bytes or a stored
+    /// file), or not sent (`headOnly`). A streamed body is refused: the target is closed.
+    static func writeReady(_ response: Response, keepAlive: Bool, headOnly: Bool, transport: Transport,
+                           on target: some ResponseTarget) -> Written {
+        var head = self.head(response, keepAlive: keepAlive, transport: transport)
         if headOnly {
             release(response.body)
             target.write(HTTPServerResponsePart.head(head), promise: nil)
@@ -95,9 +108,18 @@ enum ResponseWriter {
             ended.whenFailure { _ in target.close() }
             return Written(bodyBytes: span.count, ended: ended)
         case .stream(let source):
-            let sent = await stream(source, head: head, keepAlive: keepAlive, sendfile: transport.sendfile, on: target)
-            return Written(bodyBytes: sent, ended: target.eventLoop.makeSucceededVoidFuture())
+            assertionFailure("a streamed body is written by write(_:keepAlive:headOnly:transport:on:)")
+            source.close()
+            target.close()
+            return Written(bodyBytes: 0, ended: target.eventLoop.makeSucceededVoidFuture())
         }
+    }
+
+    /// The answer's head: `Connection: close` on an HTTP/1.1 connection that will close.
+    private static func head(_ response: Response, keepAlive: Bool, transport: Transport) -> HTTPResponseHead {
+        var head = HTTPResponseHead(version: .http1_1, status: response.status, headers: response.headers)
+        if !keepAlive, !transport.multiplexed { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        return head
     }
 
     /// Bodies up to this size are read and written, larger ones sent with sendfile.

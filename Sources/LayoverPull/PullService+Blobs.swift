@@ -67,6 +67,21 @@ extension PullService {
         try await confirmLink(repository, digest, unknown: .blobUnknown(digest), unreachable: unreachable) { () async throws(UpstreamError) in
             _ = try await client.headBlob(repository.repository, digest)
         }
+        return storedAnswer(digest, withBody: withBody)
+    }
+
+    /// A blob answered from memory alone: stored here, `repository` known to hold it without
+    /// asking the index or the upstream, and not deleted here; leased when `withBody`. Nil when
+    /// answering needs more; `blob(_:_:_:withBody:ranged:askPeers:)` then answers. Counted as a hit.
+    public func storedBlob(_ repository: RepositoryKey, _ digest: Digest, withBody: Bool) -> BlobAnswer? {
+        guard !store.isDeleted(repository, digest.description), store.isLinkRemembered(repository, digest),
+              let answer = storedAnswer(digest, withBody: withBody) else { return nil }
+        Telemetry.lookup(.blob, hit: true)
+        return answer
+    }
+
+    /// The stored blob, leased when `withBody`; nil when it is not stored.
+    private func storedAnswer(_ digest: Digest, withBody: Bool) -> BlobAnswer? {
         if withBody {
             return store.lease(digest).map { .stored($0.record, $0) }
         }

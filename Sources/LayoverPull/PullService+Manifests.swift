@@ -91,11 +91,7 @@ extension PullService {
             if !stale { try await confirmLink(repository, digest, unknown: .manifestUnknown(reference), unreachable: unreachable) { () async throws(UpstreamError) in
                 _ = try await client.headManifest(repository.repository, .digest(digest), accept: accept)
             } }
-            if let answer = answer(for: digest, withBody: withBody, stale: stale) {
-                Telemetry.lookup(.manifest, hit: true)
-                if withBody { prefetcher.resolved(digest, mediaType: answer.mediaType, repository: repository, client: client) }
-                return answer
-            }
+            if let answer = storedHit(client, repository, digest, withBody: withBody, stale: stale) { return answer }
         }
         Telemetry.lookup(.manifest, hit: false)
         let manifest: Manifest
@@ -126,6 +122,27 @@ extension PullService {
             return answer
         }
         throw .store("manifest \(manifest.digest) vanished from the store")
+    }
+
+    /// A manifest by digest answered from memory alone: stored here, `repository` known to hold it
+    /// without asking the index or the upstream, and not deleted here. Nil when answering needs
+    /// more; `manifest(_:_:_:accept:withBody:askPeers:)` then answers. Counted as a hit, and the
+    /// prefetcher told, as there.
+    public func storedManifest(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
+                               withBody: Bool) -> ManifestAnswer? {
+        guard !store.isDeleted(repository, digest.description), store.isLinkRemembered(repository, digest),
+              store.record(for: digest)?.mediaType != nil else { return nil }
+        return storedHit(client, repository, digest, withBody: withBody, stale: false)
+    }
+
+    /// The stored manifest's answer, counted as a hit (a cache manifest's GET tells the
+    /// prefetcher); nil when it left the store.
+    private func storedHit(_ client: RegistryClient, _ repository: RepositoryKey, _ digest: Digest,
+                           withBody: Bool, stale: Bool) -> ManifestAnswer? {
+        guard let answer = answer(for: digest, withBody: withBody, stale: stale) else { return nil }
+        Telemetry.lookup(.manifest, hit: true)
+        if withBody { prefetcher.resolved(digest, mediaType: answer.mediaType, repository: repository, client: client) }
+        return answer
     }
 
     private func answer(for digest: Digest, withBody: Bool, stale: Bool) -> ManifestAnswer? {

@@ -3,18 +3,25 @@ import LayoverWire
 extension BlobStore {
     /// Whether `repository` is known to hold `digest` (a successful upstream check or a push).
     public func isLinked(_ repository: RepositoryKey, _ digest: Digest) async throws(StoreError) -> Bool {
+        if isLinkRemembered(repository, digest) { return true }
         let key = StoreState.LinkKey(repository: repository, digest: digest)
-        if state.withLock({ $0.links.contains(key) }) { return true }
         guard let row = rowID(of: digest), try await index.isLinked(repository, digest, row: row) else { return false }
         state.withLock { $0.rememberLink(key) }
         return true
     }
 
+    /// Whether `repository` is known to hold `digest` without asking the index: true only for a
+    /// link confirmed or read since the start (and not yet forgotten); false says nothing.
+    public func isLinkRemembered(_ repository: RepositoryKey, _ digest: Digest) -> Bool {
+        let key = StoreState.LinkKey(repository: repository, digest: digest)
+        return state.withLock { $0.links.contains(key) }
+    }
+
     /// Records that `repository` holds `digest`: in the index when the blob is stored here (a
     /// link is a fact about a stored blob, see `BlobIndex+Links`), in memory in any case.
     public func link(_ repository: RepositoryKey, _ digest: Digest) async throws(StoreError) {
+        if isLinkRemembered(repository, digest) { return }
         let key = StoreState.LinkKey(repository: repository, digest: digest)
-        if state.withLock({ $0.links.contains(key) }) { return }
         if let row = rowID(of: digest) { try await index.link(repository, digest, row: row) }
         state.withLock { $0.rememberLink(key) }
     }
