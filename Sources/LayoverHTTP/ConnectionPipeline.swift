@@ -65,10 +65,8 @@ struct ConnectionPipeline: Sendable {
         if admission == .overflow { return channel.close() }
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = options.maxHeaderBytes
-            limits.maxHeaderListSize = options.maxHeaderBytes
-            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes), maximumBufferSize: nil),
+            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop,
+                                                                       limitConfiguration: decoderLimits), maximumBufferSize: nil),
                                 name: ProxyRequestHandler.codecNames[0])
             try sync.addHandler(HTTPResponseEncoder(), name: ProxyRequestHandler.codecNames[1])
             try sync.addHandler(HTTPServerPipelineHandler(), name: ProxyRequestHandler.codecNames[2])
@@ -108,20 +106,29 @@ struct ConnectionPipeline: Sendable {
             let sync = channel.pipeline.syncOperations
             let deadline = ConnectionDeadline(channel: channel, headerTimeout: options.headerTimeout, idleTimeout: options.idleTimeout)
             try sync.addHandler(RequestBytesObserver(deadline: deadline))
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = options.maxHeaderBytes
-            limits.maxHeaderListSize = options.maxHeaderBytes
-            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
-                                                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-            try sync.addHandler(ReadInterestKeeper(), position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
-            try sync.addHandler(ProtocolErrorResponder(maxHeaderBytes: options.maxHeaderBytes))
             if overflow {
+                // One answer and the connection closes: NIO's codec, its errors answered by NIO.
+                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
+                                                     withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
                 try sync.addHandler(OverflowHandler())
-            } else {
-                try sync.addHandler(RegistryChannelHandler(responder: responder, connections: connections, accessLog: options.accessLog,
-                                                           sendfile: sendfile, deadline: deadline, intercepted: intercepted))
+                return
             }
+            let decoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
+                                             limitConfiguration: decoderLimits)
+            try sync.addHandler(ByteToMessageHandler(decoder))
+            let dispatcher = RequestDispatch(responder: responder, connections: connections, accessLog: options.accessLog,
+                                             intercepted: intercepted)
+            try sync.addHandler(HTTP1Connection(requests: dispatcher, sendfile: sendfile, deadline: deadline,
+                                                maxHeaderBytes: options.maxHeaderBytes))
         }
+    }
+
+    /// The HTTP/1.1 decoder's limits: a request head of at most `maxHeaderBytes`.
+    private var decoderLimits: NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = options.maxHeaderBytes
+        limits.maxHeaderListSize = options.maxHeaderBytes
+        return limits
     }
 
     private func configureHTTP2(_ channel: any Channel, overflow: Bool) -> EventLoopFuture<Void> {

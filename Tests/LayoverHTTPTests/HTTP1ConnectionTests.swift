@@ -4,11 +4,12 @@ import NIOHTTP1
 import Testing
 @testable import LayoverHTTP
 
-/// The connection keeps asking for reads while its one complete request is answered (no
-/// `epoll_ctl` pair per request), and stops as before once a pipelined request waits or while a
-/// request body streams.
-@Suite("Read interest")
-struct ReadInterestKeeperTests {
+/// The front's HTTP/1.1 connection: requests taken up one at a time and in order, the read
+/// interest kept while the one request in hand is answered (no `epoll_ctl` pair per request) and
+/// held while a pipelined request waits or a body's reader is behind; answers framed as HTTP/1.1
+/// asks; input the decoder refuses answered with an OCI error.
+@Suite("HTTP/1.1 connection")
+struct HTTP1ConnectionTests {
     /// Counts the `read()` calls that reach the socket.
     final class ReadCounter: ChannelOutboundHandler {
         typealias OutboundIn = NIOAny
@@ -20,69 +21,142 @@ struct ReadInterestKeeperTests {
     }
 
     /// Holds every request: the answer is written only when the test says so.
-    final class Holder: ChannelInboundHandler {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias OutboundOut = HTTPServerResponsePart
-        var heads: [String] = []
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = unwrapInboundIn(data) { heads.append(head.uri) }
+    final class Holder: HTTP1Requests {
+        var requests: [Request] = []
+        var uris: [String] { requests.map(\.uri) }
+        func request(_ head: HTTPRequestHead, body: RequestBody, remoteAddress: SocketAddress?) -> Request {
+            Request(head: head, body: body, remoteAddress: remoteAddress)
+        }
+        func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, executor: EventLoopTaskExecutor?) {
+            requests.append(request)
         }
     }
 
-    static func channel(keeper: Bool) throws -> (EmbeddedChannel, ReadCounter, Holder) {
+    static func channel(maxHeaderBytes: Int = 64 << 10) throws -> (EmbeddedChannel, ReadCounter, Holder) {
         let channel = EmbeddedChannel()
         let counter = ReadCounter(), holder = Holder()
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(counter)
-        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
-        if keeper { try sync.addHandler(ReadInterestKeeper()) }
-        try sync.addHandler(HTTPServerPipelineHandler())
-        try sync.addHandler(holder)
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = maxHeaderBytes
+        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
+                                                                    limitConfiguration: limits)))
+        let deadline = ConnectionDeadline(channel: channel, headerTimeout: .seconds(10), idleTimeout: .seconds(120))
+        try sync.addHandler(HTTP1Connection(requests: holder, sendfile: false, deadline: deadline, maxHeaderBytes: maxHeaderBytes))
         return (channel, counter, holder)
     }
 
     static func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
-    static func answer(_ channel: EmbeddedChannel) throws {
-        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+    /// Writes an answer as `ResponseWriter` does: head, body pieces, end.
+    static func answer(_ channel: EmbeddedChannel, status: HTTPResponseStatus = .ok, headers: [(String, String)] = [("Content-Length", "0")],
+                       body: [String] = []) throws {
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: HTTPHeaders(headers))))
+        for piece in body { try channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(bytes(piece)))) }
         try channel.writeOutbound(HTTPServerResponsePart.end(nil))
     }
 
-    @Test("a complete request being answered keeps the read asked for; without the keeper it is held", arguments: [true, false])
-    func keepsReading(_ keeper: Bool) throws {
-        let (channel, counter, holder) = try Self.channel(keeper: keeper)
-        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"))
-        channel.read()  // NIO's own read after the read completes: the pipelining handler holds it
-        #expect(holder.heads == ["/a"])
-        #expect(counter.reads == (keeper ? 1 : 0), "reads asked for while answering: \(counter.reads)")
-        try Self.answer(channel)
-        #expect(counter.reads > 0, "the answer's end asks for the next read either way")
+    /// Every byte written to the socket so far, as text.
+    static func written(_ channel: EmbeddedChannel) throws -> String {
+        var text = ""
+        while let data = try channel.readOutbound(as: IOData.self) {
+            guard case .byteBuffer(let buffer) = data else { Issue.record("a file region in a test answer"); continue }
+            text += String(buffer: buffer)
+        }
+        return text
     }
 
-    @Test("a pipelined request waiting stops the reads until the first answer ends")
-    func pipelinedStops() throws {
-        let (channel, counter, holder) = try Self.channel(keeper: true)
+    @Test("a read asked for while the one complete request is answered reaches the socket")
+    func keepsReading() throws {
+        let (channel, counter, holder) = try Self.channel()
         try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"))
-        #expect(counter.reads == 1)
-        try channel.writeInbound(Self.bytes("GET /b HTTP/1.1\r\nHost: t\r\n\r\n"))
+        channel.read()  // NIO's own read once a read completes
+        #expect(holder.uris == ["/a"])
+        #expect(counter.reads == 1, "reads asked for while answering: \(counter.reads)")
+    }
+
+    @Test("a pipelined request waits for the answer before it, and holds the reads until it is taken up")
+    func pipelinedWaits() throws {
+        let (channel, counter, holder) = try Self.channel()
+        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\nHEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"))
+        try channel.writeInbound(Self.bytes("GET /c HTTP/1.1\r\nHost: t\r\n\r\n"))
         channel.read()
-        #expect(counter.reads == 1, "a second request is waiting: no more reads")
-        #expect(holder.heads == ["/a"])
+        #expect(holder.uris == ["/a"])
+        #expect(counter.reads == 0, "requests are waiting: no more reads")
         try Self.answer(channel)
-        #expect(holder.heads == ["/a", "/b"], "the waiting request follows the first answer")
-        #expect(counter.reads == 1, "the second request is being answered")
+        #expect(holder.uris == ["/a", "/b"], "the next request follows the first answer, one at a time")
+        #expect(counter.reads == 0, "one request still waits")
+        try Self.answer(channel, headers: [("Content-Length", "5")])
+        #expect(holder.uris == ["/a", "/b", "/c"])
+        #expect(counter.reads == 1, "nothing waits: the held read goes out")
         try Self.answer(channel)
-        #expect(counter.reads == 2, "both answered: reading again")
+        let text = try Self.written(channel)
+        #expect(text == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     }
 
-    @Test("a request body in progress gets no read from the keeper")
-    func bodyLeftAlone() throws {
-        let (channel, counter, holder) = try Self.channel(keeper: true)
-        try channel.writeInbound(Self.bytes("POST /u HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345"))
-        #expect(holder.heads == ["/u"])
-        #expect(counter.reads == 0)
-        try channel.writeInbound(Self.bytes("67890"))
-        #expect(counter.reads == 1, "asked for once the request is complete")
-        try Self.answer(channel)
+    @Test("a body whose reader is behind holds the reads; the body's request is taken up at its head")
+    func bodyBackpressure() throws {
+        let (channel, counter, holder) = try Self.channel()
+        try channel.writeInbound(Self.bytes("PUT /u HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"))
+        #expect(holder.uris == ["/u"])
+        channel.read()
+        #expect(counter.reads == 1)
+        for _ in 0..<10 { try channel.writeInbound(Self.bytes("0123456789")) }
+        channel.read()
+        #expect(counter.reads == 1, "ten pieces unread, over the high watermark: reads held")
+    }
+
+    @Test("an answer without a length is chunked; a HEAD answer keeps its headers and has no body")
+    func framing() throws {
+        let (channel, _, _) = try Self.channel()
+        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\nHEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"))
+        try Self.answer(channel, headers: [("X", "a: b\tc")], body: ["abc", "", "defgh"])
+        try Self.answer(channel, headers: [("Content-Length", "8")], body: [])
+        #expect(try Self.written(channel) == "HTTP/1.1 200 OK\r\nX: a: b\tc\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n5\r\ndefgh\r\n0\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n")
+    }
+
+    @Test("a 204 or 304 answer loses its framing headers")
+    func bodilessStatus() throws {
+        let (channel, _, _) = try Self.channel()
+        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"))
+        try Self.answer(channel, status: .noContent, headers: [("Content-Length", "0"), ("Transfer-Encoding", "chunked")])
+        #expect(try Self.written(channel) == "HTTP/1.1 204 No Content\r\n\r\n")
+    }
+
+    @Test("a header with a line break is never written: the connection closes")
+    func headerInjection() throws {
+        let (channel, _, _) = try Self.channel()
+        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"))
+        try? channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok,
+                                                                              headers: ["Location": "/x\r\nSet-Cookie: a=b"])))
+        #expect(try Self.written(channel) == "")
+        #expect(!channel.isActive)
+    }
+
+    @Test("malformed input is answered 400, a head over the limit 431, each with an OCI error, and the connection closes")
+    func refusals() throws {
+        let (bad, _, badHolder) = try Self.channel()
+        try? bad.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost t\r\n\r\n"))
+        let badText = try Self.written(bad)
+        #expect(badText.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(badText)")
+        #expect(badText.contains(#""code":"UNSUPPORTED""#) && badText.contains("Connection: close"))
+        #expect(badHolder.requests.isEmpty && !bad.isActive)
+
+        let (large, _, _) = try Self.channel(maxHeaderBytes: 100)
+        try? large.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\nX: \(String(repeating: "y", count: 200))\r\n\r\n"))
+        let largeText = try Self.written(large)
+        #expect(largeText.hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"), "\(largeText)")
+        #expect(!large.isActive)
+    }
+
+    @Test("input refused while an answer is under way closes the connection without a second answer")
+    func refusalWhileAnswering() throws {
+        let (channel, _, holder) = try Self.channel()
+        try? channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGARBAGE\r\n\r\n"))
+        #expect(holder.uris == ["/a"])
+        #expect(try Self.written(channel) == "")
+        #expect(!channel.isActive)
     }
 }
