@@ -16,24 +16,52 @@ struct HTTP1AnswerEncoder {
     struct InvalidHeader: Error {}
 
     /// The bytes of `head`, for a request of `method`; an informational (1xx) head is written
-    /// as it is and leaves the answer's framing to the final head.
+    /// as it is and leaves the answer's framing to the final head. The headers are copied once,
+    /// the framing ones dropped or added on the way (RFC 9112 §6.1–6.3).
     mutating func head(_ head: HTTPResponseHead, method: HTTPMethod, allocator: ByteBufferAllocator) throws(InvalidHeader) -> ByteBuffer {
-        var headers = head.headers
-        let informational = head.status.code < 200
-        if !informational {
-            bodiless = method == .HEAD || !head.status.mayHaveResponseBody
+        var dropLength = false, dropTransferEncoding = false, addChunked = false
+        if head.status.code >= 200 {
+            let mayHaveBody = head.status.mayHaveResponseBody
+            bodiless = method == .HEAD || !mayHaveBody
             chunked = false
-            if !head.status.mayHaveResponseBody {
-                headers.remove(name: "content-length")
-                headers.remove(name: "transfer-encoding")
-            } else if headers.contains(name: "content-length") {
-                headers.remove(name: "transfer-encoding")
+            let hasLength = head.headers.contains(name: "content-length")
+            if !mayHaveBody {
+                (dropLength, dropTransferEncoding) = (true, true)
+            } else if hasLength {
+                dropTransferEncoding = true
             } else if head.version.major == 1, head.version.minor >= 1 {
-                headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+                (dropTransferEncoding, addChunked) = (true, true)
                 chunked = method != .HEAD
             }
         }
         var buffer = allocator.buffer(capacity: 256)
+        Self.writeStatusLine(head, to: &buffer)
+        for (name, value) in head.headers {
+            if dropLength || dropTransferEncoding {
+                if dropLength, name.utf8.count == 14, name.lowercased() == "content-length" { continue }
+                if dropTransferEncoding, name.utf8.count == 17, name.lowercased() == "transfer-encoding" { continue }
+            }
+            guard Self.isWritable(name, isName: true), Self.isWritable(value, isName: false) else { throw InvalidHeader() }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// `HTTP/1.1 200 OK` and its line end; the common statuses of HTTP/1.1 from constants.
+    private static func writeStatusLine(_ head: HTTPResponseHead, to buffer: inout ByteBuffer) {
+        if head.version == .http1_1 {
+            switch head.status {
+            case .ok: buffer.writeStaticString("HTTP/1.1 200 OK\r\n"); return
+            case .partialContent: buffer.writeStaticString("HTTP/1.1 206 Partial Content\r\n"); return
+            case .notFound: buffer.writeStaticString("HTTP/1.1 404 Not Found\r\n"); return
+            default: break
+            }
+        }
         buffer.writeStaticString("HTTP/")
         buffer.writeString(String(head.version.major))
         buffer.writeStaticString(".")
@@ -43,15 +71,6 @@ struct HTTP1AnswerEncoder {
         buffer.writeStaticString(" ")
         buffer.writeString(head.status.reasonPhrase)
         buffer.writeStaticString("\r\n")
-        for (name, value) in headers {
-            guard Self.isWritable(name, isName: true), Self.isWritable(value, isName: false) else { throw InvalidHeader() }
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
-        return buffer
     }
 
     /// What to write for a piece of the body: nothing for a bodiless answer, the piece framed as
@@ -75,10 +94,18 @@ struct HTTP1AnswerEncoder {
 
     /// A name is a token's bytes (no separators, controls or spaces); a value has no CR, LF or NUL.
     private static func isWritable(_ text: String, isName: Bool) -> Bool {
-        for byte in text.utf8 {
-            if byte == 0x0D || byte == 0x0A || byte == 0x00 { return false }
-            if isName, byte == 0x20 || byte == 0x3A || byte == 0x09 { return false }
+        if isName, text.isEmpty { return false }
+        let checked = text.utf8.withContiguousStorageIfAvailable { bytes in
+            isName ? bytes.allSatisfy(isNameByte) : bytes.allSatisfy(isValueByte)
         }
-        return !(isName && text.isEmpty)
+        return checked ?? (isName ? text.utf8.allSatisfy(isNameByte) : text.utf8.allSatisfy(isValueByte))
+    }
+
+    private static func isValueByte(_ byte: UInt8) -> Bool {
+        byte != 0x0D && byte != 0x0A && byte != 0x00
+    }
+
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        isValueByte(byte) && byte != 0x20 && byte != 0x3A && byte != 0x09
     }
 }

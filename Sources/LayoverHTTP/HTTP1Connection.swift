@@ -14,12 +14,12 @@ import NIOHTTP1
 /// - Answers are encoded here (`HTTP1AnswerEncoder`); their end moves the connection's deadlines.
 /// - A request the decoder refuses, when no answer is under way, is answered `431` (head over
 ///   `maxHeaderBytes`) or `400` with an OCI error, and the connection closes.
-final class HTTP1Connection<Requests: HTTP1Requests>: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
 
-    private let requests: Requests
+    private let requests: any HTTP1Requests
     /// Cleartext: stored files may go out with sendfile.
     private let sendfile: Bool
     /// The connection's idle, head and body deadlines.
@@ -49,7 +49,7 @@ final class HTTP1Connection<Requests: HTTP1Requests>: ChannelDuplexHandler, Remo
     ///   - sendfile: stored files may be written as `FileRegion`s (cleartext only).
     ///   - deadline: the connection's deadlines.
     ///   - maxHeaderBytes: the decoder's limit, named in a `431` answer.
-    init(requests: Requests, sendfile: Bool, deadline: ConnectionDeadline, maxHeaderBytes: Int) {
+    init(requests: any HTTP1Requests, sendfile: Bool, deadline: ConnectionDeadline, maxHeaderBytes: Int) {
         self.requests = requests
         self.sendfile = sendfile
         self.deadline = deadline
