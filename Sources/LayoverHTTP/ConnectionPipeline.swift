@@ -9,8 +9,8 @@ import NIOTLS
 /// - TLS on: the TLS handler, then ALPN picks HTTP/2 (`h2`) or HTTP/1.1.
 /// - TLS off: the first bytes pick HTTP/2 with prior knowledge (h2c) or HTTP/1.1, on one port.
 ///
-/// HTTP/1.1 gets NIO's parser and pipelining handler, our deadlines and parser-error answers, and
-/// `RegistryChannelHandler`; HTTP/2 gets NIO's HTTP/2 handler and `HTTP2Connection`, which
+/// HTTP/1.1 gets NIO's request parser and `HTTP1Connection` (requests in order, answers encoded,
+/// parser errors answered), our deadlines watching the bytes; HTTP/2 gets NIO's HTTP/2 handler and `HTTP2Connection`, which
 /// serves the streams without a channel each. Both answer through `RequestDispatch`. Only
 /// cleartext HTTP/1.1 sends stored files with `sendfile`.
 struct ConnectionPipeline: Sendable {

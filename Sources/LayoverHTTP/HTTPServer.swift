@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// The HTTP front: HTTP/1.1 (keep-alive, pipelining) and HTTP/2, in cleartext or TLS (see
-/// `ConnectionPipeline`); one `RegistryChannelHandler` per HTTP/1.1 connection, one `HTTP2Connection` per HTTP/2 one.
+/// `ConnectionPipeline`); one `HTTP1Connection` per HTTP/1.1 connection, one `HTTP2Connection` per HTTP/2 one.
 public final class HTTPServer: Sendable {
     private let listener: any Channel
     private let connections: ConnectionTracker

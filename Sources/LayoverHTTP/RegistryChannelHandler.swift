@@ -2,8 +2,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// The HTTP/1.1 connection's handler: one request at a time (NIO's pipelining handler holds the
-/// next one back until this answer's end is written). A request that may carry a body is handed
+/// The handler of an intercept proxy connection's absolute-form requests, behind the proxy's NIO
+/// codec (the front's connections have `HTTP1Connection`): one request at a time (NIO's pipelining
+/// handler holds the next one back until this answer's end is written). A request that may carry a body is handed
 /// to the responder at its head, its body streamed with backpressure; others at their end.
 final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart

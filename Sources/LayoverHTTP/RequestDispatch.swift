@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Answers requests once they are read: each in a task of its own, its answer written to its
-/// target, its access line logged. Shared by HTTP/1.1 connections (`RegistryChannelHandler`) and
+/// target, its access line logged. Shared by HTTP/1.1 connections (`HTTP1Connection`; `RegistryChannelHandler` behind the intercept proxy) and
 /// HTTP/2 streams (`HTTP2Connection`).
 struct RequestDispatch: Sendable {
     let responder: RegistryResponder
