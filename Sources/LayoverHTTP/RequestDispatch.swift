@@ -2,9 +2,10 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Answers requests once they are read: each in a task of its own, its answer written to its
-/// target, its access line logged. Shared by HTTP/1.1 connections (`HTTP1Connection`; `RegistryChannelHandler` behind the intercept proxy) and
-/// HTTP/2 streams (`HTTP2Connection`).
+/// Answers requests once they are read: a pull the store answers at once, where it is read; any
+/// other in a task of its own. The answer is written to its target, its access line logged.
+/// Shared by HTTP/1.1 connections (`HTTP1Connection`; `RegistryChannelHandler` behind the
+/// intercept proxy) and HTTP/2 streams (`HTTP2Connection`).
 struct RequestDispatch: Sendable {
     let responder: RegistryResponder
     let connections: ConnectionTracker
@@ -19,8 +20,9 @@ struct RequestDispatch: Sendable {
         return request
     }
 
-    /// Answers `request` onto `target` in a task of its own: on `executor` when given, else on
-    /// the global executor. `connection` (the TCP connection) counts as busy until the answer's
+    /// Answers `request` onto `target`: at once, on the caller's thread (the target's event loop),
+    /// when `RegistryResponder.respondFromStore` can; else in a task of its own, on `executor`
+    /// when given, else on the global executor. `connection` (the TCP connection) counts as busy until the answer's
     /// end is written; `ended` runs then, on the target's event loop.
     func dispatch(_ request: Request, to target: some ResponseTarget, connection: any Channel, transport: ResponseWriter.Transport,
                   executor: EventLoopTaskExecutor?, ended: (@Sendable () -> Void)? = nil) {
