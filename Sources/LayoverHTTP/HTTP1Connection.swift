@@ -19,16 +19,12 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = IOData
 
-    private let requests: any HTTP1Requests
     /// Cleartext: stored files may go out with sendfile.
     private let sendfile: Bool
-    /// The connection's idle, head and body deadlines.
-    private let deadline: ConnectionDeadline
     private let maxHeaderBytes: Int
+    private let intake: RequestIntake
     private var encoder = HTTP1AnswerEncoder()
 
-    /// A bodiless request's head, until its end is read.
-    private var head: HTTPRequestHead?
     /// A head was taken up and its request's end is not yet read.
     private var requestOpen = false
     /// A request was handed to the responder and its answer's end is not yet written.
@@ -38,21 +34,18 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     /// Parts of pipelined requests, waiting for the answer under way.
     private var waiting = CircularBuffer<HTTPServerRequestPart>()
     private var takingUpWaiting = false
-    private var bodySource: RequestBody.Producer.Source?
-    /// The body's consumer is behind: hold reads until it asks for more.
-    private var readsPaused = false
     private var readPending = false
-    /// Runs the tasks of requests that stay on this connection's event loop; made on first use.
-    private var loopExecutor: EventLoopTaskExecutor?
+    /// What the intake calls when a body's reader caught up (made once, not per part).
+    private lazy var onReadsResumed: (ChannelHandlerContext) -> Void = { [weak self] in self?.resumeReads(context: $0) }
 
     /// - Parameters:
+    ///   - requests: makes the requests and answers them (the front's `RequestDispatch`).
     ///   - sendfile: stored files may be written as `FileRegion`s (cleartext only).
     ///   - deadline: the connection's deadlines.
     ///   - maxHeaderBytes: the decoder's limit, named in a `431` answer.
     init(requests: any HTTP1Requests, sendfile: Bool, deadline: ConnectionDeadline, maxHeaderBytes: Int) {
-        self.requests = requests
+        self.intake = RequestIntake(requests: requests, deadline: deadline)
         self.sendfile = sendfile
-        self.deadline = deadline
         self.maxHeaderBytes = maxHeaderBytes
     }
 
@@ -74,56 +67,20 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             method = head.method
             requestOpen = true
-            let mayHaveBody = RequestDispatch.mayHaveBody(head)
-            deadline.headReceived(body: mayHaveBody)
-            if mayHaveBody {
-                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                let eventLoop = context.eventLoop
-                let (source, body) = RequestDispatch.body(of: head, answeringOn: ChannelTarget(channel: context.channel)) {
-                    eventLoop.execute {
-                        let (handler, context) = loopBound.value
-                        handler.resumeReads(context: context)
-                    }
-                }
-                bodySource = source
-                answer(requests.request(head, body: body, remoteAddress: context.channel.remoteAddress), context: context, executor: nil)
-            } else {
-                self.head = head
-            }
-        case .body(let buffer):
-            guard let bodySource else { return }
-            if case .stopProducing = bodySource.yield(buffer) { readsPaused = true }
         case .end:
             requestOpen = false
-            if let bodySource {
-                deadline.bodyEnded()
-                bodySource.finish()
-                self.bodySource = nil
-            } else if let head {
-                self.head = nil
-                let request = requests.request(head, body: .empty, remoteAddress: context.channel.remoteAddress)
-                answer(request, context: context, executor: RequestDispatch.staysOnEventLoop(request) ? eventLoopExecutor(context) : nil)
-            }
+        case .body:
+            break
         }
-    }
-
-    private func answer(_ request: Request, context: ChannelHandlerContext, executor: EventLoopTaskExecutor?) {
+        guard let ready = intake.take(part, context: context, resumed: onReadsResumed) else { return }
         answering = true
-        requests.answer(request, on: context.channel, transport: ResponseWriter.Transport(sendfile: sendfile, multiplexed: false),
-                        executor: executor)
-    }
-
-    private func eventLoopExecutor(_ context: ChannelHandlerContext) -> EventLoopTaskExecutor {
-        if let loopExecutor { return loopExecutor }
-        let made = EventLoopTaskExecutor(context.eventLoop)
-        loopExecutor = made
-        return made
+        intake.answer(ready, on: context.channel, transport: ResponseWriter.Transport(sendfile: sendfile, multiplexed: false))
     }
 
     /// The answer's end was written: the next request may be taken up.
     private func answerEnded(context: ChannelHandlerContext) {
         answering = false
-        deadline.answerEnded()
+        intake.deadline.answerEnded()
         // An answer written while waiting requests are taken up (one answered at once) returns here.
         guard !takingUpWaiting else { return }
         takingUpWaiting = true
@@ -137,7 +94,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Reads
 
     func read(context: ChannelHandlerContext) {
-        if readsPaused || !waiting.isEmpty {
+        if intake.readsPaused || !waiting.isEmpty {
             readPending = true
         } else {
             context.read()
@@ -145,12 +102,11 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func resumeReads(context: ChannelHandlerContext) {
-        readsPaused = false
         if waiting.isEmpty { readIfPending(context: context) }
     }
 
     private func readIfPending(context: ChannelHandlerContext) {
-        guard readPending, !readsPaused else { return }
+        guard readPending, !intake.readsPaused else { return }
         readPending = false
         context.read()
     }
@@ -192,8 +148,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
         if let error = error as? HTTPParserError, !answering, !requestOpen {
             refuse(error, context: context)
         }
-        bodySource?.finish(error)
-        bodySource = nil
+        intake.fail(error)
         context.close(promise: nil)
     }
 
@@ -223,8 +178,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        bodySource?.finish(ChannelError.eof)
-        bodySource = nil
+        intake.fail(ChannelError.eof)
         context.fireChannelInactive()
     }
 }
