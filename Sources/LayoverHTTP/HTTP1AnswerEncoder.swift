@@ -73,18 +73,28 @@ struct HTTP1AnswerEncoder {
         buffer.writeStaticString("\r\n")
     }
 
-    /// What to write for a piece of the body: nothing for a bodiless answer, the piece framed as
-    /// a chunk (`size`, piece, `CRLF`) when chunked, else the piece.
-    func body(_ piece: IOData, allocator: ByteBufferAllocator) -> [IOData] {
-        if bodiless { return [] }
-        guard chunked else { return [piece] }
-        // An empty chunk would end the body.
-        if piece.readableBytes == 0 { return [] }
+    /// How a piece of the body goes out.
+    enum Piece {
+        /// Not at all: a bodiless answer, or an empty piece of a chunked one (it would end the body).
+        case dropped
+        case plain(IOData)
+        /// Framed as a chunk: `size` line, the piece, `CRLF`.
+        case chunk(size: ByteBuffer, IOData)
+    }
+
+    /// How `piece` of the body goes out.
+    func body(_ piece: IOData, allocator: ByteBufferAllocator) -> Piece {
+        if bodiless { return .dropped }
+        guard chunked else { return .plain(piece) }
+        if piece.readableBytes == 0 { return .dropped }
         var size = allocator.buffer(capacity: 16)
         size.writeString(String(piece.readableBytes, radix: 16))
         size.writeStaticString("\r\n")
-        return [.byteBuffer(size), piece, .byteBuffer(ByteBuffer(staticString: "\r\n"))]
+        return .chunk(size: size, piece)
     }
+
+    /// The line end after a chunk.
+    static let chunkEnd = ByteBuffer(staticString: "\r\n")
 
     /// The bytes that end the answer: the last chunk when chunked, else none.
     mutating func end() -> ByteBuffer? {

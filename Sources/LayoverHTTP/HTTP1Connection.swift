@@ -72,9 +72,9 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
         case .body:
             break
         }
-        guard let ready = intake.take(part, context: context, resumed: onReadsResumed) else { return }
+        guard let request = intake.take(part, context: context, resumed: onReadsResumed) else { return }
         answering = true
-        intake.answer(ready, on: context.channel, transport: ResponseWriter.Transport(sendfile: sendfile, multiplexed: false))
+        intake.answer(request, on: context.channel, transport: ResponseWriter.Transport(sendfile: sendfile, multiplexed: false))
     }
 
     /// The answer's end was written: the next request may be taken up.
@@ -124,13 +124,16 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
         case .body(let piece):
-            let pieces = encoder.body(piece, allocator: context.channel.allocator)
-            guard let last = pieces.last else {
+            switch encoder.body(piece, allocator: context.channel.allocator) {
+            case .dropped:
                 promise?.succeed()
-                return
+            case .plain(let piece):
+                context.write(wrapOutboundOut(piece), promise: promise)
+            case .chunk(let size, let piece):
+                context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
+                context.write(wrapOutboundOut(piece), promise: nil)
+                context.write(wrapOutboundOut(.byteBuffer(HTTP1AnswerEncoder.chunkEnd)), promise: promise)
             }
-            for piece in pieces.dropLast() { context.write(wrapOutboundOut(piece), promise: nil) }
-            context.write(wrapOutboundOut(last), promise: promise)
         case .end:
             if let bytes = encoder.end() {
                 context.write(wrapOutboundOut(.byteBuffer(bytes)), promise: promise)
@@ -187,12 +190,12 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
 protocol HTTP1Requests {
     /// The request read from `head`, with `body`, from `remoteAddress`.
     func request(_ head: HTTPRequestHead, body: RequestBody, remoteAddress: SocketAddress?) -> Request
-    /// Answers `request` onto `channel`, on `executor` when given.
-    func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, executor: EventLoopTaskExecutor?)
+    /// Answers `request` onto `channel`; `loopExecutor` runs the tasks that stay on its event loop.
+    func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, loopExecutor: EventLoopTaskExecutor)
 }
 
 extension RequestDispatch: HTTP1Requests {
-    func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, executor: EventLoopTaskExecutor?) {
-        dispatch(request, to: ChannelTarget(channel: channel), connection: channel, transport: transport, executor: executor)
+    func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, loopExecutor: EventLoopTaskExecutor) {
+        dispatch(request, to: ChannelTarget(channel: channel), connection: channel, transport: transport, loopExecutor: loopExecutor)
     }
 }

@@ -114,7 +114,7 @@ final class HTTP2Connection: ChannelInboundHandler {
         let request = dispatcher.request(head, body: body, remoteAddress: remoteAddress)
         dispatcher.dispatch(request, to: exchange.target, connection: context.channel,
                             transport: ResponseWriter.Transport(sendfile: false, multiplexed: true),
-                            executor: RequestDispatch.staysOnEventLoop(request) ? loopExecutor : nil)
+                            loopExecutor: loopExecutor)
     }
 
     /// Writes a frame of stream `streamID` (not flushed).

@@ -30,8 +30,8 @@ final class RegistryChannelHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let ready = intake.take(unwrapInboundIn(data), context: context, resumed: onReadsResumed) else { return }
-        intake.answer(ready, on: context.channel, transport: ResponseWriter.Transport(sendfile: sendfile, multiplexed: false))
+        guard let request = intake.take(unwrapInboundIn(data), context: context, resumed: onReadsResumed) else { return }
+        intake.answer(request, on: context.channel, transport: ResponseWriter.Transport(sendfile: sendfile, multiplexed: false))
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -68,7 +68,7 @@ extension RegistryResponder {
     /// The answer for a blob the pull service gave: `200`, or `206` for the satisfiable `range`
     /// (a `Range` value, see `applicableRange`); throws `416` or a malformed range's error, the
     /// lease then released.
-    static func blobResponse(_ answer: BlobAnswer, digest: Digest, etag: String, range rangeHeader: String?) throws -> Response {
+    static func blobResponse(_ answer: BlobAnswer, digest: Digest, etag: String, range rangeHeader: String?) throws(OCIError) -> Response {
         var headers = HTTPHeaders()
         headers.add(name: "Docker-Content-Digest", value: digest.description)
         headers.add(name: "Content-Type", value: "application/octet-stream")

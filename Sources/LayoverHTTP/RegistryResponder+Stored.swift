@@ -30,13 +30,12 @@ extension RegistryResponder {
             guard let digest = try? Digest(parsing: text), let (_, repository) = try? configuredClient(request, name: name),
                   let answer = pull.storedBlob(repository, digest, withBody: withBody) else { return nil }
             let etag = "\"\(digest)\""
-            do {
+            do throws(OCIError) {
                 response = try Self.blobResponse(answer, digest: digest, etag: etag,
                                                  range: withBody ? Self.applicableRange(request.headers, etag: etag) : nil)
             } catch {
                 // A range that cannot be served: answered here, as `respond(to:)` would.
-                response = .error(error as? OCIError ?? OCIError(status: 500, code: .unavailable, message: "internal error"),
-                                  headOnly: !withBody)
+                response = .error(error, headOnly: !withBody)
             }
         default:
             return nil

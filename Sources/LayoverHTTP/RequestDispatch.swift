@@ -21,11 +21,12 @@ struct RequestDispatch: Sendable {
     }
 
     /// Answers `request` onto `target`: at once, on the caller's thread (the target's event loop),
-    /// when `RegistryResponder.respondFromStore` can; else in a task of its own, on `executor`
-    /// when given, else on the global executor. `connection` (the TCP connection) counts as busy until the answer's
-    /// end is written; `ended` runs then, on the target's event loop.
+    /// when `RegistryResponder.respondFromStore` can; else in a task of its own, on `loopExecutor`
+    /// (the target's event loop) when the request stays there (`staysOnEventLoop`), else on the
+    /// global executor. `connection` (the TCP connection) counts as busy until the answer's end
+    /// is written.
     func dispatch(_ request: Request, to target: some ResponseTarget, connection: any Channel, transport: ResponseWriter.Transport,
-                  executor: EventLoopTaskExecutor?, ended: (@Sendable () -> Void)? = nil) {
+                  loopExecutor: EventLoopTaskExecutor?) {
         let responder = self.responder
         let connections = self.connections
         let accessLog = self.accessLog
@@ -35,19 +36,13 @@ struct RequestDispatch: Sendable {
         RequestContext.$current.withValue(context) {
             if let written = Self.answerFromStore(request, id: context.id, responder: responder, connections: connections,
                                                   accessLog: accessLog, transport: transport, target: target) {
-                written.whenComplete { _ in
-                    connections.ended(connection)
-                    ended?()
-                }
+                written.whenComplete { _ in connections.ended(connection) }
                 return
             }
-            Task(executorPreference: executor) {
+            Task(executorPreference: Self.staysOnEventLoop(request) ? loopExecutor : nil) {
                 let written = await Self.answer(request, id: context.id, responder: responder, connections: connections,
                                                 accessLog: accessLog, transport: transport, target: target)
-                written.whenComplete { _ in
-                    connections.ended(connection)
-                    ended?()
-                }
+                written.whenComplete { _ in connections.ended(connection) }
             }
         }
     }

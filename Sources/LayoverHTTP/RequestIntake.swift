@@ -23,14 +23,10 @@ final class RequestIntake {
         self.deadline = deadline
     }
 
-    /// A request ready to answer, and the executor of its task (the event loop's, for the pulls
-    /// that stay there; nil for the global one).
-    typealias Ready = (request: Request, executor: EventLoopTaskExecutor?)
-
     /// Takes one part of a request; returns the request once it is ready. `resumed` runs on the
     /// event loop when a body's reader has caught up after the reads were paused.
     func take(_ part: HTTPServerRequestPart, context: ChannelHandlerContext,
-              resumed: @escaping (ChannelHandlerContext) -> Void) -> Ready? {
+              resumed: @escaping (ChannelHandlerContext) -> Void) -> Request? {
         switch part {
         case .head(let head):
             let mayHaveBody = RequestDispatch.mayHaveBody(head)
@@ -49,7 +45,7 @@ final class RequestIntake {
                 }
             }
             bodySource = source
-            return (requests.request(head, body: body, remoteAddress: context.channel.remoteAddress), nil)
+            return requests.request(head, body: body, remoteAddress: context.channel.remoteAddress)
         case .body(let buffer):
             if case .stopProducing = bodySource?.yield(buffer) { readsPaused = true }
             return nil
@@ -62,14 +58,13 @@ final class RequestIntake {
             }
             guard let head else { return nil }
             self.head = nil
-            let request = requests.request(head, body: .empty, remoteAddress: context.channel.remoteAddress)
-            return (request, RequestDispatch.staysOnEventLoop(request) ? eventLoopExecutor(context) : nil)
+            return requests.request(head, body: .empty, remoteAddress: context.channel.remoteAddress)
         }
     }
 
-    /// Answers `ready` onto the connection.
-    func answer(_ ready: Ready, on channel: any Channel, transport: ResponseWriter.Transport) {
-        requests.answer(ready.request, on: channel, transport: transport, executor: ready.executor)
+    /// Answers `request` onto the connection.
+    func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport) {
+        requests.answer(request, on: channel, transport: transport, loopExecutor: eventLoopExecutor(channel.eventLoop))
     }
 
     /// The connection failed or closed: a body being read ends with `error`.
@@ -78,9 +73,9 @@ final class RequestIntake {
         bodySource = nil
     }
 
-    private func eventLoopExecutor(_ context: ChannelHandlerContext) -> EventLoopTaskExecutor {
+    private func eventLoopExecutor(_ eventLoop: any EventLoop) -> EventLoopTaskExecutor {
         if let loopExecutor { return loopExecutor }
-        let made = EventLoopTaskExecutor(context.eventLoop)
+        let made = EventLoopTaskExecutor(eventLoop)
         loopExecutor = made
         return made
     }

@@ -27,7 +27,7 @@ struct HTTP1ConnectionTests {
         func request(_ head: HTTPRequestHead, body: RequestBody, remoteAddress: SocketAddress?) -> Request {
             Request(head: head, body: body, remoteAddress: remoteAddress)
         }
-        func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, executor: EventLoopTaskExecutor?) {
+        func answer(_ request: Request, on channel: any Channel, transport: ResponseWriter.Transport, loopExecutor: EventLoopTaskExecutor) {
             requests.append(request)
         }
     }
