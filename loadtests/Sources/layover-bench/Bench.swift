@@ -42,6 +42,10 @@ struct Bench: AsyncParsableCommand {
             help: "nginx's worker processes (1: one worker, as the bars were first measured; 2: one per core, like Layover's default event loops).")
     var nginxWorkers = 1
 
+    @Option(name: .customLong("h1-generator"),
+            help: "small: how the HTTP/1.1 load generator frames requests and answers: raw (prepared bytes, answers framed by Content-Length; little CPU per request) or codec (NIO's HTTP/1.1 client codec).")
+    var h1Generator: ClosedLoopLoad.Framing = .raw
+
     @Option(name: .customLong("h2-connections"), help: "tls: HTTP/2 connections for small requests (h2load).")
     var h2Connections = 16
 
@@ -284,20 +288,25 @@ struct Bench: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var results: [String: [ClosedLoopLoad.Result]] = [:]
         var cpuPerRequest: [String: [Double]] = [:]
+        var generatorCPUPerRequest: [String: [Double]] = [:]
         for round in 0..<rounds {
-            say("# small requests, round \(round + 1) of \(rounds)")
+            say("# small requests (\(h1Generator.rawValue) HTTP/1.1 generator), round \(round + 1) of \(rounds)")
             for index in targets.indices {
                 let target = targets[(index + round) % targets.count]
                 for request in requests {
                     let url = URL(string: request.url(target))!
                     _ = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
-                                                     connections: connections, duration: .seconds(1), group: group)
-                    let before = ProcessReading.cpuSeconds(target.pid)
+                                                     connections: connections, duration: .seconds(1), framing: h1Generator, group: group)
+                    let before = (server: ProcessReading.cpuSeconds(target.pid), generator: ProcessReading.ownCPUSeconds(getpid()))
                     let measured = try await ClosedLoopLoad.run(host: url.host!, port: url.port!, method: request.method, path: url.path,
-                                                                connections: connections, duration: .seconds(seconds), group: group)
-                    let cpu = ProcessReading.cpuSeconds(target.pid) - before
+                                                                connections: connections, duration: .seconds(seconds), framing: h1Generator,
+                                                                group: group)
+                    let cpu = ProcessReading.cpuSeconds(target.pid) - before.server
+                    let generatorCPU = ProcessReading.ownCPUSeconds(getpid()) - before.generator
                     results["\(target.name) \(request.label)", default: []].append(measured)
                     cpuPerRequest["\(target.name) \(request.label)", default: []].append(cpu / Double(max(measured.requests, 1)) * 1e6)
+                    generatorCPUPerRequest["\(target.name) \(request.label)", default: []]
+                        .append(generatorCPU / Double(max(measured.requests, 1)) * 1e6)
                 }
             }
         }
@@ -309,6 +318,8 @@ struct Bench: AsyncParsableCommand {
                 report.add(target.name, "\(request.label)-p50", median(measured.map { $0.percentile(0.50) }), "ms")
                 report.add(target.name, "\(request.label)-p99", median(measured.map { $0.percentile(0.99) }), "ms")
                 report.add(target.name, "\(request.label)-cpu", median(cpuPerRequest["\(target.name) \(request.label)", default: []]), "CPU-µs/req")
+                report.add(target.name, "\(request.label)-generator-cpu",
+                           median(generatorCPUPerRequest["\(target.name) \(request.label)", default: []]), "CPU-µs/req")
                 let errors = measured.reduce(0) { $0 + $1.errors }
                 if errors > 0 { report.add(target.name, "\(request.label)-errors", Double(errors), "count") }
             }
@@ -341,3 +352,5 @@ struct Bench: AsyncParsableCommand {
         report.add(target.name, "cold-herd-upstream-per-blob", moved / blobBytes, "x")
     }
 }
+
+extension ClosedLoopLoad.Framing: ExpressibleByArgument {}

@@ -7,8 +7,23 @@ import NIOPosix
 /// next request as soon as the previous answer has fully arrived, for `duration`. Given several
 /// paths, each connection goes through them in turn (from its own starting point); with `once`,
 /// the connections together send each path once and stop (a warm-up pass).
-/// Written on SwiftNIO so that HEAD answers are handled right and the generator is not the limit.
+/// Written on SwiftNIO so that HEAD answers are handled right (h2load and wrk wait for a body
+/// after a HEAD answer's Content-Length). With `.raw` framing (`RawConnection`) a request is
+/// bytes made once and an answer is framed by its Content-Length alone, so that the generator,
+/// which shares the machine's cores with the server measured, spends little CPU per request;
+/// `.codec` uses NIO's HTTP/1.1 client codec.
 enum ClosedLoopLoad {
+    /// How requests are written and answers read.
+    enum Framing: String, CaseIterable, Sendable {
+        /// Prepared request bytes; answers framed by status and Content-Length (`RawConnection`).
+        case raw
+        /// NIO's HTTP/1.1 client codec (`CodecConnection`).
+        case codec
+    }
+
+    /// The Accept header of every request (a manifest by digest is answered whatever it says).
+    static let accept = "application/vnd.oci.image.manifest.v1+json"
+
     struct Result {
         var requests: Int
         var errors: Int
@@ -24,31 +39,36 @@ enum ClosedLoopLoad {
     }
 
     static func run(host: String, port: Int, method: HTTPMethod, path: String, connections: Int,
-                    duration: Duration, group: any EventLoopGroup) async throws -> Result {
-        try await run(host: host, port: port, method: method, paths: [path], connections: connections, duration: duration, group: group)
+                    duration: Duration, framing: Framing = .codec, group: any EventLoopGroup) async throws -> Result {
+        try await run(host: host, port: port, method: method, paths: [path], connections: connections, duration: duration,
+                      framing: framing, group: group)
     }
 
     static func run(host: String, port: Int, method: HTTPMethod, paths: [String], connections: Int,
-                    duration: Duration, once: Bool = false, group: any EventLoopGroup) async throws -> Result {
+                    duration: Duration, once: Bool = false, framing: Framing = .codec, group: any EventLoopGroup) async throws -> Result {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000
                                                          + duration.components.attoseconds / 1_000_000_000)
         let started = NIODeadline.now()
-        var handlers: [Connection] = []
+        var handlers: [any LoadConnection] = []
         var futures: [EventLoopFuture<Void>] = []
         for index in 0..<connections {
             let first = index * paths.count / connections
-            let handler = Connection(method: method, paths: paths, first: first, host: host, deadline: deadline,
-                                     limit: once ? (index + 1) * paths.count / connections - first : nil)
-            let channel = try await ClientBootstrap(group: group)
-                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                    }
+            let book = LoopBook(paths: paths, first: first, deadline: deadline,
+                                limit: once ? (index + 1) * paths.count / connections - first : nil)
+            let channel: any Channel
+            switch framing {
+            case .raw:
+                let handler = RawConnection(method: method, host: host, book: book)
+                channel = try await connect(host: host, port: port, group: group) { try $0.addHandler(handler) }
+                handlers.append(handler)
+            case .codec:
+                let handler = CodecConnection(method: method, host: host, book: book)
+                channel = try await connect(host: host, port: port, group: group) {
+                    try $0.addHTTPClientHandlers()
+                    try $0.addHandler(handler)
                 }
-                .connect(host: host, port: port).get()
-            handlers.append(handler)
+                handlers.append(handler)
+            }
             futures.append(channel.closeFuture)
         }
         for handler in handlers { handler.start() }
@@ -64,50 +84,38 @@ enum ClosedLoopLoad {
         return result
     }
 
-    /// One connection's loop; its state is touched only on its event loop.
-    final class Connection: ChannelInboundHandler, @unchecked Sendable {
+    private static func connect(host: String, port: Int, group: any EventLoopGroup,
+                                handlers: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void) async throws -> any Channel {
+        try await ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try handlers(channel.pipeline.syncOperations) }
+            }
+            .connect(host: host, port: port).get()
+    }
+
+    /// One connection's loop through NIO's HTTP/1.1 client codec; its state is touched only on
+    /// its event loop.
+    final class CodecConnection: ChannelInboundHandler, LoadConnection, @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
         typealias OutboundOut = HTTPClientRequestPart
         var head: HTTPRequestHead
-        let paths: [String]
-        var next: Int
-        let deadline: NIODeadline
-        /// Requests left to send, when limited.
-        var remaining: Int?
+        var book: LoopBook
         var context: ChannelHandlerContext?
-        var sentAt: UInt64 = 0
-        var latencies: [UInt64] = []
-        var errors = 0
 
-        init(method: HTTPMethod, paths: [String], first: Int, host: String, deadline: NIODeadline, limit: Int? = nil) {
+        init(method: HTTPMethod, host: String, book: LoopBook) {
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: host)
-            headers.add(name: "Accept", value: "application/vnd.oci.image.manifest.v1+json")
-            head = HTTPRequestHead(version: .http1_1, method: method, uri: paths[first], headers: headers)
-            self.paths = paths
-            next = first
-            self.deadline = deadline
-            remaining = limit
-            latencies.reserveCapacity(200_000)
+            headers.add(name: "Accept", value: ClosedLoopLoad.accept)
+            head = HTTPRequestHead(version: .http1_1, method: method, uri: book.paths[book.next], headers: headers)
+            self.book = book
         }
 
         func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-        func start() {
+        func send() {
             guard let context else { return }
-            context.eventLoop.execute { if self.remaining == 0 { context.close(promise: nil) } else { self.send() } }
-        }
-
-        func results() -> ([UInt64], Int) { (latencies, errors) }
-
-        private func send() {
-            guard let context else { return }
-            remaining = remaining.map { $0 - 1 }
-            if paths.count > 1 {
-                head.uri = paths[next]
-                next = (next + 1) % paths.count
-            }
-            sentAt = DispatchTime.now().uptimeNanoseconds
+            head.uri = book.paths[book.begin()]
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
@@ -115,17 +123,16 @@ enum ClosedLoopLoad {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let response):
-                if response.status.code >= 400 { errors += 1 }
+                if response.status.code >= 400 { book.errors += 1 }
             case .body:
                 break
             case .end:
-                latencies.append(DispatchTime.now().uptimeNanoseconds - sentAt)
-                if NIODeadline.now() < deadline, remaining != 0 { send() } else { context.close(promise: nil) }
+                if book.finish() { send() } else { context.close(promise: nil) }
             }
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            errors += 1
+            book.errors += 1
             context.close(promise: nil)
         }
     }

@@ -14,7 +14,8 @@ struct ProcessReading {
         return system / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
-    private static func ownCPUSeconds(_ pid: Int32) -> Double {
+    /// User plus system CPU seconds used so far by the process's threads (not its children).
+    static func ownCPUSeconds(_ pid: Int32) -> Double {
         guard let fields = statFields(pid), fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
