@@ -13,7 +13,7 @@ extension RegistryResponder {
     /// path: fleets (owners, redirects, peers), intercepted connections, tags.
     public func respondFromStore(to request: Request) -> Response? {
         guard request.method == .GET || request.method == .HEAD, fleet == nil, request.interceptedUpstream == nil,
-              request.headers[PeerHeaders.secret].isEmpty, request.headers[PeerHeaders.hop].isEmpty,
+              !request.headers.contains(name: PeerHeaders.secret), !request.headers.contains(name: PeerHeaders.hop),
               request.queryValue(BlobGrant.queryName) == nil else { return nil }
         let route = Route(path: request.path)
         guard (try? Self.checkHost(request)) != nil, (try? Self.checkNamespace(request)) != nil,

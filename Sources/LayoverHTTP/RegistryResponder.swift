@@ -104,7 +104,9 @@ public final class RegistryResponder: Sendable {
             let deletion = request.method != .DELETE && !deletionAllowed.isEmpty
             response.headers.add(name: "Allow", value: route.allowedMethods(deletion: deletion).joined(separator: ", "))
         }
-        response.headers.replaceOrAdd(name: "Docker-Distribution-API-Version", value: "registry/2.0")
+        if !response.headers.contains(name: "Docker-Distribution-API-Version") {
+            response.headers.add(name: "Docker-Distribution-API-Version", value: "registry/2.0")
+        }
         if let namespace = request.queryValue("ns"), HostName.isValid(namespace) {
             response.headers.replaceOrAdd(name: "OCI-Namespace", value: namespace)
         }
@@ -201,7 +203,8 @@ public final class RegistryResponder: Sendable {
     /// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, or any request with more than one, is
     /// answered `400`.
     static func checkHost(_ request: Request) throws(OCIError) {
-        let hosts = request.headers["host"].count
+        var hosts = 0
+        for header in request.headers where header.name.utf8.count == 4 && header.name.lowercased() == "host" { hosts += 1 }
         if hosts > 1 || (hosts == 0 && (request.version.major > 1 || request.version.minor >= 1)) {
             throw OCIError(status: 400, code: .unsupported, message: "a request needs exactly one Host header, got \(hosts)")
         }

@@ -54,7 +54,7 @@ struct RequestDispatch: Sendable {
                                         target: some ResponseTarget) -> EventLoopFuture<Void>? {
         let started = ContinuousClock.now
         guard var response = responder.respondFromStore(to: request) else { return nil }
-        response.headers.replaceOrAdd(name: "X-Request-Id", value: id)
+        response.headers.add(name: "X-Request-Id", value: id)  // answers from the store carry none of their own
         // A pull has no body to wait for or to drain.
         let keepAlive = staysOpen(request, transport: transport, connections: connections)
         let written = ResponseWriter.writeReady(response, keepAlive: keepAlive, headOnly: request.method == .HEAD,

@@ -8,16 +8,19 @@ import Synchronization
 public final class BlobLease: Sendable {
     /// The blob's record at the time the lease was taken.
     public let record: BlobRecord
-    /// The file holding the blob's verified bytes.
-    public let path: String
+    private let layout: StoreLayout
     private let released = Atomic<Bool>(false)
     private let onRelease: @Sendable (Digest) -> Void
 
-    init(record: BlobRecord, path: String, onRelease: @escaping @Sendable (Digest) -> Void) {
+    init(record: BlobRecord, layout: StoreLayout, onRelease: @escaping @Sendable (Digest) -> Void) {
         self.record = record
-        self.path = path
+        self.layout = layout
         self.onRelease = onRelease
     }
+
+    /// The file holding the blob's verified bytes (made when asked: an answer from memory
+    /// never needs it).
+    public var path: String { layout.blobPath(for: record.digest) }
 
     /// Gives the blob back to the evictor.
     public func release() {

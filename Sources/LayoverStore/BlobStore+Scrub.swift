@@ -66,7 +66,7 @@ extension BlobStore {
             return record
         }
         guard let record else { return nil }
-        return BlobLease(record: record, path: layout.blobPath(for: digest)) { [weak self] digest in
+        return BlobLease(record: record, layout: layout) { [weak self] digest in
             self?.state.withLock { $0.releaseLease(digest) }
         }
     }

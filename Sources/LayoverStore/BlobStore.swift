@@ -97,7 +97,7 @@ public final class BlobStore: Sendable {
     public func lease(_ digest: Digest) -> BlobLease? {
         let now = clock()
         guard let record = state.withLock({ $0.acquire(digest, at: now) }) else { return nil }
-        return BlobLease(record: record, path: layout.blobPath(for: digest)) { [weak self] digest in
+        return BlobLease(record: record, layout: layout) { [weak self] digest in
             self?.state.withLock { $0.releaseLease(digest) }
         }
     }
