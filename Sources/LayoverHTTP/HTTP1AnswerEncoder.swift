@@ -12,6 +12,9 @@ struct HTTP1AnswerEncoder {
     /// The answer being written carries no body (a `HEAD` request's, or a 204/304).
     private var bodiless = false
 
+    /// A body up to this size is given room after its head's bytes (it is sent with them).
+    static let smallBodyRoom = 16 << 10
+
     /// A header name or value that cannot be written.
     struct InvalidHeader: Error {}
 
@@ -20,21 +23,23 @@ struct HTTP1AnswerEncoder {
     /// the framing ones dropped or added on the way (RFC 9112 §6.1–6.3).
     mutating func head(_ head: HTTPResponseHead, method: HTTPMethod, allocator: ByteBufferAllocator) throws(InvalidHeader) -> ByteBuffer {
         var dropLength = false, dropTransferEncoding = false, addChunked = false
+        var bodyRoom = 0
         if head.status.code >= 200 {
             let mayHaveBody = head.status.mayHaveResponseBody
             bodiless = method == .HEAD || !mayHaveBody
             chunked = false
-            let hasLength = head.headers.contains(name: "content-length")
+            let length = head.headers.first(name: "content-length")
             if !mayHaveBody {
                 (dropLength, dropTransferEncoding) = (true, true)
-            } else if hasLength {
+            } else if let length {
                 dropTransferEncoding = true
+                if !bodiless, let size = Int(length), size <= Self.smallBodyRoom { bodyRoom = size }
             } else if head.version.major == 1, head.version.minor >= 1 {
                 (dropTransferEncoding, addChunked) = (true, true)
                 chunked = method != .HEAD
             }
         }
-        var buffer = allocator.buffer(capacity: 256)
+        var buffer = allocator.buffer(capacity: 384 + bodyRoom)
         Self.writeStatusLine(head, to: &buffer)
         for (name, value) in head.headers {
             if dropLength || dropTransferEncoding {

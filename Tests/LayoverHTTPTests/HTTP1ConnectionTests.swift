@@ -117,6 +117,29 @@ struct HTTP1ConnectionTests {
                 + "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n")
     }
 
+    @Test("a head, a small body and the end written at once go out as one buffer; a flush sends a held head at once")
+    func smallAnswerInOneBuffer() throws {
+        let (channel, _, _) = try Self.channel()
+        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n"))
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "5"])
+        channel.write(HTTPServerResponsePart.head(head), promise: nil)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(Self.bytes("hello"))), promise: nil)
+        let ended = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        #expect(throws: Never.self) { try ended.wait() }
+        let first = try channel.readOutbound(as: IOData.self)
+        #expect(try channel.readOutbound(as: IOData.self) == nil, "head, body and end in one write")
+        guard case .byteBuffer(let bytes) = first else { Issue.record("no buffer written"); return }
+        #expect(String(buffer: bytes) == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+
+        // A streamed answer: its head goes out at the flush after it, before any body exists.
+        channel.write(HTTPServerResponsePart.head(head), promise: nil)
+        channel.flush()
+        #expect(try Self.written(channel) == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        try channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(Self.bytes("world"))))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        #expect(try Self.written(channel) == "world")
+    }
+
     @Test("a 204 or 304 answer loses its framing headers")
     func bodilessStatus() throws {
         let (channel, _, _) = try Self.channel()
