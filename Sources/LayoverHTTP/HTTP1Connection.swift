@@ -31,8 +31,6 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     /// The encoded head of the answer being written, with the small body bytes after it, not
     /// yet passed on.
     private var held: ByteBuffer?
-    /// Body pieces up to this size are copied after a held head.
-    static let heldBodyLimit = HTTP1AnswerEncoder.smallBodyRoom
 
     /// A head was taken up and its request's end is not yet read.
     private var requestOpen = false
@@ -138,36 +136,28 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
         case .body(let piece):
-            let framed = encoder.body(piece, allocator: context.channel.allocator)
-            if case .plain(.byteBuffer(var bytes)) = framed, promise == nil, bytes.readableBytes <= Self.heldBodyLimit, var before = held {
-                held = nil  // one owner while appending: no copy of the buffer
-                before.writeBuffer(&bytes)
-                held = before
-                return
-            }
-            if case .dropped = framed {
-                promise?.succeed()
-                return
-            }
-            passHeld(context: context)
-            switch framed {
+            switch encoder.body(piece, allocator: context.channel.allocator) {
             case .dropped:
-                break
+                promise?.succeed()
+            case .plain(.byteBuffer(var bytes)) where held != nil && promise == nil && bytes.readableBytes <= HTTP1AnswerEncoder.smallBodyRoom:
+                held?.writeBuffer(&bytes)
             case .plain(let piece):
+                passHeld(context: context)
                 context.write(wrapOutboundOut(piece), promise: promise)
             case .chunk(let size, let piece):
+                passHeld(context: context)
                 context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
                 context.write(wrapOutboundOut(piece), promise: nil)
                 context.write(wrapOutboundOut(.byteBuffer(HTTP1AnswerEncoder.chunkEnd)), promise: promise)
             }
         case .end:
-            let end = encoder.end()
-            if var before = held {
-                held = nil
-                if var end { before.writeBuffer(&end) }
-                context.write(wrapOutboundOut(.byteBuffer(before)), promise: promise)
-            } else if let end {
-                context.write(wrapOutboundOut(.byteBuffer(end)), promise: promise)
+            var last = held
+            held = nil
+            if var end = encoder.end() {
+                if last == nil { last = end } else { last?.writeBuffer(&end) }
+            }
+            if let last {
+                context.write(wrapOutboundOut(.byteBuffer(last)), promise: promise)
             } else if let promise {
                 // Completed in order with the writes before it.
                 context.write(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise)

@@ -54,7 +54,7 @@ extension RegistryResponder {
             return true
         case .repository(let right, _):
             let policy = access.policy
-            return policy.anonymous.contains(right) && (!policy.authenticationEnabled || request.headers["authorization"].isEmpty)
+            return policy.anonymous.contains(right) && (!policy.authenticationEnabled || !request.headers.contains(name: "authorization"))
         case .login, .admin:
             return false
         }

@@ -42,7 +42,7 @@ final class RawConnection: ChannelInboundHandler, LoadConnection, @unchecked Sen
                 let taken = min(left, bytes.readableBytes)
                 bytes.moveReaderIndex(forwardBy: taken)
                 bodyLeft = left - taken
-            } else if !readHead(from: &bytes) {
+            } else if !readHead(from: &bytes, context: context) {
                 return
             }
             if bodyLeft == 0 {
@@ -55,7 +55,7 @@ final class RawConnection: ChannelInboundHandler, LoadConnection, @unchecked Sen
 
     /// Takes the answer's head from `bytes` (keeping an incomplete one for the next read) and
     /// sets the body's length; false when the head is not complete yet or was refused.
-    private func readHead(from bytes: inout ByteBuffer) -> Bool {
+    private func readHead(from bytes: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
         if var earlier = pending {
             earlier.writeBuffer(&bytes)
             bytes = earlier
@@ -68,7 +68,7 @@ final class RawConnection: ChannelInboundHandler, LoadConnection, @unchecked Sen
         }
         let head = bytes.readSlice(length: end)!
         guard let status = Self.status(head) else {
-            if let context { fail(context) }
+            fail(context)
             return false
         }
         if status >= 400 { book.errors += 1 }
@@ -77,7 +77,7 @@ final class RawConnection: ChannelInboundHandler, LoadConnection, @unchecked Sen
             return true
         }
         guard let length = Self.contentLength(head) else {
-            if let context { fail(context) }
+            fail(context)
             return false
         }
         bodyLeft = length
