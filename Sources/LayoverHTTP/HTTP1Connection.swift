@@ -41,6 +41,8 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     /// Parts of pipelined requests, waiting for the answer under way.
     private var waiting = CircularBuffer<HTTPServerRequestPart>()
     private var takingUpWaiting = false
+    /// An error closed the connection (and answered it, when it could).
+    private var failed = false
     private var readPending = false
     /// What the intake calls when a body's reader caught up (made once, not per part).
     private lazy var onReadsResumed: (ChannelHandlerContext) -> Void = { [weak self] in self?.resumeReads(context: $0) }
@@ -181,6 +183,10 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Failures
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // As the connection closes, the decoder reports its error again for the bytes it still
+        // holds: the first error answered and closed.
+        guard !failed else { return }
+        failed = true
         if let error = error as? HTTPParserError, !answering, !requestOpen {
             refuse(error, context: context)
         }

@@ -174,6 +174,19 @@ struct HTTP1ConnectionTests {
         #expect(!large.isActive)
     }
 
+    @Test("malformed input arriving in pieces is refused once, however many pieces follow the error")
+    func refusedOnce() throws {
+        let (channel, _, holder) = try Self.channel()
+        channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 5000), promise: nil)
+        let input = Array("GET /aUHTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        for start in stride(from: 0, to: input.count, by: 5) where channel.isActive {
+            try? channel.writeInbound(ByteBuffer(bytes: input[start..<min(start + 5, input.count)]))
+        }
+        let text = try Self.written(channel)
+        #expect(text.components(separatedBy: "HTTP/1.1 400 Bad Request").count == 2, "\(text)")
+        #expect(holder.requests.isEmpty && !channel.isActive)
+    }
+
     @Test("input refused while an answer is under way closes the connection without a second answer")
     func refusalWhileAnswering() throws {
         let (channel, _, holder) = try Self.channel()
