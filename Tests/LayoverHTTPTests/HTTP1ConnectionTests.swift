@@ -174,7 +174,7 @@ struct HTTP1ConnectionTests {
         #expect(!large.isActive)
     }
 
-    @Test("malformed input arriving in pieces is refused once, however many pieces follow the error")
+    @Test("malformed input arriving in pieces is refused once, though the decoder reports its error again as the connection closes")
     func refusedOnce() throws {
         let (channel, _, holder) = try Self.channel()
         channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 5000), promise: nil)
