@@ -183,8 +183,8 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Failures
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // As the connection closes, the decoder reports its error again for the bytes it still
-        // holds: the first error answered and closed.
+        // The decoder reports its error a second time as the connection closes: the first
+        // report answered and closed.
         guard !failed else { return }
         failed = true
         if let error = error as? HTTPParserError, !answering, !requestOpen {
