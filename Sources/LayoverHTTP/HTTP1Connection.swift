@@ -93,7 +93,11 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler {
         // An answer written while waiting requests are taken up (one answered at once) returns here.
         guard !takingUpWaiting else { return }
         takingUpWaiting = true
-        while !answering, let part = waiting.popFirst() {
+        // A request that may carry a body is answered from its head on: its body's pieces and
+        // end follow it at once; only the next head waits for its answer.
+        while let part = waiting.first {
+            if case .head = part, answering { break }
+            waiting.removeFirst()
             take(part, context: context)
         }
         takingUpWaiting = false

@@ -157,4 +157,22 @@ struct BadInputTests {
         let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
         #expect(statuses == ["200", "400", "200"])
     }
+
+    @Test("a pipelined upload behind another request is read whole and stored: its body follows its head")
+    func pipelinedUpload() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.shutdown() }
+        let blob = "pipelined blob bytes"
+        let digest = TestHTTP.digest(of: Array(blob.utf8))
+        let request = "GET /v2/ HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "POST /v2/up/team/app/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: t\r\nContent-Type: application/octet-stream\r\n"
+            + "Content-Length: \(blob.utf8.count)\r\n\r\n\(blob)"
+            + "GET /v2/ HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        let started = ContinuousClock.now
+        let text = try await RawClient.exchange(port: fixture.port, request)
+        let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+        #expect(statuses == ["200", "201", "200"], "after \(ContinuousClock.now - started): \(text.prefix(600))")
+        let stored = try await TestHTTP.shared.get("\(fixture.url("team/app"))/blobs/\(digest)")
+        #expect(stored.status == 200 && stored.text == blob)
+    }
 }

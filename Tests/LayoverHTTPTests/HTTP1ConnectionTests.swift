@@ -95,6 +95,25 @@ struct HTTP1ConnectionTests {
                 + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     }
 
+    @Test("a pipelined request with a body, taken up when the answer before it ends, is fed its whole body")
+    func pipelinedBody() async throws {
+        let (channel, counter, holder) = try Self.channel()
+        try channel.writeInbound(Self.bytes("GET /a HTTP/1.1\r\nHost: t\r\n\r\n"))
+        // The client has the first answer's bytes before its end is written here (a streamed
+        // answer whose last piece is still to come) and sends its next request at once.
+        try channel.writeInbound(Self.bytes("PUT /u HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n01234"))
+        try channel.writeInbound(Self.bytes("56789"))
+        channel.read()
+        #expect(counter.reads == 0, "a request waits: reads held")
+        try Self.answer(channel)
+        #expect(holder.uris == ["/a", "/u"])
+        try #require(counter.reads == 1, "the body's pieces follow its head: nothing waits, the held read goes out")
+        let body = try await holder.requests[1].body.collect(upTo: 100)
+        #expect(String(buffer: body) == "0123456789")
+        try Self.answer(channel, status: .created)
+        #expect(try Self.written(channel) == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" + "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    }
+
     @Test("a body whose reader is behind holds the reads; the body's request is taken up at its head")
     func bodyBackpressure() throws {
         let (channel, counter, holder) = try Self.channel()
