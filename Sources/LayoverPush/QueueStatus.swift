@@ -25,11 +25,17 @@ public struct QueueStatus: Codable, Sendable, Equatable {
 
     public var jobs: [Job]
 
+    /// A job is `running` when the index records its attempt as begun and not ended, or the
+    /// queue counts bytes for it: the index's listing alone is one consistent view (an attempt
+    /// counted there and not yet ended has no reason to show), while the queue's count starts
+    /// after the index's write and ends after the outcome's.
+    ///
     /// - Parameter running: the jobs with an attempt in progress, and the bytes it has sent.
     public init(jobs: [ReplicationJob], running: [Int64: Int64] = [:]) {
         self.jobs = jobs.map { job in
             let sent = running[job.id]
-            let state = job.state == .dead ? "dead" : sent != nil ? "running" : (job.attempts > 0 ? "retrying" : "pending")
+            let isRunning = job.inProgress || sent != nil
+            let state = job.state == .dead ? "dead" : isRunning ? "running" : (job.attempts > 0 ? "retrying" : "pending")
             return Job(id: job.id, upstream: job.repository.upstream, repository: job.repository.repository.value, tag: job.tag?.value,
                        operation: job.operation.rawValue, manifest: job.manifestDigest.description, state: state, bytesSent: sent,
                        attempts: job.attempts, nextAttemptAt: job.nextAttemptAt, lastError: job.lastError, createdAt: job.createdAt)
