@@ -15,15 +15,31 @@ final class ConnectionTracker: Sendable {
 
     private struct State {
         var connections: [ObjectIdentifier: Connection] = [:]
+        /// Connections open beyond `maximum` (see `OverflowHandler`), with when each was opened.
+        var overflowing: [ObjectIdentifier: (channel: any Channel, opened: NIODeadline)] = [:]
         var draining = false
     }
 
     private let state = Locked(State())
     /// Connections served in full at once; more are accepted only as overflow (see `opened`).
     let maximum: Int
+    /// Connections open at once, overflow included: at this many the listener stops accepting
+    /// (see `AcceptGate`), so that accepting never spends the process's last descriptors.
+    let acceptLimit: Int
 
     init(maximum: Int = .max) {
         self.maximum = maximum
+        let (limit, overflowed) = maximum.addingReportingOverflow(Self.overflowAllowance(maximum))
+        self.acceptLimit = overflowed ? .max : limit
+    }
+
+    /// Connections accepted beyond `maximum` for a probe or a `503`: a sixteenth of it, at
+    /// least 8, at most 256. Under the default `maximum` (the descriptor limit less a reserve
+    /// of an eighth, at least 64) that is at most half of the reserve; the other half stays
+    /// for the store, the index, upstream connections and the runtime (libdispatch's worker
+    /// monitor opens a `/proc` file every second and traps when it cannot).
+    static func overflowAllowance(_ maximum: Int) -> Int {
+        min(256, max(8, maximum / 16))
     }
 
     /// True once a shutdown began: HTTP/1.1 answers go out with `Connection: close`.
@@ -47,7 +63,10 @@ final class ConnectionTracker: Sendable {
         let id = ObjectIdentifier(channel)
         let admission = state.withLock { state -> Admission in
             if state.draining { return .refused }
-            guard state.connections.count < maximum else { return .overflow }
+            guard state.connections.count < maximum else {
+                state.overflowing[id] = (channel, channel.eventLoop.now)
+                return .overflow
+            }
             state.connections[id] = Connection(channel: channel)
             return .served
         }
@@ -59,9 +78,18 @@ final class ConnectionTracker: Sendable {
                 state.withLock { _ = $0.connections.removeValue(forKey: id) }
             }
         case .overflow:
-            break
+            channel.closeFuture.whenComplete { [self] _ in
+                state.withLock { _ = $0.overflowing.removeValue(forKey: id) }
+            }
         }
         return admission
+    }
+
+    /// Closes the overflow connections opened before `deadline`, to make room for clients
+    /// waiting to be accepted (a probe answered in time is gone by then).
+    func closeOverflow(openedBefore deadline: NIODeadline) {
+        let stale = state.withLock { $0.overflowing.values.filter { $0.opened < deadline }.map(\.channel) }
+        for channel in stale { channel.close(promise: nil) }
     }
 
     /// `connection` speaks HTTP/2: a shutdown quiesces it instead of closing it.

@@ -21,7 +21,8 @@ public final class HTTPServer: Sendable {
     }
 
     /// Binds `host:port` (port 0 picks a free one) and serves until `shutdown` or the listener closes.
-    /// When accepting fails (no descriptor left), accepting pauses instead of spinning.
+    /// Accepting pauses while the connections open reach the tracker's limit (see `AcceptGate`),
+    /// and, when it fails (no descriptor left), for a moment instead of spinning.
     public static func start(host: String, port: Int, responder: RegistryResponder, options: FrontOptions = FrontOptions(),
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> HTTPServer {
         let connections = ConnectionTracker(maximum: options.maxConnections)
@@ -51,6 +52,7 @@ public final class HTTPServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: false, backoffProvider: Self.acceptBackoff))
+                    try channel.pipeline.syncOperations.addHandler(AcceptGate(connections: connections))
                 }
             }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
