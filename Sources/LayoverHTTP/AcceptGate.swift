@@ -1,8 +1,8 @@
 import NIOCore
 
 /// On the listening channel: counts the connections it accepted that are still open and holds
-/// accepting while they reach `limit`, resuming when one closes; further clients wait in the
-/// listen backlog. A process that accepted until `EMFILE` would have no descriptor left for its
+/// accepting while they reach the tracker's `acceptLimit`, resuming when one closes; further
+/// clients wait in the listen backlog. A process that accepted until `EMFILE` would have no descriptor left for its
 /// store, its index or the runtime (libdispatch's worker monitor traps when it cannot open a
 /// `/proc` file). NIO accepts up to `maxMessagesPerRead` connections per read, so the limit may
 /// be passed by that many less one.

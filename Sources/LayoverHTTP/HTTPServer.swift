@@ -50,9 +50,10 @@ public final class HTTPServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The gate nearer the socket: the reads the backoff handler resumes pass it too.
+                    try channel.pipeline.syncOperations.addHandler(AcceptGate(connections: connections))
                     try channel.pipeline.syncOperations.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: false, backoffProvider: Self.acceptBackoff))
-                    try channel.pipeline.syncOperations.addHandler(AcceptGate(connections: connections))
                 }
             }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)

@@ -8,23 +8,13 @@ import Testing
 /// connections that had their turn.
 @Suite("Accept gate")
 struct AcceptGateTests {
-    /// Counts the reads (accepts) that reach the listening socket.
-    final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = NIOAny
-        var reads = 0
-        func read(context: ChannelHandlerContext) {
-            reads += 1
-            context.read()
-        }
-    }
-
     @Test("accepting holds at the limit (maximum and overflow) and resumes when an accepted connection closes")
     func holdsAtTheLimit() throws {
         let loop = EmbeddedEventLoop()
         let tracker = ConnectionTracker(maximum: 8)
         #expect(tracker.acceptLimit == 8 + ConnectionTracker.overflowAllowance(8))
         let listener = EmbeddedChannel(loop: loop)
-        let counter = ReadCounter()
+        let counter = HTTP1ConnectionTests.ReadCounter()  // the reads (accepts) reaching the socket
         try listener.pipeline.syncOperations.addHandler(counter)
         try listener.pipeline.syncOperations.addHandler(AcceptGate(connections: tracker))
         var accepted: [EmbeddedChannel] = []
